@@ -1,0 +1,201 @@
+"""The FastAPI application factory: builds the AppContext and mounts every part."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from bots.email.channel import email_configured, start_email_channel, stop_email_channel
+from bots.line.webhook import line_router
+from bots.telegram.webhook import telegram_router
+from bots.webchat.api import SECURITY_HEADERS, STATIC, webchat_router
+from casecore import crypto
+from casecore.db import make_engine, make_sessionmaker, transaction
+from casecore.migrate import upgrade_async
+from casecore.store import purge_stale_unconsented
+from dialogs.profile import ProfileRegistry
+from handoff.api.auth import auth_router
+from handoff.api.cases import cases_router
+from handoff.api.console import console_router
+from handoff.api.conversations import conversations_router
+from handoff.delivery import SenderRegistry
+from handoff.hub import Hub
+from handoff.locks import ConversationLocks
+from handoff.queue import InProcessQueue, RedisStreamQueue
+from handoff.router import Router
+from handoff.waiting import start_waiting_monitor
+from madoguchi import logging as mlogging
+from madoguchi.context import AppContext
+from madoguchi.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def build_context(settings: Settings) -> AppContext:
+    crypto.configure(crypto.FieldCipher.from_secrets(
+        settings.resolved_secret_key(), [s.get_secret_value() for s in settings.old_secret_keys]
+    ))
+    await upgrade_async(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_sessionmaker(engine)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    profiles = ProfileRegistry.load(settings.profile, settings.profiles_dir)
+    hub = Hub(redis)
+    queue = RedisStreamQueue(redis) if redis is not None else InProcessQueue()
+    senders = SenderRegistry()
+    router = Router(
+        sessions, profiles, senders, hub, queue, ConversationLocks(redis),
+        max_chars=settings.max_message_chars, resume_after=timedelta(minutes=settings.resume_after_minutes),
+    )
+    ctx = AppContext(settings=settings, engine=engine, sessions=sessions, profiles=profiles,
+                     senders=senders, router=router, hub=hub, redis=redis)
+    _attach_translation(ctx)
+    return ctx
+
+
+def _attach_translation(ctx: AppContext) -> None:
+    """Offline translation and language detection, when their runtime is installed. Without
+    it the service still runs: messages are delivered untranslated and marked (degrade,
+    never drop)."""
+    from i18n.detect import detect_language
+
+    ctx.router.detector = detect_language
+    if not ctx.settings.translation_enabled:
+        return
+    try:
+        from i18n.translation.packages import models_dir_for
+        from i18n.translation.translator import build_translator
+    except ImportError as exc:
+        log.warning("translation_unavailable", missing=exc.name)
+        return
+    translator = build_translator(
+        models_dir_for(ctx.settings), redis=ctx.redis, timeout=ctx.settings.translation_timeout_seconds,
+        cache_secret=ctx.settings.resolved_secret_key(),  # cached translations are encrypted in Redis
+    )
+    ctx.translator = translator
+    ctx.router.translator = translator
+
+
+async def _purge_loop(ctx: AppContext) -> None:
+    while True:
+        try:
+            async with transaction(ctx.sessions) as s:
+                n = await purge_stale_unconsented(s, timedelta(days=ctx.settings.purge_unconsented_after_days))
+            if n:
+                log.info("stale_unconsented_purged", conversations=n)
+        except Exception:
+            log.exception("purge_failed")
+        await asyncio.sleep(3600)
+
+
+async def _warm(ctx: AppContext) -> None:
+    """Load translation models and the language detector before the first resident waits."""
+    from i18n.detect import warm
+
+    try:
+        await asyncio.to_thread(warm)
+        loaded = await ctx.translator.warm()
+        log.info("translation_warm", models=len(loaded))
+    except Exception:
+        log.exception("translation_warm_failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    mlogging.configure(settings.log_level, settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await build_context(settings)
+        app.state.ctx = ctx
+        _mount(app, ctx)
+        await ctx.hub.start()
+        await ctx.router.start()
+        background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
+        if email_configured(ctx):
+            background += await start_email_channel(ctx)
+        if ctx.translator is not None:
+            background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
+        log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None)
+        try:
+            yield
+        finally:
+            if email_configured(ctx):  # stop the pollers first: they end their IMAP sessions cleanly
+                await stop_email_channel(ctx)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await ctx.router.queue.stop()
+            if ctx.translator is not None:
+                await ctx.translator.aclose()
+            for extra in ctx.extras.values():  # channel adapters hold HTTP sessions
+                close = getattr(extra, "aclose", None)
+                if close is not None:
+                    await close()
+            await ctx.hub.stop()
+            if ctx.redis is not None:
+                await ctx.redis.aclose()
+            await ctx.engine.dispose()
+
+    app = FastAPI(
+        title="madoguchi",
+        version="0.1.0",
+        description="Chat and messaging intake for municipal welfare consultation centres.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Say what is wrong without echoing the resident's input back.
+        errors = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> dict[str, object]:
+        ctx: AppContext = request.app.state.ctx
+        async with ctx.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        redis_ok = None
+        if ctx.redis is not None:
+            redis_ok = bool(await ctx.redis.ping())
+        return {"status": "ok", "database": ctx.engine.dialect.name, "redis": redis_ok}
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.mount("/chat/static", StaticFiles(directory=STATIC), name="chat-static")
+
+    @app.middleware("http")
+    async def _page_security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith(("/chat", "/console")):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _mount(app: FastAPI, ctx: AppContext) -> None:
+    """Routers need the context, which exists once the lifespan has started."""
+    app.include_router(webchat_router(ctx))
+    app.include_router(auth_router(ctx))
+    app.include_router(cases_router(ctx))
+    app.include_router(conversations_router(ctx))
+    app.include_router(console_router(ctx))
+    app.include_router(line_router(ctx))
+    app.include_router(telegram_router(ctx))
+    app.openapi_schema = None  # regenerate with the routes now mounted

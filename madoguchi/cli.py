@@ -1,0 +1,135 @@
+"""The `madoguchi` command: serve, db upgrade, user create, report (and channel tools)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import secrets
+import sys
+from datetime import date
+
+import typer
+
+from madoguchi.settings import Settings
+
+app = typer.Typer(help="madoguchi: intake for municipal welfare consultation centres.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Counsellor accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+          workers: int = typer.Option(1, "--workers", help="processes; needs PostgreSQL and Redis when > 1")) -> None:
+    """Run the web service (migrations run at start)."""
+    import uvicorn
+
+    settings = Settings()
+    if workers > 1 and not (settings.database_url and settings.redis_url):
+        raise typer.BadParameter("several workers share state only through PostgreSQL and Redis")
+    base = f"http://{host}:{port}"
+    typer.echo(f"madoguchi on {base}\n  web chat:  {base}/chat\n  console:   {base}/console\n  API docs:  {base}/docs\n  health:    {base}/healthz")
+    uvicorn.run("madoguchi.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower(), proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the schema migrations to MADOGUCHI_DATABASE_URL (or the embedded SQLite)."""
+    from casecore.migrate import upgrade
+
+    upgrade(Settings().resolved_database_url, revision)
+    typer.echo("database is up to date")
+
+
+@user_app.command("create")
+def user_create(
+    login: str,
+    role: str = typer.Option("counsellor", "--role", help="counsellor, lead or admin"),
+    display_name: str = typer.Option("", "--name"),
+    totp: bool = typer.Option(False, "--totp", help="require a one-time code (prints the secret)"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="do nothing if the login exists"),
+    profiles: list[str] = typer.Option([], "--profile", help="municipality profile(s) this counsellor may see; none: all"),
+) -> None:
+    """Create a counsellor. Password from MADOGUCHI_NEW_PASSWORD, else prompted."""
+    password = os.environ.get("MADOGUCHI_NEW_PASSWORD") or getpass.getpass("Password: ")
+
+    async def run() -> str | None:
+        from sqlalchemy import select
+
+        from casecore import crypto, staff
+        from casecore.db import make_engine, make_sessionmaker, transaction
+        from casecore.migrate import upgrade_async
+        from casecore.models import Counsellor
+
+        settings = Settings()
+        crypto.configure(crypto.FieldCipher.from_secrets(settings.resolved_secret_key()))
+        await upgrade_async(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as s:
+                if if_missing and await s.scalar(select(Counsellor).where(Counsellor.login == login)):
+                    return None
+                c = await staff.create_counsellor(s, login, password, role, display_name, profiles)
+                if totp:
+                    c.totp_secret = staff.new_totp_secret()
+                return c.totp_secret or ""
+        finally:
+            await engine.dispose()
+
+    try:
+        secret = asyncio.run(run())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if secret is None:
+        typer.echo(f"{login} already exists")
+        return
+    typer.echo(f"created {role} {login}")
+    if secret:
+        typer.echo(f"TOTP secret (add to an authenticator app): {secret}")
+
+
+@app.command()
+def report(month: str = typer.Option(None, "--month", help="YYYY-MM; default: last month"),
+           profile: str = typer.Option(None, "--profile")) -> None:
+    """The monthly report for the municipality (counts only, no personal data)."""
+    from madoguchi.report import monthly_report, render_text
+
+    if month is None:
+        today = date.today()
+        y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        month = f"{y}-{m:02d}"
+    settings = Settings()
+    data = asyncio.run(monthly_report(settings, month, profile or settings.profile))
+    typer.echo(render_text(data))
+
+
+@app.command("secret")
+def new_secret() -> None:
+    """Print a fresh random value for MADOGUCHI_SECRET_KEY."""
+    typer.echo(secrets.token_urlsafe(48))
+
+
+# Channel and translation tools live with their packages. Importing aiogram or the
+# translation runtime costs seconds, so a tool's package is imported only when it is called.
+_TOOLS = {
+    "translate": ("madoguchi.cli_translate", "app", "Offline translation models (Argos packages)."),
+    "telegram": ("bots.telegram.cli", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
+    "email": ("bots.email.cli", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
+}
+
+
+def _mount_tools(argv: list[str]) -> None:
+    import importlib
+
+    called = argv[1] if len(argv) > 1 else None
+    for name, (module, attr, help_text) in _TOOLS.items():
+        if name == called:
+            app.add_typer(getattr(importlib.import_module(module), attr), name=name)
+        else:
+            app.add_typer(typer.Typer(help=help_text, no_args_is_help=True), name=name)
+
+
+_mount_tools(sys.argv)

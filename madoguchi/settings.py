@@ -1,0 +1,85 @@
+"""Settings from environment variables prefixed MADOGUCHI_ (see README, Configuration)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from casecore.db import normalize_url, sqlite_url_for
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=None, extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # SQLite under data_dir when unset
+    redis_url: str | None = None  # in-process queue, cache and pub/sub when unset
+    secret_key: SecretStr | None = None  # generated into data_dir when unset (dev only)
+    old_secret_keys: list[SecretStr] = Field(default_factory=list)  # readable, for rotation
+    profile: str = "minato-tokyo"  # default municipality profile id
+    profiles_dir: Path | None = None  # extra profile YAML files
+    public_base_url: str = "http://127.0.0.1:8000"
+    cookie_secure: bool = False  # set true behind TLS in production
+    session_hours: int = 10
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    purge_unconsented_after_days: int = 7
+    resume_after_minutes: int = 30  # a returning resident is asked whether to continue
+    max_message_chars: int = 4_000  # longer messages are cut, and the resident told
+
+    # LINE (a profile may carry its own credentials)
+    line_channel_secret: SecretStr | None = None
+    line_channel_access_token: SecretStr | None = None
+    line_api_base_url: str = "https://api.line.me"
+    line_data_api_base_url: str = "https://api-data.line.me"
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    # Email: IMAP inbound, SMTP outbound
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_ssl: bool = True
+    imap_mailbox: str = "INBOX"
+    imap_poll_seconds: float = 30.0
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str | None = None  # the centre's address, e.g. soudan@example.lg.jp
+    lmtp_port: int | None = None  # direct delivery to the service (aiosmtpd), off when unset
+
+    # Translation (argostranslate); models are installed under data_dir/argos
+    translation_enabled: bool = True
+    translation_timeout_seconds: float = 8.0
+    translation_models_dir: Path | None = None
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalize_url(self.database_url)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return sqlite_url_for(self.data_dir.resolve())
+
+    def resolved_secret_key(self) -> str:
+        """The field-encryption secret. Without one, a random key is kept in data_dir so the
+        embedded default works out of the box; production must set MADOGUCHI_SECRET_KEY."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        import secrets
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
