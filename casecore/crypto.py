@@ -1,0 +1,90 @@
+"""Field-level encryption of personal data (AES-256-GCM) and blind indexes for lookups.
+
+Ciphertexts look like ``v1.<key id>.<base64url(nonce || ciphertext+tag)>`` so a key can be
+rotated: new writes use the active key, reads find the old key by its id.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_PREFIX = "v1"
+
+
+class DecryptionError(Exception):
+    """A ciphertext could not be read: wrong key, unknown key id or tampered data."""
+
+
+def derive_key(secret: str | bytes, purpose: str) -> bytes:
+    raw = secret.encode() if isinstance(secret, str) else secret
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"madoguchi", info=purpose.encode()
+    ).derive(raw)
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+@dataclass
+class FieldCipher:
+    keys: dict[str, bytes]
+    active_id: str
+    index_key: bytes
+
+    @classmethod
+    def from_secrets(cls, active_secret: str, old_secrets: list[str] | None = None) -> FieldCipher:
+        """Active key first; older secrets stay readable for rotation."""
+        active = derive_key(active_secret, "field-encryption")
+        keys = {key_id(active): active}
+        for s in old_secrets or []:
+            k = derive_key(s, "field-encryption")
+            keys[key_id(k)] = k
+        return cls(keys=keys, active_id=key_id(active), index_key=derive_key(active_secret, "blind-index"))
+
+    def encrypt(self, plaintext: str) -> str:
+        nonce = os.urandom(12)
+        ct = AESGCM(self.keys[self.active_id]).encrypt(nonce, plaintext.encode("utf-8"), self.active_id.encode())
+        return f"{_PREFIX}.{self.active_id}.{base64.urlsafe_b64encode(nonce + ct).decode()}"
+
+    def decrypt(self, token: str) -> str:
+        try:
+            prefix, kid, payload = token.split(".", 2)
+            if prefix != _PREFIX:
+                raise DecryptionError("unknown ciphertext version")
+            key = self.keys[kid]
+            blob = base64.urlsafe_b64decode(payload)
+            return AESGCM(key).decrypt(blob[:12], blob[12:], kid.encode()).decode("utf-8")
+        except DecryptionError:
+            raise
+        except Exception as exc:  # wrong key, tampering, truncated data
+            raise DecryptionError("cannot decrypt field") from exc
+
+    def key_id_of(self, token: str) -> str:
+        return token.split(".", 2)[1]
+
+    def blind_index(self, value: str) -> str:
+        """A keyed hash so rows can be found by a personal value without storing it in clear."""
+        return hmac.new(self.index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_cipher: FieldCipher | None = None
+
+
+def configure(cipher: FieldCipher) -> None:
+    global _cipher
+    _cipher = cipher
+
+
+def cipher() -> FieldCipher:
+    if _cipher is None:
+        raise RuntimeError("field encryption is not configured (call casecore.crypto.configure)")
+    return _cipher

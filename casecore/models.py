@@ -1,0 +1,217 @@
+"""The case core's tables. Personal fields use EncryptedText; see DESIGN.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from casecore.types import EncryptedJSON, EncryptedText, UTCDateTime, utcnow
+
+# BigInteger ids on PostgreSQL, but SQLite only autoincrements INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
+
+
+class Counsellor(Base):
+    __tablename__ = "counsellor"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # counsellor, lead, admin
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    # Municipality profiles this counsellor may see (access limited per person, 000 別紙11);
+    # empty: every profile the process serves (a single-municipality deployment).
+    profiles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_session"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellor.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    counsellor: Mapped[Counsellor] = relationship(lazy="joined")
+
+
+class ContactPoint(Base):
+    """How to reach one resident on one channel of one municipality."""
+
+    __tablename__ = "contact_point"
+    __table_args__ = (UniqueConstraint("profile_id", "channel", "external_id_index"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    # A mail address is personal data, so the id is stored encrypted and found by blind index.
+    external_id: Mapped[str] = mapped_column(EncryptedText)
+    external_id_index: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    language_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    unfollowed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversation"
+    __table_args__ = (Index("ix_conversation_status_waiting", "status", "waiting_since"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
+    profile_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot waiting counsellor closed
+    owner_counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    dialog_node: Mapped[str] = mapped_column(String(64), default="")
+    dialog_state: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
+    language: Mapped[str] = mapped_column(String(16), default="ja")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consented_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), nullable=True)
+    # web chat sessions authenticate with a bearer token; only its hash is kept
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    waiting_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    contact_point: Mapped[ContactPoint] = relationship(lazy="joined")
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_event_id", name="uq_message_channel_event"),
+        Index("ix_message_conversation", "conversation_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(4))  # in, out
+    sender: Mapped[str] = mapped_column(String(16))  # resident, bot, counsellor, system
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    channel_event_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    text: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    translation: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    translation_language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    translation_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    translation_confidence: Mapped[float | None] = mapped_column(nullable=True)
+    choice_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    choices: Mapped[Any] = mapped_column(JSON, nullable=True)  # [{id, label}], labels only
+    multi: Mapped[bool] = mapped_column(Boolean, default=False)
+    media_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "case"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgency_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(16), default="ja")
+    channel: Mapped[str] = mapped_column(String(16))
+    for_whom: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    problem_text: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    problem_text_ja: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    district: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    household: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    public_assistance: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    residence: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    contact_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    contact_time: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    contact_detail: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    name: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    share_consent: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recommended_programmes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    accepted_programmes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseStatusChange(Base):
+    __tablename__ = "case_status_change"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseNote(Base):
+    """A counsellor's private note: never shown to the resident."""
+
+    __tablename__ = "case_note"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellor.id"))
+    text: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentRecord(Base):
+    """Append-only ledger: a withdrawal is a new row, never an update."""
+
+    __tablename__ = "consent_record"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="SET NULL"), nullable=True
+    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # use, share_agencies, ...
+    decision: Mapped[str] = mapped_column(String(16))  # granted, declined, discuss, withdrawn
+    wording_version: Mapped[str] = mapped_column(String(32))
+    wording_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who read or changed what. Holds ids and action names, never personal values."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_target", "target_type", "target_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))  # counsellor, system, resident
+    actor_id: Mapped[int | None] = mapped_column(nullable=True)
+    action: Mapped[str] = mapped_column(String(48))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CaseCounter(Base):
+    """Per-year sequence behind human-readable case numbers (2026-000123)."""
+
+    __tablename__ = "case_counter"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

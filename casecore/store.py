@@ -1,0 +1,214 @@
+"""Case core operations used by the inbound path. Each takes the caller's session so one
+dialog step is one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casecore import audit, crypto
+from casecore.models import Case, ConsentRecord, ContactPoint, Conversation, Message
+from casecore.types import utcnow
+
+
+async def contact_point(
+    session: AsyncSession, profile_id: str, channel: str, external_id: str
+) -> ContactPoint:
+    """Find or create the contact point; race-safe (two first messages at once make one row)."""
+    index = crypto.cipher().blind_index(f"{channel}:{external_id}")
+    found = await session.scalar(
+        select(ContactPoint).where(
+            ContactPoint.profile_id == profile_id,
+            ContactPoint.channel == channel,
+            ContactPoint.external_id_index == index,
+        )
+    )
+    if found is not None:
+        return found
+    values = {
+        "profile_id": profile_id,
+        "channel": channel,
+        "external_id": external_id,  # the column type encrypts it
+        "external_id_index": index,
+        "blocked": False,
+        "created_at": utcnow(),
+    }
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(ContactPoint.__table__).values(**values).on_conflict_do_nothing(
+            index_elements=["profile_id", "channel", "external_id_index"]
+        )
+    )
+    return (
+        await session.scalars(
+            select(ContactPoint)
+            .where(
+                ContactPoint.profile_id == profile_id,
+                ContactPoint.channel == channel,
+                ContactPoint.external_id_index == index,
+            )
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+async def open_conversation(session: AsyncSession, contact: ContactPoint) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation)
+        .where(Conversation.contact_point_id == contact.id, Conversation.status != "closed")
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+async def new_conversation(session: AsyncSession, contact: ContactPoint, language: str | None) -> Conversation:
+    conv = Conversation(
+        contact_point_id=contact.id,
+        profile_id=contact.profile_id,
+        channel=contact.channel,
+        status="bot",
+        language=language or contact.language or "ja",
+        dialog_state=None,
+    )
+    session.add(conv)
+    await session.flush()
+    return conv
+
+
+async def event_seen(session: AsyncSession, channel: str, channel_event_id: str) -> bool:
+    return (
+        await session.scalar(
+            select(Message.id).where(Message.channel == channel, Message.channel_event_id == channel_event_id)
+        )
+    ) is not None
+
+
+async def next_case_number(session: AsyncSession, year: int) -> str:
+    """Per-year sequence, atomic on PostgreSQL and SQLite: 2026-000123."""
+    from casecore.models import CaseCounter
+
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(CaseCounter.__table__)
+        .values(year=year, last=1)
+        .on_conflict_do_update(index_elements=["year"], set_={"last": CaseCounter.__table__.c.last + 1})
+        .returning(CaseCounter.__table__.c.last)
+    )
+    last = (await session.execute(stmt)).scalar_one()
+    return f"{year}-{last:06d}"
+
+
+def case_fields_from_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """Only the items the intake may collect (seed 001: purpose-bound, from the person)."""
+    return {
+        "for_whom": answers.get("for_whom"),
+        "categories": list(answers.get("categories") or []),
+        "problem_text": answers.get("problem_text"),
+        "age_band": answers.get("age_band"),
+        "district": answers.get("district"),
+        "household": answers.get("household"),
+        "public_assistance": answers.get("public_assistance"),
+        "residence": answers.get("residence"),
+        "contact_method": answers.get("contact_method"),
+        "contact_time": answers.get("contact_time"),
+        "contact_detail": answers.get("contact_detail"),
+        "name": answers.get("name"),
+        "share_consent": {"yes": "granted", "no": "declined", "discuss": "discuss"}.get(answers.get("share") or ""),
+    }
+
+
+async def create_case(
+    session: AsyncSession,
+    conv: Conversation,
+    *,
+    answers: dict[str, Any],
+    language: str,
+    urgent_reasons: list[str],
+    recommended: list[str],
+    now: datetime,
+) -> Case:
+    case = Case(
+        number=await next_case_number(session, now.year),
+        profile_id=conv.profile_id,
+        contact_point_id=conv.contact_point_id,
+        status="new",
+        urgent=bool(urgent_reasons) or conv.urgent,
+        urgency_reasons=list(urgent_reasons),
+        language=language,
+        channel=conv.channel,
+        recommended_programmes=list(recommended),
+        **case_fields_from_answers(answers),
+    )
+    session.add(case)
+    await session.flush()
+    conv.case_id = case.id
+    # Consents given during this conversation belong to the case from now on.
+    await session.execute(
+        update(ConsentRecord)
+        .where(ConsentRecord.conversation_id == conv.id, ConsentRecord.case_id.is_(None))
+        .values(case_id=case.id)
+    )
+    await audit.record(session, action="case_created", target_type="case", target_id=case.id,
+                       detail={"conversation_id": conv.id, "channel": conv.channel})
+    return case
+
+
+async def record_consent(
+    session: AsyncSession, conv: Conversation, *, kind: str, decision: str, wording_version: str,
+    wording_hash: str, language: str, counsellor_id: int | None = None,
+) -> ConsentRecord:
+    rec = ConsentRecord(
+        contact_point_id=conv.contact_point_id,
+        conversation_id=conv.id,
+        case_id=conv.case_id,
+        kind=kind,
+        decision=decision,
+        wording_version=wording_version,
+        wording_hash=wording_hash,
+        language=language,
+        channel=conv.channel,
+        recorded_by=counsellor_id,
+    )
+    session.add(rec)
+    await audit.record(session, action="consent_recorded", target_type="conversation", target_id=conv.id,
+                       actor_type="counsellor" if counsellor_id else "resident", actor_id=counsellor_id,
+                       detail={"kind": kind, "decision": decision, "version": wording_version})
+    return rec
+
+
+async def purge_unconsented(session: AsyncSession, conv: Conversation) -> None:
+    """Before consent to use nothing the resident wrote is kept: texts and answers go. The
+    message rows stay, emptied, so a redelivered event is still recognised and not answered
+    twice; the contact point stays so the channel can still answer them."""
+    if conv.consented_use or conv.case_id is not None:
+        return
+    await session.execute(
+        update(Message)
+        .where(Message.conversation_id == conv.id)
+        .values(text=None, translation=None, kind="purged")
+    )
+    conv.dialog_state = None
+    await audit.record(session, action="unconsented_data_purged", target_type="conversation", target_id=conv.id)
+
+
+async def purge_stale_unconsented(session: AsyncSession, older_than: timedelta) -> int:
+    """Abandoned intakes that never reached consent are deleted after the configured days."""
+    cutoff = utcnow() - older_than
+    convs = (
+        await session.scalars(
+            select(Conversation).where(
+                Conversation.consented_use.is_(False),
+                Conversation.case_id.is_(None),
+                Conversation.updated_at < cutoff,
+            )
+        )
+    ).all()
+    for conv in convs:
+        await purge_unconsented(session, conv)
+        conv.status = "closed"
+    return len(convs)
