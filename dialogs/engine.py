@@ -1,0 +1,547 @@
+"""The pure step function: (state, input, context) -> (new state, messages, effects). No I/O.
+
+Every step works on a copy of the state; the caller persists the result in one transaction
+together with the effects it applies.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dialogs.flow import Flow, Node, advance, jump, load_flow
+from dialogs.profile import Profile
+from dialogs.state import DialogState
+from dialogs.types import Choice, Effect, OutboundMessage
+from i18n import risk
+from i18n.catalog import Catalog, available_languages, catalog, language_name
+
+# Commands that work at every node. Typed words are matched loosely on choice nodes and only
+# exactly on text nodes (a resident describing their problem may well write "person").
+COMMANDS = ("human", "lang", "back", "stop")
+COMMAND_WORDS: dict[str, tuple[str, ...]] = {
+    "human": ("相談員", "人と話", "担当者", "そうだんいん", "talk to a person", "human", "operator",
+              "counsellor", "counselor", "staff", "real person"),
+    "lang": ("言語", "げんご", "language", "languages"),
+    "back": ("戻る", "もどる", "back", "go back"),
+    "stop": ("やめる", "やめたい", "中止", "stop", "quit", "cancel"),
+}
+ACK_INTERVAL_SECONDS = 600
+_PHONE = re.compile(r"^\+?[0-9]{10,13}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+
+
+@dataclass(frozen=True)
+class DialogInput:
+    text: str | None = None
+    choice: str | None = None
+    kind: str = "message"  # message, media, follow
+    language_hint: str | None = None  # from the channel
+    detected_language: str | None = None  # reliable detection of `text`, if any
+    translations: tuple[str, ...] = ()  # the text in Japanese/English, for risk screening
+    resumed: bool = False  # the resident comes back after a long pause
+
+
+@dataclass(frozen=True)
+class DialogContext:
+    profile: Profile
+    now: datetime
+    max_chars: int = 4000
+
+
+@dataclass
+class StepResult:
+    state: DialogState
+    messages: list[OutboundMessage] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def node(self) -> str | None:
+        return self.state.node
+
+
+# How selected items are joined in a line, per language (「、」 reads wrong in Latin scripts).
+_SEPARATORS = {"ja": "、", "ja-easy": "、", "zh-Hans": "、", "zh-Hant": "、", "th": " ", "my": "၊ "}
+
+
+def separator(language: str | None) -> str:
+    return _SEPARATORS.get(language or "ja", ", ")
+
+
+def format_when(moment: datetime, language: str) -> str:
+    """Month/day reads as day/month in many languages: only Japanese gets the short form."""
+    return moment.strftime("%m/%d %H:%M") if language.startswith("ja") else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _norm(s: str) -> str:
+    return unicodedata.normalize("NFKC", s).strip().casefold()
+
+
+class _Step:
+    """One step's working set; methods append messages and effects as they go."""
+
+    def __init__(self, state: DialogState, inp: DialogInput, ctx: DialogContext) -> None:
+        self.s = copy.deepcopy(state)
+        self.inp = inp
+        self.ctx = ctx
+        self.flow: Flow = load_flow(self.s.flow or ctx.profile.flow)
+        self.out: list[OutboundMessage] = []
+        self.effects: list[Effect] = []
+        self._params: dict[str, dict[str, Any]] = {}
+
+    # ── helpers ────────────────────────────────────────────────────────────────
+    @property
+    def cat(self) -> Catalog:
+        return catalog(self.s.language or "ja")
+
+    def params(self) -> dict[str, Any]:
+        lang = self.s.language or "ja"
+        cached = self._params.get(lang)
+        if cached is None:
+            cached = self._params[lang] = self._build_params(lang)
+        return cached
+
+    def _build_params(self, lang: str) -> dict[str, Any]:
+        p = self.ctx.profile
+        open_at = p.office_hours.next_opening(self.ctx.now)
+        return {
+            "centre_name": p.t(p.centre_name, lang),
+            "operator": p.t(p.operator, lang),
+            "municipality": p.t(p.municipality, lang),
+            "contact_line": f"{p.t(p.address, lang)}\nTEL {p.phone}",
+            "emergency_contacts": p.emergency_text(lang),
+            "lodging_contact": p.lodging_text(lang),
+            "next_open": format_when(open_at.astimezone(p.office_hours.tz), lang),
+            "limit": self.ctx.max_chars,
+        }
+
+    def say(self, key: str, kind: str = "text", **extra: Any) -> None:
+        self.out.append(OutboundMessage(text=self.cat.text(key, **{**self.params(), **extra}), kind=kind))  # type: ignore[arg-type]
+
+    def effect(self, kind: str, **data: Any) -> None:
+        self.effects.append(Effect(kind, data))
+
+    def node(self, name: str | None = None) -> Node:
+        return self.flow.nodes[name or self.s.node or self.flow.start]
+
+    def choice_ids(self, node: Node) -> list[str]:
+        if node.choices == "$languages":
+            ids = list(available_languages())
+        elif node.choices == "$districts":
+            ids = [*self.ctx.profile.districts, "outside"]
+        else:
+            ids = list(node.choices)
+        if node.type == "multi":
+            ids = [*ids, *( [node.none] if node.none else []), "done"]
+        if node.optional:
+            ids.append("skip")
+        return ids
+
+    def label(self, node: Node, cid: str) -> str:
+        if node.choices == "$languages":
+            return language_name(cid)
+        if node.choices == "$districts" and cid not in ("outside", "skip"):
+            return cid
+        return self.cat.label(cid)
+
+    def choices_for(self, node: Node) -> tuple[Choice, ...]:
+        return tuple(Choice(cid, self.label(node, cid)) for cid in self.choice_ids(node))
+
+    # ── input interpretation ───────────────────────────────────────────────────
+    def match_choice(self, node: Node, text: str) -> str | None:
+        """A typed answer: a choice's number, id, or label in the current, Japanese or English
+        catalog (residents type what the button said)."""
+        t = _norm(text)
+        ids = self.choice_ids(node)
+        if t.isdigit() and 1 <= int(t) <= len(ids):
+            return ids[int(t) - 1]
+        for cid in ids:
+            candidates = {cid, self.label(node, cid), catalog("ja").label(cid), catalog("en").label(cid)}
+            if t in {_norm(c) for c in candidates}:
+                return cid
+        return None
+
+    def command(self, node: Node | None) -> str | None:
+        if self.inp.choice in COMMANDS:
+            return self.inp.choice
+        text = self.inp.text
+        if not text or len(text) > 40:
+            return None
+        t = _norm(text)
+        loose = node is None or node.type != "text"
+        for cmd in COMMANDS:
+            labels = {_norm(catalog(lang).label(cmd)) for lang in {"ja", "en", self.s.language or "ja"}}
+            if t in labels:
+                return cmd
+            if loose and any(w in t for w in COMMAND_WORDS[cmd]):
+                return cmd
+        return None
+
+    # ── rendering nodes ────────────────────────────────────────────────────────
+    def enter(self, name: str, *, quiet: bool = False) -> None:
+        """Move to a node and ask its question, skipping nodes whose answer is known."""
+        for _ in range(len(self.flow.nodes) + 1):
+            node = self.node(name)
+            if node.skip_when_known and self._known(node.skip_when_known):
+                name = advance(self.flow, name, "answered")
+                continue
+            break
+        self.s.node = name
+        self.s.selection = []
+        if not quiet:
+            for key in node.say:
+                self.say(key)
+        if node.type == "end":
+            self._finish(node)
+            return
+        if node.summary:
+            self.say("summary.intro")
+            self.out.append(OutboundMessage(text=self.summary_text(), kind="summary"))
+        self.ask(node)
+
+    def _known(self, key: str) -> bool:
+        if key == "language":
+            return self.s.language is not None
+        return key in self.s.answers
+
+    def ask(self, node: Node, prefix: str | None = None) -> None:
+        text = self.cat.text(node.prompt, **self.params()) if node.prompt else ""
+        if prefix:
+            text = f"{prefix}\n\n{text}"
+        self.out.append(OutboundMessage(text=text, choices=self.choices_for(node), multi=node.type == "multi"))
+
+    def summary_text(self) -> str:
+        a = self.s.answers
+        none = self.cat.text("summary.none")
+
+        def lbl(v: Any) -> str:
+            if v is None:
+                return none
+            if isinstance(v, list):
+                return separator(self.s.language).join(self.cat.label(x) for x in v) if v else none
+            return self.cat.label(str(v))
+
+        rows = [
+            ("for_whom", lbl(a.get("for_whom"))),
+            ("safety", lbl(a.get("safety"))),
+            ("categories", lbl(a.get("categories"))),
+            ("problem_text", a.get("problem_text") or none),
+            ("age_band", lbl(a.get("age_band"))),
+            ("district", a.get("district") if a.get("district") not in (None, "outside") else lbl(a.get("district"))),
+            ("household", lbl(a.get("household"))),
+            ("public_assistance", lbl(a.get("public_assistance"))),
+            ("residence", lbl(a.get("residence"))),
+            ("name", a.get("name") or none),
+            ("contact_method", lbl(a.get("contact_method")) + (f" ({a['contact_detail']})" if a.get("contact_detail") else "")),
+            ("contact_time", lbl(a.get("contact_time"))),
+            ("share", lbl(a.get("share"))),
+        ]
+        return "\n".join(f"■ {self.cat.text('summary.field.' + k)}: {v}" for k, v in rows)
+
+    def _finish(self, node: Node) -> None:
+        self.s.finished = True
+        if node.prompt:
+            self.say(node.prompt)
+        for eff in node.effects:
+            if eff == "create_case":
+                answers = dict(self.s.answers)
+                self.effect(
+                    "create_case",
+                    answers=answers,
+                    language=self.s.language or "ja",
+                    urgent_reasons=list(self.s.urgent_reasons),
+                    recommended=self.ctx.profile.recommend(answers),
+                )
+                self.effect("request_human", reason="intake_complete")
+            elif eff == "purge_unconsented":
+                self.effect("purge_unconsented")
+            else:
+                self.effect(eff)
+
+    # ── the step ───────────────────────────────────────────────────────────────
+    def run(self) -> StepResult:
+        inp = self.inp
+        if inp.language_hint and self.s.language is None and inp.language_hint in available_languages():
+            self.s.language, self.s.language_source = inp.language_hint, "channel"
+            self.effect("set_language", language=inp.language_hint, source="channel")
+
+        if self.s.node is None:  # first contact
+            if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
+                self.s.language, self.s.language_source = inp.detected_language, "detected"
+                self.effect("set_language", language=inp.detected_language, source="detected")
+            if inp.kind == "follow":
+                self.say("greeting.follow")
+            self.screen_risk()
+            self.enter(self.flow.start)
+            return self.result()
+
+        node = self.node()
+        if self.s.finished:
+            self.screen_risk()
+            cmd = self.command(None)
+            if cmd == "human" and not self.s.human_requested:
+                self.request_human("asked")
+            elif self._ack_due():
+                self.say("waiting.ack" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "waiting.ack_out_of_hours")
+            return self.result()
+
+        if inp.kind == "media":
+            self.say("media.unsupported")
+            self.ask(node)
+            return self.result()
+
+        if (inp.resumed or self.s.paused) and inp.choice not in ("continue", "restart"):
+            self.s.paused = True
+            self.out.append(OutboundMessage(
+                text=self.cat.text("resume.ask"),
+                choices=(Choice("continue", self.cat.label("continue")), Choice("restart", self.cat.label("restart"))),
+            ))
+            return self.result()
+        if self.s.paused or inp.choice in ("continue", "restart"):
+            return self.resume()
+
+        cmd = self.command(node)
+        if cmd:
+            return self.run_command(cmd, node)
+
+        self.screen_risk()
+        if node.type == "text":
+            self.answer_text(node)
+        elif node.type == "multi":
+            self.answer_multi(node)
+        else:
+            self.answer_choice(node)
+        return self.result()
+
+    def result(self) -> StepResult:
+        return StepResult(self.s, self.out, self.effects)
+
+    def _ack_due(self) -> bool:
+        now = self.ctx.now.timestamp()
+        if self.s.last_ack_at is None or now - self.s.last_ack_at >= ACK_INTERVAL_SECONDS:
+            self.s.last_ack_at = now
+            return True
+        return False
+
+    def screen_risk(self) -> None:
+        if not self.inp.text:
+            return
+        finding = risk.screen(self.inp.text, *self.inp.translations)
+        new = [k for k in finding.kinds if k not in self.s.urgent_reasons]
+        if not new:
+            return
+        self.s.urgent_reasons.extend(new)
+        self.effect("mark_urgent", reasons=new)
+        self.say("risk.detected" if set(new) - {"no_shelter"} else "safety.no_shelter", kind="emergency")
+        if not self.s.human_requested:
+            self.s.human_requested = True
+            self.effect("request_human", reason="risk")
+
+    def request_human(self, reason: str) -> None:
+        self.s.human_requested = True
+        self.effect("request_human", reason=reason)
+        key = "human.requested" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "human.requested_out_of_hours"
+        self.say(key)
+
+    def run_command(self, cmd: str, node: Node) -> StepResult:
+        if cmd == "human":
+            if self.s.human_requested:
+                self.say("waiting.ack")
+            else:
+                self.request_human("asked")
+            self.ask(node)
+        elif cmd == "lang":
+            self.s.return_to = node.name
+            self.s.node = jump(self.flow, node.name, "language")
+            self.ask(self.node("language"))
+        elif cmd == "back":
+            if not self.s.history:
+                self.ask(node, prefix=self.cat.text("back.unavailable"))
+            else:
+                prev = self.s.history.pop()
+                self.s.node = jump(self.flow, node.name, prev)
+                self.s.selection = []
+                self.ask(self.node(prev))
+        elif cmd == "stop":
+            if self.s.consented_use:
+                self.say("stop.kept")
+                self.s.paused = True
+            else:
+                self.say("stop.purged")
+                lang = self.s.language
+                self.s = DialogState(flow=self.s.flow, language=lang, language_source=self.s.language_source)
+                self.effect("purge_unconsented")
+                self.effect("end_conversation")
+        return self.result()
+
+    def resume(self) -> StepResult:
+        self.s.paused = False
+        if self.inp.choice == "restart":
+            self.say("resume.restarted")
+            keep_lang = (self.s.language, self.s.language_source)
+            consented, urgent, human = self.s.consented_use, self.s.urgent_reasons, self.s.human_requested
+            self.s = DialogState(flow=self.s.flow, language=keep_lang[0], language_source=keep_lang[1],
+                                 consented_use=consented, urgent_reasons=urgent, human_requested=human)
+            self.enter(self.flow.start)
+        else:
+            self.ask(self.node())
+        return self.result()
+
+    # ── answers ────────────────────────────────────────────────────────────────
+    def move_on(self, node: Node, outcome: str) -> None:
+        edge = node.branches.get(outcome)  # plain `next` edges say nothing extra
+        self.s.history.append(node.name)
+        if node.name == "language" and self.s.return_to:
+            target, self.s.return_to = self.s.return_to, None
+            self.s.node = jump(self.flow, node.name, target)
+            self.say("language.changed")
+            self.ask(self.node(target))
+            return
+        if self.s.return_after and node.name == self.s.return_after:
+            self.s.return_after = None
+            self.enter(jump(self.flow, node.name, "summary"))
+            return
+        nxt = advance(self.flow, node.name, outcome)
+        if edge is not None:
+            for key in edge.say:
+                self.say(key)
+            if edge.return_after:
+                self.s.return_after = edge.return_after
+            self.enter(nxt, quiet=edge.quiet)
+        else:
+            self.enter(nxt)
+
+    def read_choice(self, node: Node) -> str | None:
+        """The chosen id (a button or a typed answer), after handling `skip` and anything
+        unrecognised (which re-asks). None when the step is already answered."""
+        cid = self.inp.choice
+        if cid is None and self.inp.text:
+            cid = self.match_choice(node, self.inp.text)
+        if cid is None or cid not in self.choice_ids(node):
+            self.ask(node, prefix=self.cat.text("unknown_input"))
+            return None
+        if cid == "skip":
+            self.move_on(node, "skip")
+            return None
+        return cid
+
+    def answer_choice(self, node: Node) -> None:
+        cid = self.read_choice(node)
+        if cid is None:
+            return
+        if node.name == "language":
+            self.s.language, self.s.language_source = cid, "explicit"
+            self.effect("set_language", language=cid, source="explicit")
+        elif node.store:
+            self.s.answers[node.store] = cid
+        if node.consent:
+            self.record_consent(node.consent, cid)
+        if node.name == "summary" and cid == "confirm" and not self.s.consented_use:
+            # A case never exists without consent to use (it may have been withdrawn).
+            self.enter("consent_use")
+            return
+        self.move_on(node, cid if cid in node.branches else "answered")
+
+    def record_consent(self, kind: str, cid: str) -> None:
+        decision = {"agree": "granted", "yes": "granted", "decline": "declined", "no": "declined", "discuss": "discuss"}.get(cid)
+        if decision is None:
+            return
+        wording = self.cat.consent(kind)
+        if kind == "use":
+            self.s.consented_use = decision == "granted"
+        self.effect("record_consent", consent_kind=kind, decision=decision, wording_version=wording.version,
+                    wording_hash=wording.hash, language=wording.language)
+
+    def answer_multi(self, node: Node) -> None:
+        cid = self.read_choice(node)
+        if cid is None:
+            return
+        if cid == node.none:
+            self.s.answers[node.store or node.name] = []
+            self.move_on(node, "answered")
+            return
+        if cid == "done":
+            if len(self.s.selection) < node.min:
+                self.ask(node, prefix=self.cat.text("categories.need_one"))
+                return
+            chosen = list(self.s.selection)
+            self.s.answers[node.store or node.name] = chosen
+            if node.name == "safety_check":
+                self.safety_outcome(chosen)
+            self.move_on(node, "answered")
+            return
+        if cid in self.s.selection:
+            self.s.selection.remove(cid)
+        else:
+            self.s.selection.append(cid)
+        items = separator(self.s.language).join(self.label(node, c) for c in self.s.selection) or self.cat.text("summary.none")
+        self.out.append(OutboundMessage(
+            text=self.cat.text("multi.selected", items=items), choices=self.choices_for(node), multi=True
+        ))
+
+    def safety_outcome(self, chosen: list[str]) -> None:
+        new = [c for c in chosen if c not in self.s.urgent_reasons]
+        if not new:
+            return
+        self.s.urgent_reasons.extend(new)
+        self.effect("mark_urgent", reasons=new)
+        for c, key in (("danger", "safety.emergency"), ("no_shelter", "safety.no_shelter"), ("no_food", "safety.no_food")):
+            if c in new:
+                self.say(key, kind="emergency")
+        if not self.s.human_requested:
+            self.s.human_requested = True
+            self.effect("request_human", reason="safety")
+
+    def answer_text(self, node: Node) -> None:
+        if self.inp.choice == "skip" or (self.inp.text and self.match_choice(node, self.inp.text) == "skip"):
+            if node.optional:
+                self.move_on(node, "skip")
+            else:
+                self.ask(node, prefix=self.cat.text("text_expected"))
+            return
+        text = (self.inp.text or "").strip()
+        if not text:
+            self.ask(node, prefix=self.cat.text("text_expected"))
+            return
+        limit = min(node.max_chars or self.ctx.max_chars, self.ctx.max_chars)
+        if len(text) > limit:
+            text = text[:limit]
+            self.say("message.cut", limit=limit)
+        if node.validate_as == "phone":
+            digits = re.sub(r"[\s\-()‐－ー]", "", unicodedata.normalize("NFKC", text))
+            if not _PHONE.match(digits):
+                self.ask(node, prefix=self.cat.text("contact_phone.invalid"))
+                return
+            text = digits
+        elif node.validate_as == "email":
+            text = unicodedata.normalize("NFKC", text)
+            if not _EMAIL.match(text):
+                self.ask(node, prefix=self.cat.text("contact_email.invalid"))
+                return
+        self.s.answers[node.store or node.name] = text
+        self.move_on(node, "answered")
+
+
+def step(state: DialogState | dict[str, Any] | None, inp: DialogInput, ctx: DialogContext) -> StepResult:
+    """Advance the conversation by one inbound event. Never raises on resident input."""
+    st = state if isinstance(state, DialogState) else DialogState.from_dict(state)
+    if st.flow is None:
+        st.flow = ctx.profile.flow
+    return _Step(st, inp, ctx).run()
+
+
+def handed_over_message(profile: Profile, language: str, case_number: str, urgent: bool, now: datetime) -> OutboundMessage:
+    """What happens next, once the case core has numbered the case (office-hours aware)."""
+    cat = catalog(language)
+    hours = profile.office_hours
+    if hours.is_open(now):
+        text = cat.text("handed.in_hours", case_number=case_number)
+    else:
+        open_at = format_when(hours.next_opening(now).astimezone(hours.tz), language)
+        urgent_line = cat.text("handed.urgent_line", emergency_contacts=profile.emergency_text(language)) if urgent else ""
+        text = cat.text("handed.out_of_hours", case_number=case_number, next_open=open_at, urgent_line=urgent_line)
+    return OutboundMessage(text=text)

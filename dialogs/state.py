@@ -1,0 +1,35 @@
+"""The dialog's state: plain JSON-able data stored (encrypted) on the conversation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class DialogState:
+    flow: str = "intake"
+    node: str | None = None  # None: the conversation has not started
+    language: str | None = None
+    language_source: str | None = None  # explicit, channel, detected
+    answers: dict[str, Any] = field(default_factory=dict)
+    selection: list[str] = field(default_factory=list)  # a multi-select in progress
+    history: list[str] = field(default_factory=list)  # nodes answered, for `back`
+    return_to: str | None = None  # after a language change: the node to re-ask
+    return_after: str | None = None  # while changing one item: return to the summary after it
+    consented_use: bool = False
+    urgent_reasons: list[str] = field(default_factory=list)
+    human_requested: bool = False
+    finished: bool = False  # the bot's part is over (handed over, or declined)
+    paused: bool = False  # stopped after consent, or asked whether to resume
+    last_ack_at: float | None = None  # epoch seconds of the last "please wait" answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> DialogState:
+        if not data:
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
