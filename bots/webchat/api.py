@@ -1,0 +1,229 @@
+"""Web chat JSON API and WebSocket (the contract in DESIGN.md) and the widget page at /chat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+
+from casecore.db import transaction
+from casecore.models import Conversation, Message
+from handoff.events import MAX_TEXT_CHARS, InboundEvent
+from handoff.hub import conversation_topic
+from handoff.router import ProcessResult
+from i18n.catalog import available_languages
+from madoguchi.context import AppContext
+
+STATIC = Path(__file__).parent / "static"
+# The page runs under a strict policy: its own scripts and styles only, no framing, no referrer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class NewSession(BaseModel):
+    language: str | None = Field(default=None, max_length=35)
+    profile: str | None = Field(default=None, max_length=64)
+
+
+class PostMessage(BaseModel):
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    choice: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.\-\u3000-\u9fff]+$")
+    client_message_id: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PostMessage:
+        if (self.text is None or not self.text.strip()) and self.choice is None:
+            raise ValueError("send either a non-empty text or a choice")
+        return self
+
+
+def _reply(result: ProcessResult, language: str | None, max_chars: int) -> dict[str, Any]:
+    return {
+        "language": language,
+        "max_message_chars": max_chars,
+        "messages": [m.to_json() for m in result.messages],
+        "conversation_status": result.conversation_status,
+        "state": result.state,
+        "case_id": result.case_id,
+        "case_number": result.case_number,
+    }
+
+
+def _browser_language(value: str | None) -> str | None:
+    """Map a browser language tag (vi-VN, zh-TW, pt-BR …) to a catalog language."""
+    if not value:
+        return None
+    tag = value.split(",")[0].strip()
+    langs = available_languages()
+    low = tag.lower()
+    if low.startswith("zh"):
+        cand = "zh-Hant" if any(x in low for x in ("tw", "hk", "hant", "mo")) else "zh-Hans"
+        return cand if cand in langs else None
+    if low.startswith("pt"):
+        return "pt-BR" if "pt-BR" in langs else None
+    if low.startswith("fil"):
+        low = "tl"
+    base = low.split("-")[0]
+    return base if base in langs else None
+
+
+def webchat_router(ctx: AppContext) -> APIRouter:
+    r = APIRouter(tags=["webchat"])
+
+    async def session_conv(session_id: int, token: str) -> Conversation:
+        async with transaction(ctx.sessions) as s:
+            conv = await s.get(Conversation, session_id)
+            if conv is None or conv.channel != "webchat" or not conv.access_token_hash or not secrets.compare_digest(conv.access_token_hash, _hash(token)):
+                raise HTTPException(404, "no such chat session (or the token does not match)")
+            return conv
+
+    async def bearer(authorization: str | None = Header(default=None)) -> str:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        return authorization[7:].strip()
+
+    @r.get("/chat", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+
+    @r.post("/api/webchat/sessions", status_code=201)
+    async def create_session(request: Request, body: NewSession | None = None) -> dict[str, Any]:
+        """Start a chat. Answers the session id, a bearer token for the other calls, and the
+        bot's first messages."""
+        body = body or NewSession()
+        profile_id = body.profile or ctx.profiles.default_id
+        if profile_id not in ctx.profiles:
+            raise HTTPException(422, f"unknown profile {profile_id!r}")
+        visitor = uuid.uuid4().hex  # the web chat has no account: each session is a contact point
+        token = secrets.token_urlsafe(32)
+        hint = _browser_language(body.language) or _browser_language(request.headers.get("accept-language"))
+        result = await ctx.router.process(InboundEvent(
+            channel="webchat", channel_event_id=f"start:{visitor}", external_user_id=visitor,
+            # "message" with no text: the intake starts without LINE's "thanks for adding us".
+            profile_id=profile_id, kind="message", language_hint=hint,
+        ))
+        async with transaction(ctx.sessions) as s:
+            conv = await s.get(Conversation, result.conversation_id)
+            assert conv is not None
+            conv.access_token_hash = _hash(token)
+            language = conv.language
+        return {"session_id": result.conversation_id, "token": token, **_reply(result, language, ctx.settings.max_message_chars)}
+
+    @r.post("/api/webchat/sessions/{session_id}/messages")
+    async def post_message(session_id: int, body: PostMessage, token: str = Depends(bearer)) -> dict[str, Any]:
+        conv = await session_conv(session_id, token)
+        if conv.status == "closed":
+            raise HTTPException(409, "this chat has ended; start a new session")
+        event_id = f"{session_id}:{body.client_message_id or uuid.uuid4().hex}"
+        result = await ctx.router.process(InboundEvent(
+            channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
+            profile_id=conv.profile_id, text=body.text, choice=body.choice,
+        ))
+        async with transaction(ctx.sessions) as s:
+            language = await s.scalar(select(Conversation.language).where(Conversation.id == session_id))
+        return _reply(result, language, ctx.settings.max_message_chars)
+
+    @r.get("/api/webchat/sessions/{session_id}/messages")
+    async def list_messages(session_id: int, token: str = Depends(bearer), after: int = 0) -> dict[str, Any]:
+        conv = await session_conv(session_id, token)
+        async with transaction(ctx.sessions) as s:
+            rows = (await s.scalars(
+                select(Message).where(Message.conversation_id == session_id, Message.id > after).order_by(Message.id)
+            )).all()
+            return {
+                "messages": [_resident_view(m) for m in rows if m.text is not None or m.media_type or m.choice_id],
+                "conversation_status": conv.status,
+                "state": conv.dialog_node or None,
+                "case_id": conv.case_id,
+                "language": conv.language,
+                "max_message_chars": ctx.settings.max_message_chars,
+            }
+
+    @r.websocket("/api/webchat/sessions/{session_id}/ws")
+    async def socket(ws: WebSocket, session_id: int) -> None:
+        token = ws.query_params.get("token") or ""
+        try:
+            await session_conv(session_id, token)
+        except HTTPException:
+            await ws.close(code=4401)
+            return
+        # Subscribe before accepting, so nothing published in between is lost.
+        async with ctx.hub.subscribe(conversation_topic(session_id)) as q:
+            await ws.accept()
+            reader = asyncio.create_task(_drain_client(ws))
+            try:
+                while not reader.done():
+                    getter = asyncio.create_task(q.get())
+                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter not in done:
+                        getter.cancel()
+                        break
+                    event = getter.result()
+                    for payload in await _resident_payloads(ctx, session_id, event):
+                        await ws.send_json(payload)
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    await reader
+
+    return r
+
+
+async def _drain_client(ws: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive_text()  # pings; the socket only pushes
+
+
+def _resident_view(m: Message) -> dict[str, Any]:
+    """What the resident may see of a transcript row: never private notes or translations
+    meant for staff; counsellor messages in the resident's language."""
+    text = m.text
+    if m.sender == "counsellor" and m.translation:
+        text = m.translation
+    return {
+        "id": m.id, "direction": m.direction, "sender": m.sender, "text": text, "choice": m.choice_id,
+        "choices": m.choices or [], "multi": m.multi, "kind": m.kind,
+        # Canned replies are written per language, so only real MT output gets the marker.
+        "machine_translated": m.sender == "counsellor" and m.translation_status == "translated",
+        "created_at": m.created_at.isoformat(),
+    }
+
+
+async def _resident_payloads(ctx: AppContext, session_id: int, event: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if event.get("type") in ("counsellor_message", "system_message") and event.get("message_id"):
+        async with transaction(ctx.sessions) as s:
+            m = await s.get(Message, int(event["message_id"]))
+            if m is not None and m.conversation_id == session_id:
+                out.append({"type": "message", "message": _resident_view(m)})
+    if event.get("conversation_status"):
+        out.append({"type": "status", "conversation_status": event["conversation_status"]})
+    return out
