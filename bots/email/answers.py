@@ -1,0 +1,203 @@
+"""Reading a free-form email reply into the intake's answers.
+
+The bot's mail numbers its questions (Q1, Q2, ...). A resident may answer "Q3: 2, 5",
+"Q3：家賃・住まい", fill the lines in inside the quoted mail, or ignore the form and simply
+write. Whatever can be read fills an answer; anything else is left for the counsellor, and the
+whole text always stays as the presenting problem in the resident's own words.
+Categories and safety are also read from keywords in that text (Japanese and English), because
+most people will just describe their situation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from bots.email.quotes import REPLY_MARKER
+
+
+@dataclass(frozen=True)
+class FormQuestion:
+    number: int
+    node: str  # the flow node it answers
+    multi: bool = False
+    free_text: bool = False
+
+
+# The questions one email asks, in the flow's order. Consent to use is asked in words.
+FORM: tuple[FormQuestion, ...] = (
+    FormQuestion(1, "safety_check", multi=True),
+    FormQuestion(2, "for_whom"),
+    FormQuestion(3, "categories", multi=True),
+    FormQuestion(4, "problem_detail", free_text=True),
+    FormQuestion(5, "age_band"),
+    FormQuestion(6, "district"),
+    FormQuestion(7, "household"),
+    FormQuestion(8, "public_assistance"),
+    FormQuestion(9, "residence"),
+    FormQuestion(10, "name", free_text=True),
+    FormQuestion(11, "contact_method"),
+    FormQuestion(12, "contact_time"),
+    FormQuestion(13, "consent_share"),
+)
+BY_NUMBER = {q.number: q for q in FORM}
+
+_AGREE = re.compile(
+    r"(同意します|同意する|同意いたします|同意致します|同意です|どうい\s*します|どういします|"
+    r"\bi\s+agree\b|tôi đồng ý|동의합니다)",
+    re.IGNORECASE,
+)
+_DECLINE = re.compile(
+    r"(同意しません|同意しない|同意できません|同意いたしません|どうい\s*しません|不同意|"
+    r"\bi\s+do\s*n[o']t\s+agree\b|\bdisagree\b|\bi\s+decline\b|không đồng ý|동의하지 않습니다)",
+    re.IGNORECASE,
+)
+_Q_LINE = re.compile(r"^\s*(?:>\s*)*(?:Q|Ｑ|質問|問|しつもん)\s*([0-9０-９]{1,2})\s*[:：]\s*(.*)$", re.IGNORECASE)
+
+# keywords → problem categories (the counsellor refines them; a wrong guess costs little)
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "money": ("生活費", "お金", "収入", "給料", "給与", "貯金", "money", "income", "salary"),
+    "debt": ("借金", "ローン", "返済", "督促", "滞納", "消費者金融", "カード", "debt", "loan", "arrears"),
+    "job": ("仕事", "失業", "就職", "解雇", "雇い止め", "求職", "派遣", "アルバイト", "バイト", "職場",
+            "job", "work", "unemploy", "fired", "laid off"),
+    "housing": ("家賃", "住まい", "住居", "立ち退き", "退去", "部屋を出", "引っ越", "アパート", "rent",
+                "evict", "housing", "apartment"),
+    "homeless": ("住む所がない", "住むところがない", "野宿", "ホームレス", "ネットカフェ", "路上", "homeless",
+                 "nowhere to live", "sleeping rough"),
+    "food": ("食べ物", "食料", "食べる物", "食べるもの", "食事", "ごはん", "ご飯", "food", "hungry"),
+    "health": ("病気", "入院", "医療", "体調", "通院", "障害", "うつ", "病院", "health", "hospital",
+               "illness", "sick", "depress"),
+    "family": ("離婚", "DV", "暴力", "介護", "家族の問題", "夫", "妻", "divorce", "violence", "family"),
+    "children": ("子ども", "子供", "こども", "学校", "不登校", "進学", "children", "child", "school"),
+    "single_parent": ("ひとり親", "一人親", "母子家庭", "父子家庭", "シングルマザー", "シングルファーザー",
+                      "single mother", "single father", "single parent"),
+    "isolation": ("ひきこも", "引きこも", "引き籠", "閉じこも", "孤独", "孤立", "家から出られない", "外に出られない",
+                  "isolat", "lonely", "hikikomori"),
+    "welfare": ("生活保護", "保護費", "福祉事務所", "welfare", "public assistance"),
+}
+SAFETY_WORDS: dict[str, tuple[str, ...]] = {
+    "danger": ("殴られ", "暴力を", "殺され", "身の危険", "命の危険", "逃げたい", "in danger", "beaten"),
+    "no_shelter": ("今夜泊まる", "泊まるところがない", "泊まる所がない", "寝る場所がない", "野宿",
+                   "nowhere to sleep", "no place to stay tonight"),
+    "no_food": ("食べるものがない", "食べる物がない", "食べ物がない", "何も食べて", "no food",
+                "nothing to eat"),
+}
+_RELATIVE = re.compile(r"(息子|娘|母|父|夫|妻|兄|姉|弟|妹|家族|祖母|祖父|my (son|daughter|mother|father|husband|wife))")
+_CONSENT_LINE = re.compile(r"^\s*(" + _AGREE.pattern + r"|" + _DECLINE.pattern + r")\s*[。.!！]*\s*$", re.IGNORECASE)
+
+
+def norm(s: str) -> str:
+    return unicodedata.normalize("NFKC", s).strip().casefold()
+
+
+@dataclass
+class MailAnswers:
+    consent: str | None = None  # agree, decline
+    # node -> raw answer text from a "Qn:" line (choice nodes are matched later, per node)
+    form: dict[str, str] = field(default_factory=dict)
+    problem_text: str = ""
+    categories: list[str] = field(default_factory=list)
+    safety: list[str] = field(default_factory=list)
+    for_whom: str | None = None
+
+
+def _read_form(text: str) -> dict[str, str]:
+    """Qn lines (a multi-line answer runs until the next Qn line or a blank line)."""
+    found: dict[str, str] = {}
+    current: int | None = None
+    buf: list[str] = []
+
+    def flush() -> None:
+        if current is None:
+            return
+        value = "\n".join(buf).strip()
+        if value and not _placeholder(value):
+            found.setdefault(BY_NUMBER[current].node, value)
+
+    for line in text.splitlines():
+        if REPLY_MARKER in line:
+            break
+        m = _Q_LINE.match(line)
+        if m:
+            flush()
+            n = int(unicodedata.normalize("NFKC", m.group(1)))
+            current = n if n in BY_NUMBER else None
+            buf = [m.group(2)]
+            continue
+        if current is not None:
+            stripped = re.sub(r"^\s*(>\s*)+", "", line)
+            if not stripped.strip():
+                flush()
+                current, buf = None, []
+            elif BY_NUMBER[current].free_text:
+                buf.append(stripped)
+    flush()
+    return found
+
+
+def _placeholder(value: str) -> bool:
+    v = norm(value)
+    return v in ("", "-", "ー") or (v.startswith("(") and v.endswith(")")) or v.startswith("（")
+
+
+def read_answers(new_text: str, whole_body: str) -> MailAnswers:
+    """`new_text`: the reply without quotes; `whole_body`: with them (forms filled inline)."""
+    ans = MailAnswers()
+    form = _read_form(whole_body)
+    form.update(_read_form(new_text))  # what was written above the quote wins
+    ans.form = form
+    if _DECLINE.search(new_text):
+        ans.consent = "decline"
+    elif _AGREE.search(new_text):
+        ans.consent = "agree"
+    # The presenting problem: the new text without the consent phrase and form lines
+    kept = [
+        ln for ln in new_text.splitlines()
+        if not _Q_LINE.match(ln) and not _CONSENT_LINE.match(ln)
+    ]
+    problem = "\n".join(kept).strip()
+    if form.get("problem_detail"):
+        problem = "\n\n".join(p for p in (form["problem_detail"], problem) if p)
+    ans.problem_text = problem
+    ans.categories, ans.safety = keywords(problem)
+    if _RELATIVE.search(problem):
+        ans.for_whom = "relative"
+    return ans
+
+
+def keywords(text: str) -> tuple[list[str], list[str]]:
+    t = norm(text)
+    categories = [c for c, words in CATEGORY_WORDS.items() if any(norm(w) in t for w in words)]
+    safety = [c for c, words in SAFETY_WORDS.items() if any(norm(w) in t for w in words)]
+    return categories, safety
+
+
+def match_choices(value: str, choices: list[tuple[str, list[str]]], multi: bool) -> list[str]:
+    """Map an answer ("2", "2, 5", "家族", "rent") to choice ids. `choices` holds
+    (id, [labels in every language we know]) in the order the mail numbered them."""
+    parts = [value] if not multi else [p for p in re.split(r"[,、，/／・\s]+|\band\b", value) if p.strip()]
+    picked: list[str] = []
+    for part in parts:
+        p = norm(part).rstrip(".。")
+        if not p:
+            continue
+        cid = None
+        if p.isdigit() and 1 <= int(p) <= len(choices):
+            cid = choices[int(p) - 1][0]
+        else:
+            for choice_id, labels in choices:
+                names = {norm(choice_id), *(norm(label) for label in labels)}
+                if p in names:
+                    cid = choice_id
+                    break
+            if cid is None and len(p) >= 2:  # a word inside a label: "家賃" for "家賃・住まい"
+                hits = [cid_ for cid_, labels in choices if any(p in norm(label) for label in labels)]
+                cid = hits[0] if len(hits) == 1 else None
+        if cid and cid not in picked:
+            picked.append(cid)
+    if multi and not picked:
+        # a whole label written with separators in it ("家賃・住まい")
+        whole = norm(value)
+        picked = [cid for cid, labels in choices if any(norm(label) == whole for label in labels)]
+    return picked if multi else picked[:1]

@@ -1,0 +1,279 @@
+"""Parse one inbound mail into what the intake needs: who, which thread, the new text.
+
+Real Japanese mail is messy: ISO-2022-JP with carrier extensions, CP932 labelled Shift_JIS,
+raw 8-bit headers, HTML-only bodies, quoted history below (or above) the new text, carrier
+footers. `parse_mail` never raises on bad input: it returns the best text it can with
+`defects` naming what was wrong, so the mail is answered rather than lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser, BytesParser
+from email.utils import getaddresses, parseaddr
+
+from bots.email.charsets import decode_bytes
+from bots.email.htmltext import html_to_text
+from bots.email.quotes import strip_quoted
+
+# A mail larger than this is not parsed beyond its headers; the resident is asked to resend
+# the text alone. Attachments are the usual cause (photos of letters and bills).
+MAX_MAIL_BYTES = 5 * 1024 * 1024
+# The new text the dialog sees is cut here (the resident is told), like the chat channels.
+MAX_TEXT_CHARS = 4_000
+
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """What was attached: never the content or file name (they may be personal)."""
+
+    kind: str  # image, audio, video, file, message
+    content_type: str
+    size: int
+
+
+@dataclass(slots=True)
+class ParsedMail:
+    message_id: str  # without angle brackets
+    message_id_synthesized: bool
+    sender: str  # the From address, lower-case ('' when there is none)
+    recipients: list[str]  # To, Cc, Delivered-To, X-Original-To addresses, lower-case
+    subject: str
+    in_reply_to: list[str]
+    references: list[str]
+    body: str  # the whole decoded text (HTML turned into text)
+    text: str  # only the new text: quotes and signatures stripped, cut to max_chars
+    html_only: bool = False
+    truncated: bool = False  # text was cut to max_chars
+    too_large: bool = False  # the raw mail exceeded max_bytes: only headers were read
+    size: int = 0
+    attachments: list[Attachment] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)  # codes, for logs
+    message: Message | None = field(default=None, repr=False)  # for the loop checks
+
+    @property
+    def attachment_kinds(self) -> list[str]:
+        return sorted({a.kind for a in self.attachments})
+
+
+def decode_header_value(raw: str | None) -> str:
+    """RFC 2047 words in any charset, or raw 8-bit bytes (surrogate-escaped by the parser)."""
+    if not raw:
+        return ""
+    raw = re.sub(r"\r?\n[ \t]", " ", str(raw)).strip()
+    try:
+        parts = decode_header(raw)
+    except Exception:  # malformed encoded words: keep the raw text
+        parts = [(raw, None)]
+    out: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, charset))
+        else:
+            out.append(_unescape_8bit(chunk))
+    # control characters (an encoded CR/LF too) would let a header smuggle in another one
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", "".join(out))
+    return re.sub(r" {2,}", " ", text).strip()
+
+
+def _unescape_8bit(text: str) -> str:
+    """The bytes parser keeps undeclared 8-bit header bytes as surrogates: decode them."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return decode_bytes(text.encode("utf-8", "surrogateescape"), None)
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _raw_headers(msg: Message, name: str) -> list[str]:
+    return [str(v) for k, v in msg.raw_items() if k.lower() == name.lower()]
+
+
+def normalize_address(addr: str) -> str:
+    return addr.strip().strip("<>").strip().lower()
+
+
+def _addresses(msg: Message, *names: str) -> list[str]:
+    values = [decode_header_value(v) for n in names for v in _raw_headers(msg, n)]
+    found = []
+    for _, addr in getaddresses(values):
+        addr = normalize_address(addr)
+        if "@" in addr and addr not in found:
+            found.append(addr)
+    return found
+
+
+def _sender(msg: Message) -> str:
+    raw = _raw_header(msg, "From")
+    if raw is None:
+        return ""
+    _, addr = parseaddr(decode_header_value(raw))
+    addr = normalize_address(addr)
+    if "@" not in addr:
+        # A broken display name can confuse parseaddr: take the last thing that looks like one
+        m = re.findall(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", raw)
+        addr = m[-1].lower() if m else ""
+    return addr
+
+
+def message_ids(value: str | None) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+def synthesize_message_id(raw: bytes) -> str:
+    """A stable id for a mail without Message-ID, so a redelivery still dedupes."""
+    return f"sha256.{hashlib.sha256(raw).hexdigest()[:40]}@madoguchi.invalid"
+
+
+def _attachment_kind(ctype: str) -> str:
+    maintype = ctype.split("/", 1)[0]
+    return maintype if maintype in ("image", "audio", "video", "message") else "file"
+
+
+def _part_payload(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _part_text(part: Message) -> str:
+    charset = part.get_param("charset")
+    label = charset if isinstance(charset, str) else None
+    return decode_bytes(_part_payload(part), label)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.attachments: list[Attachment] = []
+
+    def walk(self, part: Message) -> None:
+        ctype = part.get_content_type()
+        maintype = part.get_content_maintype()
+        if maintype == "message":
+            self._attach(part, ctype)
+            return
+        if part.is_multipart():
+            subparts = [p for p in part.get_payload() if isinstance(p, Message)]
+            if ctype == "multipart/alternative":
+                self._alternative(subparts)
+            elif ctype == "multipart/report" and subparts:
+                # a delivery/disposition report: the human-readable part only
+                self.walk(subparts[0])
+                for p in subparts[1:]:
+                    self._attach(p, p.get_content_type())
+            else:
+                for p in subparts:
+                    self.walk(p)
+            return
+        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+        if disposition == "attachment" or ctype not in ("text/plain", "text/html"):
+            self._attach(part, ctype)
+        elif ctype == "text/plain":
+            self.plain.append(_part_text(part))
+        else:
+            self.html.append(_part_text(part))
+
+    def _alternative(self, subparts: list[Message]) -> None:
+        plain = [p for p in subparts if p.get_content_type() == "text/plain"]
+        if plain and _part_text(plain[-1]).strip():
+            self.plain.append(_part_text(plain[-1]))
+            return
+        html = [p for p in subparts if p.get_content_type() == "text/html"]
+        if html:
+            self.html.append(_part_text(html[-1]))
+            return
+        nested = [p for p in subparts if p.is_multipart()]
+        if nested:
+            self.walk(nested[-1])  # e.g. multipart/related holding the HTML and its images
+
+    def _attach(self, part: Message, ctype: str) -> None:
+        self.attachments.append(
+            Attachment(kind=_attachment_kind(ctype), content_type=ctype, size=len(_part_payload(part)))
+        )
+
+
+def parse_mail(
+    raw: bytes,
+    *,
+    size: int | None = None,
+    max_bytes: int = MAX_MAIL_BYTES,
+    max_chars: int = MAX_TEXT_CHARS,
+) -> ParsedMail:
+    """`size` is the mail's full size when `raw` holds only its headers (IMAP fetched just
+    those because the mail was too large)."""
+    defects: list[str] = []
+    size = max(size or 0, len(raw))
+    too_large = size > max_bytes
+    try:
+        if too_large:
+            msg: Message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        else:
+            msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    except Exception:  # the stdlib parser is lenient; this is a last resort
+        defects.append("unparseable")
+        msg = EmailMessage()
+    # compat32 keeps raw header strings; all decoding happens in decode_header_value
+    ids = message_ids(_raw_header(msg, "Message-ID"))
+    if ids:
+        message_id, synthesized = ids[0], False
+    else:
+        message_id, synthesized = synthesize_message_id(raw), True
+        defects.append("no-message-id")
+
+    collector = _Collector()
+    if not too_large:
+        try:
+            collector.walk(msg)
+        except Exception:
+            defects.append("bad-structure")
+    if msg.defects:
+        defects.append("mime-defects")
+
+    html_only = not collector.plain and bool(collector.html)
+    if collector.plain:
+        body = "\n\n".join(t for t in collector.plain if t.strip())
+    else:
+        body = "\n\n".join(html_to_text(h) for h in collector.html)
+    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = strip_quoted(body)
+    truncated = len(text) > max_chars
+    if truncated:
+        text = text[:max_chars]
+
+    return ParsedMail(
+        message_id=message_id[:500],
+        message_id_synthesized=synthesized,
+        sender=_sender(msg),
+        recipients=_addresses(msg, "To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"),
+        subject=decode_header_value(_raw_header(msg, "Subject"))[:300],
+        in_reply_to=message_ids(_raw_header(msg, "In-Reply-To")),
+        references=message_ids(" ".join(_raw_headers(msg, "References"))),
+        body=body,
+        text=text,
+        html_only=html_only,
+        truncated=truncated,
+        too_large=too_large,
+        size=size,
+        attachments=collector.attachments,
+        defects=defects,
+        message=msg,
+    )

@@ -1,0 +1,99 @@
+"""LINE webhook events (SDK models) -> the service's InboundEvent. Pure: no I/O.
+
+Only one-on-one chats with a user are served: group and room events carry other people's
+messages and are ignored, as are events in `standby` mode (another module owns the chat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from linebot.v3.webhooks import (
+    AudioMessageContent,
+    Event,
+    FileMessageContent,
+    FollowEvent,
+    ImageMessageContent,
+    LocationMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    StickerMessageContent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+    VideoMessageContent,
+)
+
+from bots.line.channels import LineChannel
+from bots.line.render import choice_from_postback
+from handoff.events import InboundEvent
+
+log = structlog.get_logger(__name__)
+
+MEDIA_TYPES: dict[type, str] = {
+    StickerMessageContent: "sticker",
+    ImageMessageContent: "image",
+    AudioMessageContent: "audio",
+    VideoMessageContent: "video",
+    FileMessageContent: "file",
+    LocationMessageContent: "location",
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event: InboundEvent
+    wants_profile: bool  # a follow: ask LINE for the user's language before submitting
+    wants_loading: bool  # the resident waits for an answer: show the loading animation
+
+
+def _mode(event: Event) -> str:
+    mode = getattr(event, "mode", None)
+    return str(getattr(mode, "value", mode) or "active")
+
+
+def to_inbound(event: Event, channel: LineChannel, received_at: float) -> Accepted | None:
+    """The InboundEvent for a LINE event, or None when the service does not handle it."""
+    kind_name = type(event).__name__
+    source = getattr(event, "source", None)
+    if not isinstance(source, UserSource) or not source.user_id:
+        log.info("line_event_ignored_not_a_one_on_one_chat", event_type=kind_name)
+        return None
+    if _mode(event) != "active":
+        log.info("line_event_ignored_channel_in_standby_mode", event_type=kind_name)
+        return None
+    reply_context: dict[str, str] = {}
+    reply_token = getattr(event, "reply_token", None)
+    if reply_token:
+        reply_context = {"reply_token": reply_token, "reply_token_at": f"{received_at:.3f}"}
+    if event.delivery_context and event.delivery_context.is_redelivery:
+        reply_context["redelivery"] = "1"
+    base = {
+        "channel": "line",
+        "channel_event_id": event.webhook_event_id,
+        "external_user_id": source.user_id,
+        "profile_id": channel.profile_id,
+        "reply_context": reply_context,
+    }
+    if isinstance(event, FollowEvent):
+        return Accepted(InboundEvent(kind="follow", **base), wants_profile=True, wants_loading=True)
+    if isinstance(event, UnfollowEvent):
+        return Accepted(InboundEvent(kind="unfollow", **base), wants_profile=False, wants_loading=False)
+    if isinstance(event, PostbackEvent):
+        choice = choice_from_postback(event.postback.data or "") if event.postback else None
+        if choice is None:
+            log.info("line_postback_ignored_not_a_choice", event_type=kind_name)
+            return None
+        return Accepted(InboundEvent(kind="message", choice=choice, **base), False, True)
+    if isinstance(event, MessageEvent):
+        message = event.message
+        if isinstance(message, TextMessageContent):
+            return Accepted(InboundEvent(kind="message", text=message.text, **base), False, True)
+        media_type = MEDIA_TYPES.get(type(message))
+        if media_type is None:
+            log.info("line_message_ignored_unknown_content", event_type=kind_name)
+            return None
+        return Accepted(InboundEvent(kind="media", media_type=media_type, **base), False, True)
+    log.info("line_event_ignored_type_not_handled", event_type=kind_name)
+    return None

@@ -1,0 +1,132 @@
+"""OutboundMessage -> LINE message objects (plain JSON, as messaging-api.yml defines them).
+
+Choices become quick reply buttons (postback actions carrying the choice id). LINE allows at
+most 13 buttons with labels of at most 20 characters; a longer list is written out as a
+numbered text instead, and the adapter maps a typed number back to the choice id.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bots.line.textsplit import split_text, truncate_utf16
+from dialogs.types import Choice, OutboundMessage
+
+MAX_TEXT = 5000
+MAX_QUICK_REPLIES = 13
+MAX_LABEL = 20
+MAX_DISPLAY_TEXT = 300
+MAX_MESSAGES_PER_CALL = 5
+POSTBACK_PREFIX = "c:"
+
+_NUMBER_HINT = {
+    "ja": "番号で答えてください(例: 1)。",
+    "ja-easy": "ばんごうで こたえて ください(れい: 1)。",
+    "en": "Please reply with the number (for example: 1).",
+}
+
+
+def number_hint(language: str) -> str:
+    """The prompt under a numbered list; from the catalog when it has `choices.numbered_hint`."""
+    try:
+        from i18n.catalog import catalog
+
+        return catalog(language).text("choices.numbered_hint")
+    except (ImportError, KeyError):
+        return _NUMBER_HINT.get(language) or _NUMBER_HINT["en"]
+
+
+def marked_text(msg: OutboundMessage, language: str) -> str:
+    """The text, with the catalog's "machine translated" note when a counsellor's words were
+    translated for the resident (chat apps have no badge to show it)."""
+    if not msg.machine_translated or not msg.text.strip():
+        return msg.text
+    try:
+        from i18n.catalog import catalog
+
+        note = catalog(language).text("machine_translated")
+    except (ImportError, KeyError):
+        note = "Machine translated"
+    return f"{msg.text}\n\n({note})"
+
+
+@dataclass
+class Rendered:
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    # Choice ids in the order of the numbered list the resident last saw (empty: none)
+    numbered: list[str] = field(default_factory=list)
+
+
+def postback_data(choice_id: str) -> str:
+    return POSTBACK_PREFIX + choice_id
+
+
+def choice_from_postback(data: str) -> str | None:
+    if data.startswith(POSTBACK_PREFIX) and 0 < len(data) - len(POSTBACK_PREFIX) <= 64:
+        return data[len(POSTBACK_PREFIX) :]
+    return None
+
+
+def quick_reply(choices: Sequence[Choice]) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "type": "action",
+                "action": {
+                    "type": "postback",
+                    "label": truncate_utf16(c.label.strip() or c.id, MAX_LABEL),
+                    "data": postback_data(c.id),
+                    # Shown in the chat as the resident's own message: the full label.
+                    "displayText": truncate_utf16(c.label.strip() or c.id, MAX_DISPLAY_TEXT),
+                },
+            }
+            for c in choices
+        ]
+    }
+
+
+def numbered_text(choices: Sequence[Choice], language: str) -> str:
+    lines = [f"{i}. {c.label}" for i, c in enumerate(choices, start=1)]
+    return "\n".join([*lines, number_hint(language)])
+
+
+def render(messages: Sequence[OutboundMessage], language: str) -> Rendered:
+    out = Rendered()
+    pending_quick: dict[str, Any] | None = None
+    for msg in messages:
+        text = marked_text(msg, language) if msg.text.strip() else ("…" if msg.choices else "")
+        if msg.choices and len(msg.choices) > MAX_QUICK_REPLIES:
+            text = f"{text}\n\n{numbered_text(msg.choices, language)}".strip()
+            out.numbered = [c.id for c in msg.choices]
+            pending_quick = None
+        elif msg.choices:
+            out.numbered = []
+        if not text:
+            continue
+        chunks = [{"type": "text", "text": chunk} for chunk in split_text(text, MAX_TEXT)]
+        if msg.choices and len(msg.choices) <= MAX_QUICK_REPLIES:
+            pending_quick = quick_reply(msg.choices)
+        out.messages.extend(chunks)
+    # LINE shows only the quick reply of the last message received, so the buttons ride on
+    # the batch's final message even when a plain message follows the question.
+    if pending_quick and out.messages:
+        out.messages[-1]["quickReply"] = pending_quick
+    return out
+
+
+def batches(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [messages[i : i + MAX_MESSAGES_PER_CALL] for i in range(0, len(messages), MAX_MESSAGES_PER_CALL)]
+
+
+def number_answer(text: str | None, numbered: Sequence[str]) -> str | None:
+    """The choice id a typed number ("2", "２", " 2. ") stands for, if it is one."""
+    if not text or not numbered:
+        return None
+    cleaned = unicodedata.normalize("NFKC", text).strip().rstrip(".").strip()
+    if not cleaned.isdigit() or len(cleaned) > 3:
+        return None
+    index = int(cleaned)
+    return numbered[index - 1] if 1 <= index <= len(numbered) else None

@@ -1,0 +1,208 @@
+"""Send dialog and counsellor messages to LINE with the SDK's AsyncMessagingApi.
+
+Reply while the webhook's reply token is fresh (replies are free and immediate), push after
+that or when the reply fails. Pushes carry an X-Line-Retry-Key (one UUID per batch, reused on
+every retry) so a push whose response was lost is answered 409 by LINE instead of being
+delivered twice. 429 and 5xx are retried with exponential back-off, honouring Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+from bots.line.channels import LineChannel, LineChannels
+from bots.line.memory import ChoiceMemory, UsedTokens
+from bots.line.render import batches, render
+from dialogs.types import OutboundMessage
+from handoff.delivery import DeliveryError, DeliveryTarget
+
+log = structlog.get_logger(__name__)
+
+# LINE documents reply tokens as usable for about a minute; keep a margin for the request.
+REPLY_TOKEN_TTL_SECONDS = 50.0
+_TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 300.0
+    request_timeout: float = 20.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        backoff = min(self.max_delay, self.base_delay * 2**attempt)
+        return backoff * (0.5 + random.random() / 2)  # jitter so many senders do not align
+
+
+def retry_after_seconds(exc: ApiException) -> float | None:
+    headers = exc.headers or {}
+    value = None
+    for k, v in dict(headers).items():
+        if str(k).lower() == "retry-after":
+            value = v
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back to back-off
+
+
+class LineApi:
+    """One SDK client per channel, created lazily inside the running event loop."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._clients: dict[str, tuple[AsyncApiClient, AsyncMessagingApi]] = {}
+
+    def api(self, channel: LineChannel) -> AsyncMessagingApi:
+        entry = self._clients.get(channel.key)
+        if entry is None:
+            client = AsyncApiClient(Configuration(access_token=channel.access_token, host=self.base_url))
+            entry = (client, AsyncMessagingApi(client))
+            self._clients[channel.key] = entry
+        return entry[1]
+
+    async def aclose(self) -> None:
+        for client, _ in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
+class LineSender:
+    channel = "line"
+
+    def __init__(
+        self,
+        channels: LineChannels,
+        api: LineApi,
+        memory: ChoiceMemory,
+        policy: RetryPolicy | None = None,
+        reply_token_ttl: float = REPLY_TOKEN_TTL_SECONDS,
+    ) -> None:
+        self.channels = channels
+        self.api = api
+        self.memory = memory
+        self.policy = policy or RetryPolicy()
+        self.reply_token_ttl = reply_token_ttl
+        self._used = UsedTokens()
+
+    async def send(self, target: DeliveryTarget, messages: Sequence[OutboundMessage]) -> None:
+        channel = self.channels.for_profile(target.profile_id)
+        if channel is None:
+            raise DeliveryError(f"no LINE channel configured for profile {target.profile_id}")
+        rendered = render(messages, target.language)
+        token = self._fresh_reply_token(target.reply_context)
+        for batch in batches(rendered.messages):
+            if token is not None:
+                spent, token = token, None
+                if await self._reply(channel, spent, batch, target):
+                    continue
+            await self._push(channel, target.external_user_id, batch, target)
+        conv_key = f"{target.profile_id}:line:{target.external_user_id}"
+        await self.memory.remember(conv_key, rendered.numbered)
+
+    def _fresh_reply_token(self, ctx: dict[str, str]) -> tuple[str, float] | None:
+        token = ctx.get("reply_token")
+        if not token:
+            return None
+        try:
+            received = float(ctx.get("reply_token_at", "0"))
+        except ValueError:
+            received = 0.0
+        expires = received + self.reply_token_ttl
+        if time.time() >= expires or not self._used.take(token):
+            return None
+        return token, expires
+
+    async def _reply(
+        self, channel: LineChannel, token: tuple[str, float], batch: list[dict[str, Any]], target: DeliveryTarget
+    ) -> bool:
+        """True when LINE accepted the reply; False means "push instead"."""
+        reply_token, expires = token
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": batch})
+        for attempt in range(self.policy.attempts):
+            try:
+                await self.api.api(channel).reply_message(request, _request_timeout=self.policy.request_timeout)
+                return True
+            except ApiException as exc:
+                if exc.status == 429:
+                    wait = self.policy.delay(attempt, retry_after_seconds(exc))
+                    if time.time() + wait < expires:
+                        await asyncio.sleep(wait)
+                        continue
+                # 400 (token expired or already used), 5xx (may or may not have been
+                # delivered; a push is the only way left to make sure it arrives), ...
+                log.info(
+                    "line_reply_not_accepted_pushing_instead",
+                    status=exc.status, conversation_id=target.conversation_id, channel=channel.key,
+                )
+                return False
+            except _TRANSIENT as exc:
+                log.info(
+                    "line_reply_failed_pushing_instead",
+                    error=type(exc).__name__, conversation_id=target.conversation_id,
+                )
+                return False
+        return False
+
+    async def _push(
+        self, channel: LineChannel, user_id: str, batch: list[dict[str, Any]], target: DeliveryTarget
+    ) -> None:
+        retry_key = str(uuid.uuid4())  # one per logical push, reused on every retry
+        request = PushMessageRequest.from_dict({"to": user_id, "messages": batch})
+        last = "no attempt"
+        for attempt in range(self.policy.attempts):
+            try:
+                await self.api.api(channel).push_message(
+                    request, x_line_retry_key=retry_key, _request_timeout=self.policy.request_timeout
+                )
+                return
+            except ApiException as exc:
+                if exc.status == 409:  # this retry key was already accepted: delivered once
+                    return
+                if exc.status != 429 and (exc.status or 0) < 500:
+                    raise DeliveryError(f"LINE refused the push: HTTP {exc.status}") from exc
+                last = f"HTTP {exc.status}"
+                wait = self.policy.delay(attempt, retry_after_seconds(exc))
+            except _TRANSIENT as exc:
+                last = type(exc).__name__
+                wait = self.policy.delay(attempt, None)
+            log.warning(
+                "line_push_retrying",
+                reason=last, attempt=attempt + 1, wait_s=round(wait, 2),
+                conversation_id=target.conversation_id, channel=channel.key,
+            )
+            if attempt + 1 < self.policy.attempts:
+                await asyncio.sleep(wait)
+        raise DeliveryError(f"LINE push gave up after {self.policy.attempts} attempts ({last})")
+
+    async def show_loading(self, channel: LineChannel, user_id: str, seconds: int = 20) -> None:
+        """Best effort: the animation only makes waiting feel shorter, never block on it."""
+        try:
+            await self.api.api(channel).show_loading_animation(
+                ShowLoadingAnimationRequest(chat_id=user_id, loading_seconds=seconds),
+                _request_timeout=5,
+            )
+        except (ApiException, *_TRANSIENT) as exc:
+            log.debug("line_loading_animation_failed", error=type(exc).__name__)

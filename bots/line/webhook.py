@@ -1,0 +1,234 @@
+"""POST /webhooks/line: verify, parse, hand over to the router's queue, answer 200 at once.
+
+- Signature: the SDK's SignatureValidator with each configured channel secret (the one that
+  verifies names the channel and so the municipality profile). Missing or wrong: 401, nothing
+  stored, a warning with the request id only (never the body).
+- Body: not UTF-8 JSON with an `events` list: 400. Each event is parsed with the SDK's models
+  on its own, so one malformed or unknown event is skipped (logged by type) without losing
+  the others; event types the service does not handle are answered 200 and ignored.
+- Work: events are submitted to `ctx.router.submit` (an enqueue: durable with Redis) before
+  the 200, so an acknowledged event is never lost; only the follow event's profile lookup
+  (the language hint) and the loading animation run after the answer. Events of one resident
+  keep their order even when a follow is still waiting for its profile.
+- Dedupe: `webhookEventId` becomes `channel_event_id`; the router drops repeats, so LINE's
+  redeliveries (`deliveryContext.isRedelivery`) change nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import inspect
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.webhooks import Event
+
+from bots.line.channels import LineChannel, LineChannels
+from bots.line.inbound import Accepted, to_inbound
+from bots.line.language import hint_language
+from bots.line.memory import ChoiceMemory
+from bots.line.render import number_answer
+from bots.line.sender import LineApi, LineSender, RetryPolicy
+from handoff.events import InboundEvent
+
+if TYPE_CHECKING:
+    from madoguchi.context import AppContext
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 1_000_000  # LINE sends far less; anything bigger is not LINE
+PROFILE_TIMEOUT_SECONDS = 3.0
+EXTRAS_KEY = "line"
+
+
+def _signed_by(secret: str, body: bytes, signature: str) -> bool:
+    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(digest, signature)
+
+
+class LineAdapter:
+    """Per-process LINE state: channels, SDK clients, the sender, pending background work."""
+
+    def __init__(
+        self,
+        router: Any,
+        channels: LineChannels,
+        api: LineApi,
+        memory: ChoiceMemory,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.router = router
+        self.channels = channels
+        self.api = api
+        self.memory = memory
+        self.sender = LineSender(channels, api, memory, policy)
+        self._chains: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_context(cls, ctx: AppContext, policy: RetryPolicy | None = None) -> LineAdapter:
+        profiles = ctx.profiles.all() if hasattr(ctx.profiles, "all") else []
+        channels = LineChannels.from_config(ctx.settings, profiles)
+        adapter = cls(ctx.router, channels, LineApi(ctx.settings.line_api_base_url), ChoiceMemory(ctx.redis), policy)
+        ctx.senders.register(adapter.sender)
+        ctx.extras[EXTRAS_KEY] = adapter
+        return adapter
+
+    # --- inbound -------------------------------------------------------------------------
+    def parse(self, channel: LineChannel, payload: dict[str, Any], received_at: float) -> list[Accepted]:
+        accepted: list[Accepted] = []
+        for raw in payload["events"]:
+            try:
+                event = Event.from_dict(raw)
+            except Exception as exc:  # the SDK raises ValueError, KeyError or TypeError
+                event_type = raw.get("type") if isinstance(raw, dict) else None
+                log.warning(
+                    "line_event_skipped_does_not_match_the_webhook_schema",
+                    event_type=str(event_type)[:40], error=type(exc).__name__, channel=channel.key,
+                )
+                continue
+            item = to_inbound(event, channel, received_at)
+            if item is not None:
+                accepted.append(item)
+        return accepted
+
+    async def dispatch(self, items: list[Accepted]) -> None:
+        """Submit in order; a follow waits (off the request) for the profile's language."""
+        for item in items:
+            key = item.event.conversation_key
+            pending = self._chains.get(key)
+            channel = self.channels.for_profile(item.event.profile_id)
+            if item.wants_loading and channel is not None:
+                self._spawn(self.sender.show_loading(channel, item.event.external_user_id))
+            if item.wants_profile or (pending is not None and not pending.done()):
+                task = asyncio.create_task(self._after(pending, item, channel))
+                self._chains[key] = task
+                self._background.add(task)
+                task.add_done_callback(lambda t, k=key: self._chain_done(k, t))
+            else:
+                await self.submit(item.event)
+
+    def _chain_done(self, key: str, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if self._chains.get(key) is task:
+            del self._chains[key]
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _after(self, pending: asyncio.Task[None] | None, item: Accepted, channel: LineChannel | None) -> None:
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
+        event = item.event
+        if item.wants_profile and channel is not None:
+            language = await self.profile_language(channel, event.external_user_id)
+            if language:
+                event = event.model_copy(update={"language_hint": language})
+        try:
+            await self.submit(event)
+        except Exception:
+            log.exception("line_event_could_not_be_submitted", channel_event_id=event.channel_event_id)
+
+    async def profile_language(self, channel: LineChannel, user_id: str) -> str | None:
+        """The LINE app language (BCP 47, as a catalog code) as a hint; the display name and
+        picture in the same answer are never kept."""
+        try:
+            async with asyncio.timeout(PROFILE_TIMEOUT_SECONDS):
+                profile = await self.api.api(channel).get_profile(user_id)
+        except (ApiException, TimeoutError, OSError, aiohttp.ClientError) as exc:
+            log.info("line_profile_unavailable", error=type(exc).__name__, channel=channel.key)
+            return None
+        return hint_language(profile.language)
+
+    async def submit(self, event: InboundEvent) -> None:
+        if event.kind == "message" and event.text and event.choice is None:
+            choice = number_answer(event.text, await self.memory.numbered(event.conversation_key))
+            if choice is not None:
+                event = event.model_copy(update={"choice": choice, "text": None})
+        result = self.router.submit(event)
+        if inspect.isawaitable(result):
+            await result
+
+    async def drain(self) -> None:
+        """Wait for background work (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.drain()
+        await self.api.aclose()
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def line_router(ctx: AppContext) -> APIRouter:
+    """The LINE webhook route; builds the adapter and registers its sender on `ctx`."""
+    adapter = ctx.extras.get(EXTRAS_KEY) or LineAdapter.from_context(ctx)
+    router = APIRouter(tags=["channels"])
+
+    @router.post(
+        "/webhooks/line",
+        summary="LINE Messaging API webhook (X-Line-Signature)",
+        responses={
+            200: {"description": "Accepted (also for event types that are ignored)"},
+            400: {"description": "Body is not a LINE webhook payload"},
+            401: {"description": "Missing or invalid X-Line-Signature"},
+            413: {"description": "Body too large"},
+            503: {"description": "Could not enqueue; LINE redelivers (enable redelivery in the console)"},
+        },
+    )
+    async def line_webhook(request: Request) -> JSONResponse:
+        request_id = uuid.uuid4().hex[:12]
+        received_at = time.time()
+        body = await request.body()
+        signature = request.headers.get("x-line-signature")
+        if len(body) > MAX_BODY_BYTES:
+            log.warning("line_webhook_refused_body_too_large", request_id=request_id, bytes=len(body))
+            return _problem(413, "body too large")
+        if not signature:
+            log.warning("line_webhook_refused_no_x_line_signature", request_id=request_id)
+            return _problem(401, "missing X-Line-Signature")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            # Not text at all: still say 401 unless a channel really signed these bytes.
+            if any(_signed_by(c.channel_secret, body, signature) for c in adapter.channels):
+                return _problem(400, "body is not UTF-8")
+            log.warning("line_webhook_refused_bad_signature", request_id=request_id)
+            return _problem(401, "invalid signature")
+        channel = adapter.channels.verify(text, signature)
+        if channel is None:
+            log.warning("line_webhook_refused_bad_signature", request_id=request_id)
+            return _problem(401, "invalid signature")
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            log.warning("line_webhook_malformed_json", request_id=request_id, channel=channel.key)
+            return _problem(400, "malformed JSON")
+        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+            log.warning("line_webhook_no_events_list", request_id=request_id, channel=channel.key)
+            return _problem(400, "expected an object with an events list")
+        items = adapter.parse(channel, payload, received_at)
+        try:
+            await adapter.dispatch(items)
+        except Exception:
+            # Not acknowledged: LINE redelivers, and the router's dedupe makes that safe.
+            log.exception("line_webhook_could_not_enqueue", request_id=request_id)
+            return _problem(503, "could not enqueue; retry")
+        return JSONResponse({}, status_code=200)
+
+    return router
