@@ -1,0 +1,225 @@
+"""The counsellor console: its pages at /console and its live socket at /api/console/ws.
+
+The socket (cookie auth, like the API) always carries queue changes (hub topic `queue`) and,
+for each conversation the counsellor watches, its new messages, ownership changes and
+delivery states (hub topic `conversation:{id}`). With Redis configured the hub spans every
+app process, so the resident may write to one process while the console listens on another.
+
+Client → server: {"action": "watch" | "unwatch", "conversation_id": N}, {"action": "ping"}.
+Server → client: {"type": "hello"}, {"type": "queue_changed"}, {"type": "watching"},
+{"type": "messages", "conversation_id", "messages": [...]}, {"type": "status", ...},
+{"type": "delivery", ...}, {"type": "pong"}, {"type": "error", "error"}.
+Closes with 4401 when not (or no longer) logged in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from casecore import access, audit, staff
+from casecore.db import transaction
+from casecore.models import Conversation, Counsellor, Message
+from handoff.api.auth import COOKIE, websocket_counsellor
+from handoff.api.cases import message_view
+from handoff.hub import QUEUE_TOPIC, conversation_topic
+from madoguchi.context import AppContext
+
+log = structlog.get_logger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "console"
+_FILES = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+MAX_WATCHED = 50
+RECHECK_SECONDS = 60.0  # a session that expires or is logged out loses the socket within this
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def console_router(ctx: AppContext) -> APIRouter:
+    r = APIRouter(tags=["console"])
+
+    @r.get("/console", include_in_schema=False)
+    async def console_page() -> FileResponse:
+        return FileResponse(STATIC / "console.html", media_type="text/html; charset=utf-8", headers=_HEADERS)
+
+    @r.get("/console/static/{name}", include_in_schema=False)
+    async def console_static(name: str) -> FileResponse:
+        if name not in _FILES:
+            raise HTTPException(404, "not found")
+        return FileResponse(STATIC / name, media_type=_FILES[name], headers=_HEADERS)
+
+    allowed_hosts = {urlsplit(ctx.settings.public_base_url).netloc}
+
+    @r.websocket("/api/console/ws")
+    async def console_socket(ws: WebSocket) -> None:
+        me = await websocket_counsellor(ctx, ws)
+        await ws.accept()
+        if me is None:
+            await ws.close(code=4401, reason="login required")
+            return
+        # A page of another site must not ride on the counsellor's cookie (cross-site WebSocket).
+        origin = ws.headers.get("origin")
+        if origin and urlsplit(origin).netloc not in {*allowed_hosts, ws.headers.get("host", "")}:
+            await ws.close(code=4403, reason="foreign origin")
+            return
+        await ConsoleSocket(ctx, ws, me).run()
+
+    return r
+
+
+class ConsoleSocket:
+    def __init__(self, ctx: AppContext, ws: WebSocket, me: Counsellor) -> None:
+        self.ctx = ctx
+        self.ws = ws
+        self.me = me
+        self.token = ws.cookies.get(COOKIE) or ""
+        self.events: asyncio.Queue[tuple[int | None, dict[str, Any]]] = asyncio.Queue(maxsize=2000)
+        self.watching: dict[int, asyncio.Task[None]] = {}
+        self.statuses: dict[int, str] = {}  # last status told, so only changes are pushed
+        self.closed_code: int | None = None
+
+    async def run(self) -> None:
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            queue_ready = asyncio.Event()
+            tasks = [
+                asyncio.create_task(self._forward(QUEUE_TOPIC, None, queue_ready)),
+                asyncio.create_task(self._read()),
+                asyncio.create_task(self._write()),
+                asyncio.create_task(self._recheck()),
+            ]
+            await queue_ready.wait()
+            await self.ws.send_json({"type": "hello", "counsellor": {"id": self.me.id, "login": self.me.login,
+                                                                     "display_name": self.me.display_name}})
+            await asyncio.wait(tasks[1:], return_when=asyncio.FIRST_COMPLETED)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            for t in [*tasks, *self.watching.values()]:
+                t.cancel()
+            for t in [*tasks, *self.watching.values()]:
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError, Exception):
+                    await t
+            if self.closed_code is not None:
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await self.ws.close(code=self.closed_code)
+
+    async def _forward(self, topic: str, conversation_id: int | None, ready: asyncio.Event) -> None:
+        async with self.ctx.hub.subscribe(topic) as q:
+            ready.set()
+            while True:
+                event = await q.get()
+                if self.events.full():  # a stalled client loses the oldest live events, not the process
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        self.events.get_nowait()
+                self.events.put_nowait((conversation_id, event))
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                data = await self.ws.receive_json()
+            except WebSocketDisconnect:
+                return
+            except ValueError:
+                await self._send({"type": "error", "error": "send JSON objects"})
+                continue
+            if not isinstance(data, dict):
+                await self._send({"type": "error", "error": "send JSON objects"})
+                continue
+            action = data.get("action")
+            cid = data.get("conversation_id")
+            if action == "ping":
+                await self._send({"type": "pong"})
+            elif action in ("watch", "unwatch") and isinstance(cid, int) and not isinstance(cid, bool):
+                await (self._watch(cid) if action == "watch" else self._unwatch(cid))
+            else:
+                await self._send({"type": "error", "error": "unknown action"})
+
+    async def _watch(self, cid: int) -> None:
+        if cid in self.watching:
+            await self._send({"type": "watching", "conversation_id": cid})
+            return
+        if len(self.watching) >= MAX_WATCHED:
+            await self._send({"type": "error", "error": f"watching at most {MAX_WATCHED} conversations"})
+            return
+        async with transaction(self.ctx.sessions) as s:
+            if not await self._still_logged_in(s):
+                return
+            conv = await s.get(Conversation, cid)
+            if conv is None or not access.can_see(self.me, conv.profile_id):
+                await self._send({"type": "error", "error": "no such conversation", "conversation_id": cid})
+                return
+            self.statuses[cid] = conv.status
+            await audit.record(s, action="watch_conversation", target_type="conversation", target_id=cid,
+                               actor_type="counsellor", actor_id=self.me.id)
+        ready = asyncio.Event()
+        self.watching[cid] = asyncio.create_task(self._forward(conversation_topic(cid), cid, ready))
+        await ready.wait()
+        await self._send({"type": "watching", "conversation_id": cid})
+
+    async def _unwatch(self, cid: int) -> None:
+        task = self.watching.pop(cid, None)
+        self.statuses.pop(cid, None)
+        if task:
+            task.cancel()
+        await self._send({"type": "unwatched", "conversation_id": cid})
+
+    async def _still_logged_in(self, s: Any) -> bool:
+        if await staff.session_counsellor(s, self.token) is None:
+            self.closed_code = 4401
+            raise WebSocketDisconnect(4401)
+        return True
+
+    async def _recheck(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            async with transaction(self.ctx.sessions) as s:
+                await self._still_logged_in(s)
+
+    async def _write(self) -> None:
+        while True:
+            cid, event = await self.events.get()
+            for payload in await self._payloads(cid, event):
+                await self._send(payload)
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        await self.ws.send_json(payload)
+
+    async def _payloads(self, cid: int | None, event: dict[str, Any]) -> list[dict[str, Any]]:
+        if cid is None:
+            return [{"type": "queue_changed", "conversation_id": event.get("conversation_id")}]
+        out: list[dict[str, Any]] = []
+        ids = [int(i) for i in event.get("message_ids") or []]
+        if event.get("message_id"):
+            ids.append(int(event["message_id"]))
+        if ids and event.get("type") != "delivery":
+            async with transaction(self.ctx.sessions) as s:
+                rows = (await s.scalars(
+                    select(Message).where(Message.id.in_(ids), Message.conversation_id == cid).order_by(Message.id)
+                )).all()
+            views = [message_view(m) for m in rows if m.text is not None or m.media_type]
+            if views:
+                out.append({"type": "messages", "conversation_id": cid, "messages": views})
+        if event.get("type") == "delivery":
+            out.append({"type": "delivery", "conversation_id": cid, "message_id": event.get("message_id"),
+                        "delivery_status": event.get("delivery_status")})
+        status = event.get("conversation_status")
+        # Every inbound message carries the status; ownership changes (claim, transfer,
+        # release, close) are pushed always, the rest only when the status differs.
+        if status and (event.get("type") == "conversation_status" or self.statuses.get(cid) != status):
+            self.statuses[cid] = status
+            out.append({"type": "status", "conversation_id": cid, "conversation_status": status})
+        return out

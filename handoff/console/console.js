@@ -1,0 +1,628 @@
+/* The counsellor console (vanilla JS, no build step).
+ *
+ * Rules this file keeps:
+ * - Every text that comes from a resident, a counsellor or the database is put on the page
+ *   with textContent (the helper `el`), never innerHTML.
+ * - The API is the contract in DESIGN.md: /api/auth/*, /api/queue, /api/conversations/{id}/…,
+ *   /api/cases/{id}/…; live updates come over /api/console/ws (closed with 4401 when the
+ *   session is gone, which brings the login form back).
+ * - Keyboard first: every action is a button or a field; Ctrl+Enter (⌘+Enter) sends.
+ */
+(function () {
+  "use strict";
+
+  var LABELS = {
+    language: { ja: "日本語", "ja-easy": "やさしい日本語", en: "英語", "zh-Hans": "中国語(簡体字)", "zh-Hant": "中国語(繁体字)",
+      ko: "韓国語", vi: "ベトナム語", tl: "タガログ語", "pt-BR": "ポルトガル語", ne: "ネパール語", th: "タイ語",
+      id: "インドネシア語", my: "ミャンマー語", es: "スペイン語" },
+    channel: { webchat: "Webチャット", line: "LINE", telegram: "Telegram", email: "メール" },
+    category: { money: "お金", debt: "借金・滞納", job: "仕事", housing: "家賃・住まい", homeless: "住むところがない",
+      food: "食べ物", health: "健康", family: "家族", children: "子ども", single_parent: "ひとり親",
+      isolation: "ひきこもり・孤立", welfare: "生活保護", other: "その他" },
+    urgency: { danger: "身の危険", suicide: "自殺の危険", self_harm: "自傷", violence: "暴力", abuse: "虐待",
+      no_shelter: "今夜泊まる所がない", no_food: "食べ物がない", risk: "危険の兆候" },
+    status: { bot: "ボット対応中", waiting: "相談員待ち", counsellor: "相談員対応中", closed: "終了" },
+    caseStatus: { "new": "新規", assessing: "アセスメント中", supporting: "支援中", referred: "他機関へつなぎ済み",
+      closed: "終結", withdrawn: "取り下げ" },
+    action: { assess: "アセスメント開始", support: "支援開始", refer: "他機関へつなぐ", close: "終結",
+      withdraw: "取り下げ", reopen: "再開" },
+    consentKind: { use: "利用申込み", share_agencies: "関係機関との情報共有" },
+    decision: { granted: "同意", declined: "同意しない", discuss: "相談して決める", withdrawn: "撤回" },
+    sender: { resident: "住民", bot: "ボット", counsellor: "相談員", system: "お知らせ" },
+    delivery: { sent: "送信済み", pending: "送信中", failed: "届きませんでした" },
+    field: { for_whom: "相談者", problem_text: "相談内容(原文)", problem_text_ja: "相談内容(日本語訳)",
+      age_band: "年代", district: "地区", household: "世帯", public_assistance: "生活保護の受給",
+      residence: "住まい", contact_method: "連絡方法", contact_time: "連絡の時間帯", contact_detail: "連絡先", name: "氏名" }
+  };
+
+  function label(group, code) {
+    if (code === null || code === undefined || code === "") return "—";
+    var g = LABELS[group] || {};
+    return Object.prototype.hasOwnProperty.call(g, code) ? g[code] : String(code);
+  }
+
+  // ── DOM helpers: text only ───────────────────────────────────────────────
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined && text !== null) n.textContent = String(text);
+    return n;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function fmtTime(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return "";
+    return d.toLocaleString("ja-JP", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo" });
+  }
+  function fmtWait(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    var m = Math.floor(seconds / 60);
+    if (m < 60) return m + "分";
+    return Math.floor(m / 60) + "時間" + (m % 60) + "分";
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────
+  var state = {
+    me: null, queue: null, current: null, convId: null, ws: null, wsTimer: null, wsAttempt: 0,
+    queueTimer: null, clockSkew: 0, seen: {}, messages: {}, loadSeq: 0
+  };
+
+  function setView(view) {
+    $("app").setAttribute("data-view", view);
+    $("login-view").hidden = view !== "login";
+    $("main-view").hidden = view !== "main";
+    $("logout").hidden = view !== "main";
+  }
+
+  // ── API ──────────────────────────────────────────────────────────────────
+  function ApiError(status, data) {
+    this.status = status;
+    this.data = data;
+    var d = data && data.detail;
+    this.message = (d && (d.error || (typeof d === "string" ? d : null))) || ("エラー (" + status + ")");
+  }
+
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(path, opts).then(function (res) {
+      return res.json().catch(function () { return null; }).then(function (data) {
+        if (res.status === 401 && path !== "/api/auth/login" && path !== "/api/auth/me") {
+          showLogin("ログインが必要です。");
+          throw new ApiError(401, data);
+        }
+        if (!res.ok) throw new ApiError(res.status, data);
+        return data;
+      });
+    });
+  }
+
+  function explain(err) {
+    if (!(err instanceof ApiError)) return "通信できませんでした。ネットワークを確認してください。";
+    var d = err.data && err.data.detail;
+    if (err.status === 409 && d && d.holder) return (d.holder.display_name || d.holder.login) + "さんが担当しています。";
+    if (err.status === 403 && d && d.holder) return "この相談は" + (d.holder.display_name || d.holder.login) + "さんが担当しています。";
+    if (err.status === 409) return "いまはできません: " + err.message;
+    if (err.status === 422) return "入力を確認してください: " + err.message;
+    if (err.status === 404) return "見つかりません。";
+    return err.message;
+  }
+
+  // ── login ────────────────────────────────────────────────────────────────
+  function showLogin(message) {
+    closeSocket();
+    state.me = null;
+    setView("login");
+    $("login-error").textContent = message || "";
+    $("who").textContent = "";
+    $("login").focus();
+  }
+
+  function onLogin(ev) {
+    ev.preventDefault();
+    var body = { login: $("login").value.trim(), password: $("password").value };
+    if (!$("otp-row").hidden && $("otp").value.trim()) body.otp = $("otp").value.trim();
+    if (!body.login || !body.password) {
+      $("login-error").textContent = "ログインIDとパスワードを入力してください。";
+      return;
+    }
+    $("login-submit").disabled = true;
+    api("POST", "/api/auth/login", body).then(function (me) {
+      $("password").value = "";
+      $("otp").value = "";
+      $("otp-row").hidden = true;
+      start(me);
+    }).catch(function (err) {
+      var d = err.data && err.data.detail;
+      if (d && d.otp_required) {
+        $("otp-row").hidden = false;
+        $("login-error").textContent = body.otp ? "ワンタイムコードが違います。" : "ワンタイムコードを入力してください。";
+        $("otp").focus();
+      } else {
+        $("login-error").textContent = err.status === 401 ? "ログインIDかパスワードが違います。" : explain(err);
+      }
+    }).then(function () { $("login-submit").disabled = false; });
+  }
+
+  function start(me) {
+    state.me = me;
+    $("who").textContent = (me.display_name || me.login) + "(" + me.login + ")";
+    setView("main");
+    openSocket();
+    loadQueue();
+    route();
+  }
+
+  // ── the queue ────────────────────────────────────────────────────────────
+  function loadQueue() {
+    return api("GET", "/api/queue").then(function (q) {
+      state.queue = q;
+      state.clockSkew = Date.now() - new Date(q.now).getTime();
+      renderQueue();
+    }).catch(function () {});
+  }
+
+  function scheduleQueue() {
+    clearTimeout(state.queueTimer);
+    state.queueTimer = setTimeout(loadQueue, 120);
+  }
+
+  function waitedNow(item) {
+    if (!item.waiting_since) return null;
+    return Math.max(0, Math.floor((Date.now() - state.clockSkew - new Date(item.waiting_since).getTime()) / 1000));
+  }
+
+  function queueItem(item, kind) {
+    var li = el("li");
+    li.setAttribute("data-id", item.id);
+    if (item.urgent) li.classList.add("urgent");
+    if (item.id === state.convId) li.classList.add("selected");
+    var b = el("button");
+    b.type = "button";
+    var line1 = el("span", "line1");
+    if (item.urgent) line1.appendChild(el("span", "badge urgent", "緊急"));
+    line1.appendChild(document.createTextNode((item.case_number ? "受付 " + item.case_number : "受付中 #" + item.id)));
+    var line2 = el("span", "line2", label("language", item.language) + "・" + label("channel", item.channel) +
+      (item.categories && item.categories.length ? "・" + item.categories.map(function (c) { return label("category", c); }).join("、") : ""));
+    var line3 = el("span", "line3");
+    if (kind === "waiting") {
+      var waited = waitedNow(item);
+      var w = el("span", "wait" + (item.target_seconds && waited > item.target_seconds ? " over" : ""),
+        "待ち " + fmtWait(waited) + " / 目安 " + fmtWait(item.target_seconds));
+      w.setAttribute("data-since", item.waiting_since || "");
+      w.setAttribute("data-target", item.target_seconds || "");
+      line3.appendChild(w);
+      line3.appendChild(document.createTextNode("・共有の同意: " + label("decision", item.share_consent)));
+    } else if (kind === "held") {
+      line3.textContent = "担当: " + (item.owner ? (item.owner.display_name || item.owner.login) : "—");
+    } else {
+      line3.textContent = label("status", item.status);
+    }
+    if (item.urgency_reasons && item.urgency_reasons.length) {
+      line3.appendChild(document.createTextNode("・" + item.urgency_reasons.map(function (r) { return label("urgency", r); }).join("、")));
+    }
+    b.appendChild(line1); b.appendChild(line2); b.appendChild(line3);
+    b.setAttribute("aria-label", line1.textContent + " " + line2.textContent + " " + line3.textContent);
+    b.addEventListener("click", function () { location.hash = "#c/" + item.id; });
+    li.appendChild(b);
+    return li;
+  }
+
+  function renderQueue() {
+    var q = state.queue;
+    if (!q) return;
+    var lists = [["queue", q.waiting, "waiting"], ["mine", q.mine, "mine"],
+      ["held", q.held.filter(function (i) { return !state.me || i.owner_counsellor_id !== state.me.id; }), "held"]];
+    lists.forEach(function (l) {
+      var ol = $(l[0]);
+      clear(ol);
+      l[1].forEach(function (item) { ol.appendChild(queueItem(item, l[2])); });
+    });
+    $("waiting-count").textContent = String(q.waiting.length);
+    $("queue-empty").hidden = q.waiting.length > 0;
+  }
+
+  function tickWaits() {
+    var spans = document.querySelectorAll("#queue .wait");
+    Array.prototype.forEach.call(spans, function (s) {
+      var since = s.getAttribute("data-since"), target = Number(s.getAttribute("data-target")) || null;
+      if (!since) return;
+      var waited = Math.max(0, Math.floor((Date.now() - state.clockSkew - new Date(since).getTime()) / 1000));
+      s.textContent = "待ち " + fmtWait(waited) + " / 目安 " + fmtWait(target);
+      s.classList.toggle("over", !!target && waited > target);
+    });
+  }
+
+  // ── one conversation ─────────────────────────────────────────────────────
+  function route() {
+    var m = /^#c\/(\d+)$/.exec(location.hash);
+    var id = m ? Number(m[1]) : null;
+    if (id === state.convId && state.current) return;
+    if (state.convId && state.convId !== id) unwatch(state.convId);
+    state.convId = id;
+    state.current = null;
+    state.messages = {};
+    if (!id) {
+      $("conv").hidden = true; $("case-pane").hidden = true; $("conv-empty").hidden = false;
+      renderQueue();
+      return;
+    }
+    loadConversation(true);
+    renderQueue();
+  }
+
+  function loadConversation(focus) {
+    var id = state.convId;
+    var seq = ++state.loadSeq;
+    return api("GET", "/api/conversations/" + id).then(function (data) {
+      if (id !== state.convId || seq !== state.loadSeq) return; // a newer load is on its way
+      state.current = data;
+      renderConversation(data);
+      watch(id);
+      if (focus) {
+        var target = data.conversation.mine ? $("reply") : $("claim").hidden ? $("conv-pane") : $("claim");
+        target.focus();
+      }
+    }).catch(function (err) {
+      $("conv-empty").hidden = false;
+      $("conv-empty").textContent = explain(err);
+      $("conv").hidden = true;
+    });
+  }
+
+  function renderConversation(data) {
+    var c = data.conversation;
+    $("conv-empty").hidden = true;
+    $("conv").hidden = false;
+    $("conv").setAttribute("data-status", c.status);
+    $("conv").setAttribute("data-mine", c.mine ? "true" : "false");
+    $("conv-title").textContent = (c.case_number ? "受付 " + c.case_number : "受付中の相談 #" + c.id) + (c.urgent ? "(緊急)" : "");
+    $("conv-meta").textContent = label("language", c.language) + "・" + label("channel", c.channel) + "・" +
+      label("status", c.status) + (c.status === "waiting" ? "・待ち " + fmtWait(waitedNow(c)) + " / 目安 " + fmtWait(c.target_seconds) : "") +
+      (c.urgency_reasons && c.urgency_reasons.length ? "・" + c.urgency_reasons.map(function (r) { return label("urgency", r); }).join("、") : "");
+    var owner = "";
+    if (c.status === "counsellor") owner = c.mine ? "あなたが担当しています。" : "担当: " + (c.owner ? (c.owner.display_name || c.owner.login) : "—");
+    else if (c.status === "waiting") owner = "相談員を待っています。";
+    else if (c.status === "bot") owner = "ボットが対応しています(相談員待ちではありません)。";
+    else owner = "この相談は終了しています。";
+    $("conv-owner").textContent = owner;
+    var warn = "";
+    if (data.needs_translation && !data.translation_available) {
+      warn = "翻訳機能が使えません。日本語のまま届きます。定型文(" + label("language", c.language) + "版)を使うと相手の言語で届きます。";
+    }
+    if (!data.office.open) warn += (warn ? " " : "") + "窓口の時間外です(次の開始: " + fmtTime(data.office.next_open) + ")。";
+    $("conv-warn").textContent = warn;
+    $("conv-warn").hidden = !warn;
+
+    $("claim").hidden = c.status !== "waiting";
+    $("release").hidden = !c.mine;
+    $("transfer").parentNode.hidden = !c.mine;
+    $("composer").hidden = !c.mine;
+
+    // The snapshot plus anything that arrived live meanwhile (the socket may be ahead of it).
+    var log = $("transcript");
+    clear(log);
+    state.seen = {};
+    data.transcript.forEach(function (m) { state.messages[m.id] = m; });
+    Object.keys(state.messages).map(Number).sort(function (a, b) { return a - b; })
+      .forEach(function (mid) { appendMessage(state.messages[mid], false); });
+    log.scrollTop = log.scrollHeight;
+
+    var sel = $("canned");
+    var keep = sel.value;
+    clear(sel);
+    sel.appendChild(el("option", null, "— 選んでください —")).value = "";
+    data.canned.forEach(function (k) {
+      var o = el("option", null, k.label);
+      o.value = k.key;
+      sel.appendChild(o);
+    });
+    sel.value = keep;
+    if (sel.value !== keep) sel.value = "";
+    previewCanned();
+    renderCase(data);
+  }
+
+  function translationLabel(m) {
+    if (m.translation_status === "canned") return "定型文";
+    if (m.translation_status === "translated") return "機械翻訳";
+    return "";
+  }
+
+  function appendMessage(m, scroll) {
+    state.messages[m.id] = m;
+    if (state.seen[m.id]) return;
+    state.seen[m.id] = true;
+    var li = el("li", m.sender + " kind-" + (m.kind || "text"));
+    li.setAttribute("data-id", m.id);
+    li.setAttribute("data-sender", m.sender);
+    var head = el("span", "head");
+    head.appendChild(el("span", "who", label("sender", m.sender)));
+    head.appendChild(el("span", "time", fmtTime(m.created_at)));
+    if (m.direction === "out" && m.sender !== "bot" && m.delivery_status) {
+      head.appendChild(el("span", "delivery" + (m.delivery_status === "failed" ? " delivery-failed" : ""), label("delivery", m.delivery_status)));
+    }
+    li.appendChild(head);
+    var original = el("p", "text", m.text || (m.media_type ? "[" + m.media_type + "]" : ""));
+    if (m.language) original.lang = m.language === "ja-easy" ? "ja" : m.language;
+    li.appendChild(original);
+    var foreign = m.language && m.language.indexOf("ja") !== 0;
+    if (m.translation) {
+      var tr = el("p", "tr");
+      var trLabel = m.sender === "counsellor"
+        ? "相手に届いた文(" + label("language", m.translation_language) + "・" + translationLabel(m) + ")"
+        : "日本語訳(" + (translationLabel(m) || "翻訳") + ")";
+      tr.appendChild(el("span", "tr-label", trLabel));
+      tr.appendChild(el("span", "tr-text", m.translation));
+      li.appendChild(tr);
+    } else if (m.sender === "resident" && foreign && m.text) {
+      head.appendChild(el("span", "mark untranslated", "未翻訳(原文のまま)"));
+    } else if (m.sender === "counsellor" && m.translation_status && m.translation_status !== "translated") {
+      head.appendChild(el("span", "mark untranslated", "翻訳なし・日本語のまま送信"));
+    }
+    if (m.translation_status === "translated" && m.translation_confidence !== null && m.translation_confidence !== undefined && m.translation_confidence < 0.5) {
+      head.appendChild(el("span", "mark", "翻訳の確かさが低い: 通訳を検討"));
+    }
+    $("transcript").appendChild(li);
+    if (scroll) li.scrollIntoView({ block: "end" });
+  }
+
+  function dl(node, key, value) {
+    node.appendChild(el("dt", null, label("field", key)));
+    node.appendChild(el("dd", null, value === null || value === undefined || value === "" ? "—" : value));
+  }
+
+  function renderCase(data) {
+    var c = data.case;
+    $("case-pane").hidden = false;
+    var fs = $("facesheet");
+    clear(fs);
+    $("no-case").hidden = !!c;
+    ["programmes-box", "status-box", "notes-box"].forEach(function (id) { $(id).hidden = !c; });
+    var consents = $("consents");
+    clear(consents);
+    data.consents.forEach(function (k) {
+      consents.appendChild(el("li", null, label("consentKind", k.kind) + ": " + label("decision", k.decision) +
+        "(文言 " + k.wording_version + "・" + label("language", k.language) + "・" + fmtTime(k.at) + ")"));
+    });
+    if (!data.consents.length) consents.appendChild(el("li", "none", "まだありません"));
+    if (!c) return;
+    var f = {}, labels = c.face_sheet_labels || {};
+    Object.keys(c.face_sheet).forEach(function (k) {
+      f[k] = Object.prototype.hasOwnProperty.call(labels, k) ? labels[k] : c.face_sheet[k];
+    });
+    dl(fs, "name", f.name);
+    dl(fs, "for_whom", f.for_whom);
+    fs.appendChild(el("dt", null, "相談の分野"));
+    fs.appendChild(el("dd", null, (c.categories || []).map(function (x) { return label("category", x); }).join("、") || "—"));
+    dl(fs, "problem_text", f.problem_text);
+    if (f.problem_text_ja) dl(fs, "problem_text_ja", f.problem_text_ja);
+    ["age_band", "district", "household", "public_assistance", "residence", "contact_method", "contact_time", "contact_detail"]
+      .forEach(function (k) { dl(fs, k, f[k]); });
+
+    var box = $("programmes");
+    Array.prototype.slice.call(box.querySelectorAll("label")).forEach(function (n) { box.removeChild(n); });
+    var chosen = c.accepted_programmes || c.recommended_programmes;
+    c.programmes.forEach(function (p) {
+      var lab = el("label");
+      var cb = el("input");
+      cb.type = "checkbox"; cb.value = p.id; cb.checked = chosen.indexOf(p.id) >= 0;
+      lab.appendChild(cb);
+      lab.appendChild(document.createTextNode(" " + p.name));
+      if (c.recommended_programmes.indexOf(p.id) >= 0) lab.appendChild(el("span", "rec", "推奨"));
+      box.appendChild(lab);
+    });
+    $("programmes-done").textContent = c.accepted_programmes ? "決定済み" : "未決定(推奨のまま)";
+
+    $("case-status").textContent = label("caseStatus", c.status);
+    var actions = $("status-actions");
+    clear(actions);
+    c.allowed_actions.forEach(function (a) {
+      var b = el("button", null, label("action", a));
+      b.type = "button";
+      b.setAttribute("data-action", a);
+      b.addEventListener("click", function () { changeStatus(c.id, a); });
+      actions.appendChild(b);
+    });
+    var hist = $("status-history");
+    clear(hist);
+    c.status_history.forEach(function (h) {
+      hist.appendChild(el("li", null, fmtTime(h.at) + " " + label("caseStatus", h.from) + " → " + label("caseStatus", h.to) +
+        (h.reason ? "(" + h.reason + ")" : "")));
+    });
+    var notes = $("notes");
+    clear(notes);
+    c.notes.forEach(function (n) { notes.appendChild(el("li", null, fmtTime(n.created_at) + " " + (n.author || "") + ": " + n.text)); });
+  }
+
+  // ── actions ──────────────────────────────────────────────────────────────
+  function act(promise, after) {
+    $("action-error").textContent = "";
+    return promise.then(after).catch(function (err) {
+      $("action-error").textContent = explain(err);
+      if (err.status === 409 || err.status === 403) loadConversation(false);
+    });
+  }
+
+  function claim() {
+    var id = state.convId;
+    $("claim").disabled = true;
+    act(api("POST", "/api/conversations/" + id + "/claim"), function () {
+      return loadConversation(false).then(function () { $("reply").focus(); });
+    }).then(function () { $("claim").disabled = false; scheduleQueue(); });
+  }
+
+  function sendReply(ev) {
+    if (ev) ev.preventDefault();
+    var text = $("reply").value;
+    if (!text.trim()) { $("action-error").textContent = "メッセージを入力してください。"; return; }
+    $("send").disabled = true;
+    act(api("POST", "/api/conversations/" + state.convId + "/messages", { text: text }), function (res) {
+      $("reply").value = "";
+      appendMessage(res.message, true);
+    }).then(function () { $("send").disabled = false; $("reply").focus(); });
+  }
+
+  // Tell the resident we are writing, at most every 5 seconds while typing.
+  var lastTyping = 0;
+  function typing() {
+    var now = Date.now();
+    if (!state.current || !state.current.conversation.mine || now - lastTyping < 5000 || !$("reply").value.trim()) return;
+    lastTyping = now;
+    api("POST", "/api/conversations/" + state.convId + "/typing").catch(function () {});
+  }
+
+  function sendCanned() {
+    var key = $("canned").value;
+    if (!key) { $("action-error").textContent = "定型文を選んでください。"; return; }
+    act(api("POST", "/api/conversations/" + state.convId + "/messages", { canned: key }), function (res) {
+      appendMessage(res.message, true);
+    });
+  }
+
+  function previewCanned() {
+    var key = $("canned").value, found = null;
+    (state.current ? state.current.canned : []).forEach(function (k) { if (k.key === key) found = k; });
+    $("canned-preview").textContent = found ? found.ja + (found.text !== found.ja ? "\n→ " + found.text : "") : "";
+  }
+
+  function release() {
+    act(api("POST", "/api/conversations/" + state.convId + "/release"), function () { loadConversation(false); scheduleQueue(); });
+  }
+
+  function transfer() {
+    var to = $("transfer-login").value.trim();
+    if (!to) { $("action-error").textContent = "転送先のログインIDを入力してください。"; return; }
+    act(api("POST", "/api/conversations/" + state.convId + "/transfer", { to_login: to }), function () {
+      $("transfer-login").value = "";
+      loadConversation(false); scheduleQueue();
+    });
+  }
+
+  function closeConversation() {
+    var text = $("closing-text").value.trim();
+    act(api("POST", "/api/conversations/" + state.convId + "/close", text ? { message: text } : {}), function () {
+      $("closing-text").value = "";
+      loadConversation(false); scheduleQueue();
+    });
+  }
+
+  function changeStatus(caseId, action) {
+    var reason = $("status-reason").value.trim();
+    act(api("POST", "/api/cases/" + caseId + "/status", { action: action, reason: reason || null }), function () {
+      $("status-reason").value = "";
+      loadConversation(false);
+    });
+  }
+
+  function saveProgrammes() {
+    var c = state.current && state.current.case;
+    if (!c) return;
+    var ids = Array.prototype.map.call($("programmes").querySelectorAll("input:checked"), function (i) { return i.value; });
+    act(api("POST", "/api/cases/" + c.id + "/programmes", { accepted: ids }), function () { loadConversation(false); });
+  }
+
+  function saveNote() {
+    var c = state.current && state.current.case;
+    var text = $("note-text").value;
+    if (!c || !text.trim()) { $("action-error").textContent = "メモを入力してください。"; return; }
+    act(api("POST", "/api/cases/" + c.id + "/notes", { text: text }), function () {
+      $("note-text").value = "";
+      loadConversation(false);
+    });
+  }
+
+  // ── the live socket ──────────────────────────────────────────────────────
+  function setLive(s) {
+    var n = $("live");
+    n.setAttribute("data-state", s);
+    $("app").setAttribute("data-live", s);
+    n.textContent = s === "open" ? "リアルタイム接続中" : s === "closed" ? "再接続しています…" : "";
+  }
+
+  function openSocket() {
+    if (state.ws || !window.WebSocket) return;
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    var ws = new WebSocket(proto + "//" + location.host + "/api/console/ws");
+    state.ws = ws;
+    ws.onmessage = function (ev) {
+      var e;
+      try { e = JSON.parse(ev.data); } catch (_) { return; }
+      onEvent(e);
+    };
+    ws.onclose = function (ev) {
+      state.ws = null;
+      setLive("closed");
+      if (ev.code === 4401) { showLogin("ログインの有効期限が切れました。もう一度ログインしてください。"); return; }
+      if (!state.me) return;
+      state.wsAttempt += 1;
+      state.wsTimer = setTimeout(openSocket, Math.min(10000, 500 * Math.pow(2, state.wsAttempt)));
+    };
+  }
+
+  function closeSocket() {
+    clearTimeout(state.wsTimer);
+    if (state.ws) { var ws = state.ws; state.ws = null; ws.onclose = null; ws.close(); }
+    setLive("");
+  }
+
+  function send(obj) {
+    if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify(obj));
+  }
+  function watch(id) { send({ action: "watch", conversation_id: id }); }
+  function unwatch(id) { send({ action: "unwatch", conversation_id: id }); }
+
+  function onEvent(e) {
+    if (e.type === "hello") {
+      state.wsAttempt = 0;
+      setLive("open");
+      if (state.convId) { watch(state.convId); loadConversation(false); }
+      loadQueue();
+    } else if (e.type === "queue_changed") {
+      scheduleQueue();
+    } else if (e.type === "messages" && e.conversation_id === state.convId) {
+      e.messages.forEach(function (m) { appendMessage(m, true); });
+    } else if (e.type === "status" && e.conversation_id === state.convId) {
+      loadConversation(false);
+    } else if (e.type === "delivery" && e.conversation_id === state.convId) {
+      if (state.messages[e.message_id]) state.messages[e.message_id].delivery_status = e.delivery_status;
+      var li = document.querySelector("#transcript li[data-id='" + Number(e.message_id) + "'] .delivery");
+      if (li) {
+        li.textContent = label("delivery", e.delivery_status);
+        li.classList.toggle("delivery-failed", e.delivery_status === "failed");
+      }
+    }
+  }
+
+  // ── wiring ───────────────────────────────────────────────────────────────
+  function init() {
+    $("login-form").addEventListener("submit", onLogin);
+    $("logout").addEventListener("click", function () {
+      api("POST", "/api/auth/logout").catch(function () {}).then(function () { showLogin("ログアウトしました。"); });
+    });
+    $("claim").addEventListener("click", claim);
+    $("composer").addEventListener("submit", sendReply);
+    $("reply").addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) sendReply(ev);
+    });
+    $("reply").addEventListener("input", typing);
+    $("send-canned").addEventListener("click", sendCanned);
+    $("canned").addEventListener("change", previewCanned);
+    $("release").addEventListener("click", release);
+    $("transfer").addEventListener("click", transfer);
+    $("close-conv").addEventListener("click", closeConversation);
+    $("save-programmes").addEventListener("click", saveProgrammes);
+    $("save-note").addEventListener("click", saveNote);
+    window.addEventListener("hashchange", route);
+    setInterval(tickWaits, 10000);
+    api("GET", "/api/auth/me").then(start).catch(function (err) {
+      showLogin(err instanceof ApiError && err.status === 401 ? "" : explain(err));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+})();

@@ -1,0 +1,37 @@
+"""Per-conversation mutual exclusion: asyncio locks in process, Redis locks across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+
+
+class ConversationLocks:
+    def __init__(self, redis: Redis | None = None, timeout: float = 60.0) -> None:
+        self._redis = redis
+        self._timeout = timeout
+        self._local: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        # Always serialize inside the process first (cheap, and keeps Redis calls down).
+        lock = self._local.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                if self._redis is None:
+                    yield
+                else:
+                    name = "madoguchi:lock:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+                    async with self._redis.lock(name, timeout=self._timeout, blocking_timeout=self._timeout):
+                        yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key]
+                self._local.pop(key, None)
