@@ -1,0 +1,135 @@
+"""Shared fixtures. The app runs on the embedded default (SQLite, in-process queue) and, for
+tests marked with the `stack` parameter, on PostgreSQL + Redis as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from madoguchi.app import create_app
+from madoguchi.context import AppContext
+from madoguchi.settings import Settings
+from tests.requirements import require
+
+PG_ADMIN_URL = os.environ.get("MADOGUCHI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_BASE = os.environ.get("MADOGUCHI_TEST_REDIS", "redis://127.0.0.1:6379")
+TEST_SECRET = "test-secret-key-for-madoguchi-0123456789"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def postgres_available() -> bool:
+    return _port_open("127.0.0.1", 5432)
+
+
+def redis_available() -> bool:
+    return _port_open("127.0.0.1", 6379)
+
+
+async def _pg(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database, cloned for each test (CREATE DATABASE … TEMPLATE)."""
+    require("PostgreSQL", postgres_available(), "127.0.0.1:5432")
+    from casecore.migrate import upgrade
+
+    name = f"madoguchi_tpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    upgrade(f"{base}/{name}")
+    yield name
+    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_database(pg_template: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database for one test."""
+    name = f"madoguchi_t_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis logical database of its own, emptied before and after."""
+    require("Redis", redis_available(), "127.0.0.1:6379")
+    import redis
+
+    db = 1 + (os.getpid() % 14)
+    url = f"{REDIS_BASE}/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: str | None = None, **extra: object) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, redis_url=redis_url,
+        secret_key=TEST_SECRET, log_json=False, log_level="WARNING", **extra,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class Running:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.app.state.ctx
+
+
+async def start_app(settings: Settings) -> AsyncIterator[Running]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Running(app, client, settings)
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for both backends: the embedded default and the production pair."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path)
+    pg = request.getfixturevalue("pg_database")
+    redis = request.getfixturevalue("redis_url")
+    return make_settings(tmp_path, database_url=pg, redis_url=redis)
+
+
+@pytest.fixture
+async def running(stack: Settings) -> AsyncIterator[Running]:
+    async for r in start_app(stack):
+        yield r
+
+
+@pytest.fixture
+async def running_sqlite(tmp_path: Path) -> AsyncIterator[Running]:
+    async for r in start_app(make_settings(tmp_path)):
+        yield r

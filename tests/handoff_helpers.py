@@ -1,0 +1,68 @@
+"""Helpers for the handoff tests: a second counsellor client, a resident waiting in the queue."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from casecore import staff
+from casecore.db import transaction
+from casecore.models import AuditEvent
+from madoguchi.context import AppContext
+from tests.conftest import Running
+from tests.helpers import COUNSELLOR_PASSWORD, login, make_counsellor, new_session, run_intake, send
+
+
+@contextlib.asynccontextmanager
+async def counsellor_client(
+    running: Running, login_name: str, role: str = "counsellor", profiles: list[str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A separate cookie jar on the same app: one counsellor's browser. `profiles`: the
+    municipalities they are assigned to (all when empty)."""
+    if profiles:
+        async with transaction(running.ctx.sessions) as s:
+            await staff.create_counsellor(s, login_name, COUNSELLOR_PASSWORD, role, display_name=login_name, profiles=profiles)
+    else:
+        await make_counsellor(running.ctx, login_name, role)
+    transport = httpx.ASGITransport(app=running.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await login(client, login_name)
+        yield client
+
+
+async def waiting_after_intake(client: httpx.AsyncClient) -> dict[str, Any]:
+    """A Japanese resident who completed the intake (a case exists, the conversation waits)."""
+    session, reply = await run_intake(client)
+    assert reply["conversation_status"] == "waiting", reply
+    return session
+
+
+async def waiting_in_english(client: httpx.AsyncClient) -> dict[str, Any]:
+    """An English-speaking resident who asked for a person before consenting to anything."""
+    session = await new_session(client, "en")
+    reply = await send(client, session, "choice", "human")
+    assert reply["conversation_status"] == "waiting", reply
+    return session
+
+
+def resident_headers(session: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session['token']}"}
+
+
+async def resident_messages(client: httpx.AsyncClient, session: dict[str, Any]) -> dict[str, Any]:
+    r = await client.get(f"/api/webchat/sessions/{session['session_id']}/messages", headers=resident_headers(session))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def audit_actions(ctx: AppContext, target_type: str, target_id: int) -> list[tuple[str, int | None]]:
+    async with transaction(ctx.sessions) as s:
+        rows = (await s.scalars(
+            select(AuditEvent).where(AuditEvent.target_type == target_type, AuditEvent.target_id == str(target_id))
+            .order_by(AuditEvent.id)
+        )).all()
+        return [(r.action, r.actor_id) for r in rows]
