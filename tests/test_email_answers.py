@@ -98,3 +98,35 @@ async def test_first_mail_language(text: str, language: str | None) -> None:
     from bots.email.intake import _language_of
 
     assert await _language_of(text) == language
+
+
+# ── consent in the resident's own language ─────────────────────────────────────────────
+def _labels() -> list[tuple[str, str, str]]:
+    from i18n.catalog import available_languages
+
+    return [(lang, decision, catalog(lang).label(decision))
+            for lang in available_languages() for decision in ("agree", "decline")]
+
+
+@pytest.mark.parametrize(("language", "decision", "label"), _labels())
+def test_each_catalogs_consent_label_on_its_own_line_is_read(language: str, decision: str, label: str) -> None:
+    # what the mail asks them to write, as mail clients and people actually write it
+    for text in (label, f"{label}.", f"「{label}」\n\n{PROBLEM}", f"  {label}!\n{PROBLEM}"):
+        ans = read_answers(text, text)
+        assert ans.consent == decision, (language, text)
+        assert label not in ans.problem_text  # the consent line is not the presenting problem
+
+
+PROBLEM = "Perdí mi trabajo y no puedo pagar el alquiler."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Eu concordo com o aumento do aluguel, mas não consigo pagar.",  # "Concordo" inside prose
+        "会社の同意がないと辞められません。",  # "同意" inside a Japanese sentence
+        "Saya setuju dengan pemilik rumah, tapi tidak punya uang.",
+    ],
+)
+def test_a_short_label_inside_a_sentence_is_not_consent(text: str) -> None:
+    assert read_answers(text, text).consent is None

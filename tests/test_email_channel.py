@@ -149,6 +149,38 @@ async def test_first_mail_gets_the_intake_and_the_reply_completes_a_case(
         assert secret not in logged, secret
 
 
+async def test_a_resident_writing_in_spanish_is_answered_and_consents_in_spanish(
+    stack: Settings, dovecot: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    sender = "maria.lopez@example.com"
+    first_mail = EmailMessage()
+    first_mail["From"], first_mail["To"] = sender, CENTRE
+    first_mail["Subject"] = "Necesito ayuda con el alquiler"
+    first_mail["Message-ID"] = make_msgid(domain="example.com")
+    first_mail.set_content(
+        "Hola. Perdí mi trabajo el mes pasado y no puedo pagar el alquiler. "
+        "Vivo sola con mis dos hijos y no sé qué hacer.", charset="utf-8")
+    async with email_app(stack, dovecot, smtp_sink) as running:
+        dovecot.deliver(first_mail.as_bytes())
+        (form,) = await smtp_sink.wait_for(1)
+        assert form.message["Content-Language"] == "es"
+        # the frame of the form is Spanish and asks for the Spanish labels, not "I agree"
+        assert 'escriba "Estoy de acuerdo"' in form.text and "I agree" not in form.text, form.text
+        assert "■ Preguntas" in form.text and "(su respuesta)" in form.text
+        assert "este chat" not in form.text.split("Estoy de acuerdo", 1)[1]  # a mail, not a chat
+
+        dovecot.deliver(reply_to(form, sender, "Estoy de acuerdo.\nQ2: 1\nQ5: 40"))
+        answer = (await smtp_sink.wait_for(2))[1]
+        assert "número de referencia" in answer.text, answer.text
+        async with running.ctx.sessions() as s:
+            case = (await s.scalars(select(Case))).one()
+            assert "no puedo pagar el alquiler" in (case.problem_text or "")
+            assert case.for_whom == "self" and case.age_band == "40s"
+            consents = (await s.scalars(select(ConsentRecord).where(ConsentRecord.kind == "use"))).all()
+            assert [(c.decision, c.language) for c in consents] == [("granted", "es")]
+        await settle(smtp_sink, 2)
+
+
 async def test_auto_replies_bounces_and_lists_get_no_answer(
     stack: Settings, dovecot: Dovecot, smtp_sink: SmtpSink
 ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 
 from bots.email.quotes import REPLY_MARKER
 
@@ -91,6 +92,40 @@ def norm(s: str) -> str:
     return unicodedata.normalize("NFKC", s).strip().casefold()
 
 
+@cache
+def _consent_labels() -> dict[str, str]:
+    """Every catalog's consent labels ("Estoy de acuerdo", "Tôi không đồng ý", ...) → decision.
+
+    The mail asks the resident to write their language's label; a label counts only as a line
+    of its own, because short ones ("同意", "Concordo") also occur inside ordinary sentences.
+    """
+    from i18n.catalog import available_languages, catalog
+
+    found: dict[str, str] = {}
+    for language in available_languages():
+        cat = catalog(language)
+        for decision in ("agree", "decline"):
+            found.setdefault(_bare(cat.label(decision)), decision)
+    return found
+
+
+def _bare(line: str) -> str:
+    return norm(line).strip(" \t.。!！、,「」『』\"'“”")
+
+
+def _consent_of_line(line: str) -> str | None:
+    return _consent_labels().get(_bare(line)) if line.strip() else None
+
+
+def _consent_in(text: str) -> str | None:
+    by_line = {_consent_of_line(ln) for ln in text.splitlines()}
+    if _DECLINE.search(text) or "decline" in by_line:
+        return "decline"
+    if _AGREE.search(text) or "agree" in by_line:
+        return "agree"
+    return None
+
+
 @dataclass
 class MailAnswers:
     consent: str | None = None  # agree, decline
@@ -147,14 +182,11 @@ def read_answers(new_text: str, whole_body: str) -> MailAnswers:
     form = _read_form(whole_body)
     form.update(_read_form(new_text))  # what was written above the quote wins
     ans.form = form
-    if _DECLINE.search(new_text):
-        ans.consent = "decline"
-    elif _AGREE.search(new_text):
-        ans.consent = "agree"
+    ans.consent = _consent_in(new_text)
     # The presenting problem: the new text without the consent phrase and form lines
     kept = [
         ln for ln in new_text.splitlines()
-        if not _Q_LINE.match(ln) and not _CONSENT_LINE.match(ln)
+        if not _Q_LINE.match(ln) and not _CONSENT_LINE.match(ln) and _consent_of_line(ln) is None
     ]
     problem = "\n".join(kept).strip()
     if form.get("problem_detail"):

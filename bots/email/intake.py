@@ -54,7 +54,10 @@ INBOUND = Counter("madoguchi_email_inbound_total", "Inbound mails by outcome", [
 
 MAX_STEPS = 80  # a whole intake is about 40 inputs; this only guards against a surprise loop
 _BUTTON_TALK = re.compile(r"(押して|押す|おして|ボタン|タップ|\bpress\b|\btap\b|\bbutton)", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[。．!?！？])|(?<=\.)\s+")
+# A sentence with the space after it, so that joining the kept ones loses nothing. (Thai marks
+# no sentence end at all; its button talk is cut out as a clause below.)
+_ENDS = "。．!?！？.।။"
+_SENTENCE = re.compile(rf"[^{_ENDS}]*(?:[{_ENDS}]+[\"」』”»)']*\s*|$)")
 
 
 @dataclass
@@ -397,7 +400,7 @@ class EmailIntake:
             node = flow.nodes.get(q.node)
             if node is None or not node.prompt:
                 continue
-            prompt = _without_button_talk(cat.text(node.prompt, **params))
+            prompt = _without_button_talk(cat.text(node.prompt, **params), language)
             lines.append(f"Q{q.number}. {prompt}")
             if not q.free_text:
                 for n, (cid, _) in enumerate(self._choice_labels(node, profile, language), 1):
@@ -465,9 +468,20 @@ class EmailIntake:
         ]
 
 
-def _without_button_talk(text: str) -> str:
-    sentences = [s for s in _SENTENCE.split(text) if s and s.strip()]
-    kept = [s for s in sentences if not _BUTTON_TALK.search(s)]
+def _without_button_talk(text: str, language: str) -> str:
+    """Drop the sentences that tell a chat user to press a button: those naming a button in
+    ja or en, and in any language those quoting the chat-only "Done" or "Skip" buttons."""
+    from i18n.catalog import catalog
+
+    cat = catalog(language)
+    buttons = "|".join(re.escape(cat.label(c)) for c in ("done", "skip"))
+    quoted = re.compile(rf"[\"「『“”«'](?:{buttons})[\"」』“”»']")
+    if language == "th":
+        # "(if …) [then] press "Skip"": the clause goes with its button, not phrase by phrase
+        text = re.sub(rf"(?:ถ้า\S*\s+)?[(]?(?:แล้ว)?กด\s*{quoted.pattern}[)]?\s*", "", text).strip()
+        return text
+    sentences = [s for s in _SENTENCE.findall(text) if s.strip()]
+    kept = [s for s in sentences if not _BUTTON_TALK.search(s) and not quoted.search(s)]
     return "".join(kept).strip() or text
 
 
