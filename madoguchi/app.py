@@ -106,7 +106,7 @@ async def _warm(ctx: AppContext) -> None:
 
     try:
         await asyncio.to_thread(warm)
-        loaded = await ctx.translator.warm()
+        loaded = await ctx.translator.warm(ctx.settings.translation_warm_pairs())
         log.info("translation_warm", models=len(loaded))
     except Exception:
         log.exception("translation_warm_failed")

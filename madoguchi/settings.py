@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     translation_enabled: bool = True
     translation_timeout_seconds: float = 8.0
     translation_models_dir: Path | None = None
+    # Which models to load at start: "all" installed, "none" (each loads on first use), or the
+    # residents' languages to and from Japanese, comma-separated ("en,vi,zh-Hans"). Every model
+    # costs memory, so a centre with many installed pairs names the ones it mostly needs.
+    translation_warm: str = "all"
+
+    def translation_warm_pairs(self) -> list[tuple[str, str]] | None:
+        """The pairs to warm: None for all installed, [] for none."""
+        spec = self.translation_warm.strip()
+        if spec.lower() == "all":
+            return None
+        languages = [] if spec.lower() == "none" else [x.strip() for x in spec.split(",") if x.strip()]
+        return [pair for lang in languages for pair in ((lang, "ja"), ("ja", lang))]
 
     @cached_property
     def resolved_database_url(self) -> str:

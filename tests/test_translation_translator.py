@@ -326,6 +326,24 @@ async def test_warm_loads_every_installed_model(translator) -> None:
     assert all(e.loaded for e in translator._engines.values())
 
 
+@pytest.mark.parametrize(
+    ("spec", "loaded"),
+    [
+        ("all", {"en-ja", "ja-en", "en-vi", "vi-en"}),
+        ("en", {"en-ja", "ja-en"}),  # a centre naming English keeps Vietnamese out of memory
+        (" vi , en ", {"en-ja", "ja-en", "en-vi", "vi-en"}),  # vi↔ja goes through English
+        ("none", set()),
+    ],
+)
+async def test_warm_loads_what_the_setting_names(translator, spec: str, loaded: set[str]) -> None:
+    from madoguchi.settings import Settings
+
+    await translator.warm(Settings(translation_warm=spec).translation_warm_pairs())
+    assert {f"{s}-{t}" for (s, t), e in translator._engines.items() if e.loaded} == loaded
+    # what was not warmed still loads on first use
+    assert (await translator.translate("Tôi bị mất việc.", "vi", "en")).status == "translated"
+
+
 async def test_reload_sees_new_installs(tmp_path: Path, packages: dict[str, Path]) -> None:
     from i18n.translation import build_translator, install_package
 
