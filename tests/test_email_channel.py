@@ -17,6 +17,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
 from email.utils import make_msgid
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from casecore.models import AuditEvent, Case, ConsentRecord, Conversation, Messa
 from madoguchi.settings import Settings
 from tests.conftest import Running, start_app
 from tests.dovecot import Dovecot, dovecot_fixture, free_port  # noqa: F401  (fixture "dovecot")
+from tests.handoff_helpers import counsellor_client
 from tests.smtp_sink import Received, SmtpSink, smtp_sink_fixture  # noqa: F401  (fixture "smtp_sink")
 
 pytestmark = pytest.mark.dovecot
@@ -179,6 +182,44 @@ async def test_a_resident_writing_in_spanish_is_answered_and_consents_in_spanish
             consents = (await s.scalars(select(ConsentRecord).where(ConsentRecord.kind == "use"))).all()
             assert [(c.decision, c.language) for c in consents] == [("granted", "es")]
         await settle(smtp_sink, 2)
+
+
+async def test_a_counsellor_answers_by_mail_in_the_residents_thread(
+    stack: Settings, dovecot: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    async with email_app(stack, dovecot, smtp_sink) as running:
+        dovecot.deliver(fixture("docomo_iso2022jp.eml"))
+        (form,) = await smtp_sink.wait_for(1)
+        reply = reply_to(form, DOCOMO, "同意します。\nQ2: 1\nQ5: 40代")
+        dovecot.deliver(reply)
+        await smtp_sink.wait_for(2)
+        async with running.ctx.sessions() as s:
+            conv = (await s.scalars(select(Conversation).where(Conversation.channel == "email"))).one()
+        assert conv.status == "waiting"
+
+        async with counsellor_client(running, "sato") as sato:
+            assert (await sato.post(f"/api/conversations/{conv.id}/claim")).status_code == 200
+            r = await sato.post(f"/api/conversations/{conv.id}/messages", json={"text": "相談員の佐藤です。お電話できる時間を教えてください。"})
+            assert r.status_code == 201 and r.json()["message"]["delivery_status"] == "sent", r.text
+            mails = (await smtp_sink.wait_for(4))[2:]  # "a counsellor has joined", then the message
+            assert all(m.rcpt_tos == [DOCOMO] for m in mails)
+            last = mails[-1].message
+            assert "お電話できる時間を教えてください" in mails[-1].text
+            # threaded under the resident's last mail, and replies still find the conversation
+            resident_id = str(BytesParser(policy=default).parsebytes(reply)["Message-ID"])
+            assert last["In-Reply-To"] == resident_id and resident_id in str(last["References"])
+            token = str(form.message["Reply-To"]).split("+", 1)[1].split("@", 1)[0]
+            assert token in str(last["Reply-To"]) and f"[#{token}]" in str(last["Subject"])
+
+            # the resident answers the counsellor: it reaches the console, and the bot stays silent
+            dovecot.deliver(reply_to(mails[-1], DOCOMO, "平日の午後なら大丈夫です。"))
+            for _ in range(50):
+                t = (await sato.get(f"/api/conversations/{conv.id}")).json()
+                if t["transcript"][-1]["sender"] == "resident":
+                    break
+                await asyncio.sleep(0.2)
+            assert "平日の午後なら大丈夫です" in t["transcript"][-1]["text"]
+        await settle(smtp_sink, 4)
 
 
 async def test_auto_replies_bounces_and_lists_get_no_answer(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 
 from bots.email.imap import ImapConfig, ImapPoller
 from bots.email.intake import EmailIntake
@@ -20,6 +22,7 @@ from bots.email.lmtp import DirectDelivery
 from bots.email.loops import RateLimiter
 from bots.email.sender import EmailSender, SmtpConfig
 from bots.email.threading import ThreadKeys
+from casecore.models import Message
 from dialogs.types import OutboundMessage
 from handoff.delivery import DeliveryTarget
 
@@ -119,6 +122,24 @@ class Mailbox:
         return box
 
 
+def _last_mail_of(ctx: AppContext) -> Callable[[int], Awaitable[dict[str, str]]]:
+    """The resident's last mail in a conversation, as a reply context (its Message-ID only:
+    the subject is not kept, so a counsellor's mail carries the standard one with the token)."""
+
+    async def last_mail(conversation_id: int) -> dict[str, str]:
+        async with ctx.sessions() as s:
+            event_id = await s.scalar(
+                select(Message.channel_event_id)
+                .where(Message.conversation_id == conversation_id, Message.direction == "in",
+                       Message.channel == "email", Message.channel_event_id.is_not(None),
+                       Message.channel_event_id.not_like("%#%"))  # "#n": the dialog steps of a mail
+                .order_by(Message.id.desc()).limit(1)
+            )
+        return {"message_id": event_id} if event_id else {}
+
+    return last_mail
+
+
 def email_configured(ctx: AppContext) -> bool:
     return Mailbox.from_settings(ctx.settings).usable or any(
         Mailbox.from_profile(p.channels["email"]).usable for p in ctx.profiles.all() if "email" in p.channels
@@ -139,7 +160,7 @@ def build_email_channel(
         starttls=box.smtp_starttls, use_tls=box.smtp_port == 465,
     )
     sender = EmailSender(smtp=smtp, from_addr=box.smtp_from, keys=keys,
-                         from_name=profile.t(profile.centre_name, "ja"))
+                         from_name=profile.t(profile.centre_name, "ja"), thread_of=_last_mail_of(ctx))
     intake = EmailIntake(ctx, sender, keys, from_addr=box.smtp_from, profile_id=profile.id,
                          limiter=RateLimiter(redis=ctx.redis), max_chars=ctx.settings.max_message_chars)
     channel = EmailChannel(profile_id=profile.id, sender=sender, intake=intake)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formataddr
 
@@ -90,6 +90,9 @@ class EmailSender:
     from_addr: str
     keys: ThreadKeys
     from_name: str | None = None
+    # conversation id → the reply context of the resident's last mail, so that a counsellor's
+    # mail (sent without an inbound mail to answer) still threads under the resident's
+    thread_of: Callable[[int], Awaitable[dict[str, str]]] | None = None
     channel: str = "email"
     _collecting: dict[str, list[OutboundMessage]] = field(default_factory=dict)
     sent: int = 0
@@ -110,6 +113,9 @@ class EmailSender:
             return
         if not messages:
             return
+        if not target.reply_context.get("message_id") and target.conversation_id and self.thread_of:
+            target = replace(target, reply_context={**await self.thread_of(target.conversation_id),
+                                                    **target.reply_context})
         mail = self.render(target, messages)
         await self.deliver(mail.message)
 
