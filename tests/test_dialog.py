@@ -213,3 +213,20 @@ def test_flow_file_errors_are_reported() -> None:
     data["nodes"]["for_whom"]["next"] = "nowhere"
     with pytest.raises(ValueError, match="unknown node 'nowhere'"):
         Flow.model_validate(data)
+
+
+@pytest.mark.parametrize("profile_id", ["minato-tokyo", "minato-osaka"])
+def test_emergency_contacts_are_named_in_every_catalog_language(profile_id: str) -> None:
+    # The safety notice is what a resident in danger reads first: never in a language they
+    # did not choose when the catalog speaks theirs.
+    from i18n.catalog import available_languages
+
+    p = PROFILES.get(profile_id)
+    for language in available_languages():
+        if language.startswith("ja") or language == "en":
+            continue
+        for contact in p.emergency_contacts:
+            assert language in contact.label, (profile_id, language, contact.label.get("en"))
+        assert language in p.municipality and language in p.centre_name, (profile_id, language)
+        if p.lodging_contact is not None:
+            assert language in p.lodging_contact.label, (profile_id, language)
