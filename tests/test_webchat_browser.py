@@ -522,6 +522,44 @@ async def _counsellor_says(live: LiveServer, conversation_id: int, text: str, tr
     return message_id
 
 
+async def _counsellor_types(live: LiveServer, conversation_id: int) -> None:
+    """What the console's POST …/typing publishes while the counsellor writes."""
+    from handoff.hub import conversation_topic
+
+    await live.ctx.hub.publish(conversation_topic(conversation_id), {
+        "type": "typing", "conversation_id": conversation_id, "sender": "counsellor",
+    })
+
+
+def test_a_nepali_resident_sees_the_page_and_the_counsellor_typing_in_nepali(
+    live_server: LiveServer, mobile_page: Any
+) -> None:
+    page = mobile_page
+    open_chat(page, live_server)
+    tool(page, re.compile("言語")).click()
+    wait_idle(page)
+    choose(page, "ne")
+    expect(page.locator("html")).to_have_attribute("lang", "ne")
+    expect(page.locator("#send")).to_have_text("पठाउनुहोस्")  # the page's own words, not English
+    expect(tool(page, "परामर्शदातासँग कुरा गर्ने")).to_be_visible()
+    page.wait_for_selector("#chat[data-live=open]")
+    sid = int(session_of(page)["id"])
+    expect(page.locator("#typing")).to_be_hidden()
+
+    live_server.call(_counsellor_types(live_server, sid))
+    expect(page.locator("#typing")).to_have_text("परामर्शदाता लेख्दै हुनुहुन्छ…")
+    page.screenshot(path=artifact("webchat-mobile-counsellor-typing-ne.png"))
+    # the message ends the indicator
+    live_server.call(_counsellor_says(live_server, sid, "नमस्ते, म परामर्शदाता हुँ।", None))
+    page.wait_for_selector("#log .from-counsellor")
+    expect(page.locator("#typing")).to_be_hidden()
+    # and without a message it goes away by itself a little after the counsellor stops
+    live_server.call(_counsellor_types(live_server, sid))
+    expect(page.locator("#typing")).to_be_visible()
+    expect(page.locator("#typing")).to_be_hidden(timeout=10_000)
+    assert_no_errors(page)
+
+
 def test_counsellor_messages_arrive_live_and_after_a_dropped_socket(live_stack: LiveServer, desktop_page: Any) -> None:
     live_server = live_stack  # in-process hub on SQLite; Redis pub/sub on PostgreSQL + Redis
     page = desktop_page

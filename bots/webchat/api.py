@@ -224,6 +224,8 @@ async def _resident_payloads(ctx: AppContext, session_id: int, event: dict[str, 
             m = await s.get(Message, int(event["message_id"]))
             if m is not None and m.conversation_id == session_id:
                 out.append({"type": "message", "message": _resident_view(m)})
+    if event.get("type") == "typing" and event.get("sender") == "counsellor":
+        out.append({"type": "typing"})  # who is typing is not said: only that someone is
     if event.get("conversation_status"):
         out.append({"type": "status", "conversation_status": event["conversation_status"]})
     return out

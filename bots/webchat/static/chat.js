@@ -64,7 +64,8 @@
       st_counsellor: "相談員と話しています。",
       st_closed: "この相談は終わりました。",
       new_chat: "新しく相談する",
-      selected_none: "(選ばずに決定)"
+      selected_none: "(選ばずに決定)",
+      typing: "相談員が入力しています…"
     },
     "ja-easy": {
       title: "こまりごと そうだん チャット",
@@ -92,7 +93,8 @@
       st_counsellor: "そうだんいんと はなしています。",
       st_closed: "この そうだんは おわりました。",
       new_chat: "あたらしく そうだんする",
-      selected_none: "(えらばないで きめる)"
+      selected_none: "(えらばないで きめる)",
+      typing: "そうだんいんが かいています…"
     },
     en: {
       title: "Life consultation chat",
@@ -120,7 +122,8 @@
       st_counsellor: "You are talking with a counsellor.",
       st_closed: "This conversation has ended.",
       new_chat: "Start a new chat",
-      selected_none: "(nothing selected)"
+      selected_none: "(nothing selected)",
+      typing: "The counsellor is typing…"
     },
     zh: {
       title: "生活咨询聊天", subtitle: "免费咨询，严格保密，不说姓名也可以。",
@@ -142,7 +145,8 @@
       err_closed: "本次咨询已结束，消息未发送。内容已放回输入框。如需继续，请按“开始新的咨询”。",
       retry_now: "立即发送", retry_start: "重试",
       st_waiting: "正在等待咨询员。关闭此页面后，稍后也可以回来继续查看。", st_counsellor: "正在与咨询员交谈。",
-      st_closed: "本次咨询已结束。", new_chat: "开始新的咨询", selected_none: "(未选择)"
+      st_closed: "本次咨询已结束。", new_chat: "开始新的咨询", selected_none: "(未选择)",
+      typing: "咨询员正在输入…"
     },
     ko: {
       title: "생활 상담 채팅", subtitle: "상담은 무료이며 비밀이 지켜집니다. 이름을 말하지 않아도 됩니다.",
@@ -164,7 +168,8 @@
       err_closed: "이 상담은 끝나서 메시지를 보내지 못했습니다. 쓴 내용은 입력란에 돌려 놓았습니다. 계속하려면 ‘새로 상담하기’를 눌러 주세요.",
       retry_now: "지금 보내기", retry_start: "다시 시도",
       st_waiting: "상담원을 기다리고 있습니다. 이 페이지를 닫아도 나중에 이어서 볼 수 있습니다.", st_counsellor: "상담원과 이야기하고 있습니다.",
-      st_closed: "이 상담은 끝났습니다.", new_chat: "새로 상담하기", selected_none: "(선택 없음)"
+      st_closed: "이 상담은 끝났습니다.", new_chat: "새로 상담하기", selected_none: "(선택 없음)",
+      typing: "상담원이 입력하고 있습니다…"
     },
     vi: {
       title: "Trò chuyện tư vấn đời sống", subtitle: "Miễn phí và giữ bí mật. Bạn không cần cho biết tên.",
@@ -186,7 +191,8 @@
       err_closed: "Cuộc tư vấn này đã kết thúc nên tin nhắn chưa được gửi. Nội dung đã được đưa lại vào ô nhập. Hãy bấm “Bắt đầu tư vấn mới” để tiếp tục.",
       retry_now: "Gửi ngay", retry_start: "Thử lại",
       st_waiting: "Đang chờ người tư vấn. Bạn có thể đóng trang này và quay lại sau.", st_counsellor: "Bạn đang nói chuyện với người tư vấn.",
-      st_closed: "Cuộc tư vấn này đã kết thúc.", new_chat: "Bắt đầu tư vấn mới", selected_none: "(không chọn gì)"
+      st_closed: "Cuộc tư vấn này đã kết thúc.", new_chat: "Bắt đầu tư vấn mới", selected_none: "(không chọn gì)",
+      typing: "Người tư vấn đang nhập…"
     },
     pt: {
       title: "Chat de consulta sobre a vida", subtitle: "Gratuito e confidencial. Não precisa dizer seu nome.",
@@ -208,7 +214,8 @@
       err_closed: "Esta consulta terminou, por isso a mensagem não foi enviada. O texto voltou para a caixa de mensagem. Toque em “Nova consulta” para continuar.",
       retry_now: "Enviar agora", retry_start: "Tentar de novo",
       st_waiting: "Aguardando um conselheiro. Você pode fechar esta página e voltar depois.", st_counsellor: "Você está falando com um conselheiro.",
-      st_closed: "Esta consulta terminou.", new_chat: "Nova consulta", selected_none: "(nada selecionado)"
+      st_closed: "Esta consulta terminou.", new_chat: "Nova consulta", selected_none: "(nada selecionado)",
+      typing: "O conselheiro está digitando…"
     },
     es: {
       title: "Chat de consulta sobre la vida", subtitle: "Gratis y confidencial. No necesita dar su nombre.",
@@ -230,7 +237,8 @@
       err_closed: "Esta consulta ha terminado y el mensaje no se envió. El texto volvió al cuadro de mensaje. Pulse “Nueva consulta” para continuar.",
       retry_now: "Enviar ahora", retry_start: "Intentar de nuevo",
       st_waiting: "Esperando a un consejero. Puede cerrar esta página y volver más tarde.", st_counsellor: "Está hablando con un consejero.",
-      st_closed: "Esta consulta ha terminado.", new_chat: "Nueva consulta", selected_none: "(nada seleccionado)"
+      st_closed: "Esta consulta ha terminado.", new_chat: "Nueva consulta", selected_none: "(nada seleccionado)",
+      typing: "El consejero está escribiendo…"
     },
     tl: {
       title: "Chat para sa konsultasyon", subtitle: "Libre at kumpidensyal. Hindi kailangang sabihin ang pangalan.",
@@ -252,7 +260,100 @@
       err_closed: "Natapos na ang konsultasyong ito kaya hindi naipadala ang mensahe. Ibinalik ang teksto sa kahon. Pindutin ang “Bagong konsultasyon” para magpatuloy.",
       retry_now: "Ipadala ngayon", retry_start: "Subukang muli",
       st_waiting: "Naghihintay ng counsellor. Puwede mong isara ang page na ito at bumalik mamaya.", st_counsellor: "Kausap mo ang isang counsellor.",
-      st_closed: "Natapos na ang konsultasyong ito.", new_chat: "Bagong konsultasyon", selected_none: "(walang napili)"
+      st_closed: "Natapos na ang konsultasyong ito.", new_chat: "Bagong konsultasyon", selected_none: "(walang napili)",
+      typing: "Nagta-type ang counsellor…"
+    },
+    "zh-Hant": {
+      title: "生活諮詢聊天", subtitle: "免費諮詢，嚴格保密，不說姓名也可以。",
+      skip_to_input: "跳到輸入框", toolbar: "操作", log: "對話", choices: "選項",
+      cmd_human: "與諮詢員交談", cmd_lang: "語言", cmd_back: "返回", cmd_stop: "結束",
+      say_human: "我想和諮詢員交談", say_lang: "更改語言", say_back: "返回", say_stop: "結束",
+      input_label: "訊息", placeholder: "請在這裡輸入", send: "傳送",
+      input_hint: "Enter 傳送，Shift+Enter 換行", input_hint_touch: "寫好後請按「傳送」",
+      counter: "還可以輸入{n}個字", you: "您", bot: "窗口", counsellor: "諮詢員", system: "通知",
+      mt: "機器翻譯", mt_title: "本文由機器翻譯，可能有錯誤。",
+      sending: "正在傳送…", unsent: "尚未傳送", loading: "正在載入…",
+      err_network: "無法連上網路。您寫的內容沒有遺失，將自動重新傳送。",
+      err_offline: "目前沒有網路連線。連線後將自動傳送，您寫的內容沒有遺失。",
+      err_server: "訊息沒有送達。您寫的內容沒有遺失，稍後將重新傳送。",
+      err_rejected: "這則訊息無法傳送。內容已放回輸入框。",
+      err_too_long: "訊息太長。請控制在{max}字以內，分幾次傳送。",
+      err_start: "聊天無法開始，將自動重試。",
+      err_session: "找不到之前的對話。請按「開始新的諮詢」。",
+      err_closed: "本次諮詢已結束，訊息未傳送。內容已放回輸入框。如需繼續，請按「開始新的諮詢」。",
+      retry_now: "立即傳送", retry_start: "重試",
+      st_waiting: "正在等待諮詢員。關閉此頁面後，稍後也可以回來繼續查看。", st_counsellor: "正在與諮詢員交談。",
+      st_closed: "本次諮詢已結束。", new_chat: "開始新的諮詢", selected_none: "(未選擇)",
+      typing: "諮詢員正在輸入…"
+    },
+    th: {
+      title: "แชตปรึกษาเรื่องการดำรงชีวิต", subtitle: "ไม่มีค่าใช้จ่าย เก็บเป็นความลับ ไม่ต้องบอกชื่อก็ได้",
+      skip_to_input: "ไปที่ช่องข้อความ", toolbar: "การทำงาน", log: "บทสนทนา", choices: "ตัวเลือก",
+      cmd_human: "คุยกับเจ้าหน้าที่", cmd_lang: "ภาษา", cmd_back: "ย้อนกลับ", cmd_stop: "หยุด",
+      say_human: "อยากคุยกับเจ้าหน้าที่", say_lang: "เปลี่ยนภาษา", say_back: "ย้อนกลับ", say_stop: "หยุด",
+      input_label: "ข้อความ", placeholder: "เขียนที่นี่", send: "ส่ง",
+      input_hint: "Enter เพื่อส่ง, Shift+Enter เพื่อขึ้นบรรทัดใหม่", input_hint_touch: "เขียนเสร็จแล้วกด “ส่ง”",
+      counter: "เหลืออีก {n} ตัวอักษร", you: "คุณ", bot: "ระบบ", counsellor: "เจ้าหน้าที่", system: "ประกาศ",
+      mt: "แปลด้วยเครื่อง", mt_title: "ข้อความนี้แปลด้วยเครื่อง อาจมีข้อผิดพลาด",
+      sending: "กำลังส่ง…", unsent: "ยังไม่ได้ส่ง", loading: "กำลังโหลด…",
+      err_network: "เชื่อมต่อไม่ได้ ข้อความที่คุณเขียนไม่หาย เราจะลองส่งใหม่โดยอัตโนมัติ",
+      err_offline: "ตอนนี้ไม่ได้เชื่อมต่ออินเทอร์เน็ต เมื่อเชื่อมต่อได้จะส่งให้อัตโนมัติ ข้อความที่คุณเขียนไม่หาย",
+      err_server: "ข้อความยังส่งไม่ถึง ข้อความที่คุณเขียนไม่หาย เราจะลองส่งใหม่อีกสักครู่",
+      err_rejected: "ส่งข้อความนี้ไม่ได้ ข้อความถูกใส่กลับไว้ในช่องข้อความแล้ว",
+      err_too_long: "ข้อความยาวเกินไป กรุณาเขียนไม่เกิน {max} ตัวอักษร แล้วแบ่งส่ง",
+      err_start: "เริ่มแชตไม่ได้ เราจะลองใหม่โดยอัตโนมัติ",
+      err_session: "ไม่พบการปรึกษาครั้งก่อน กรุณากด “เริ่มปรึกษาใหม่”",
+      err_closed: "การปรึกษานี้จบแล้ว จึงส่งข้อความไม่ได้ ข้อความถูกใส่กลับไว้ในช่องข้อความแล้ว ถ้าต้องการปรึกษาต่อ กรุณากด “เริ่มปรึกษาใหม่”",
+      retry_now: "ส่งเดี๋ยวนี้", retry_start: "ลองอีกครั้ง",
+      st_waiting: "กำลังรอเจ้าหน้าที่ ปิดหน้านี้ไปก่อนแล้วกลับมาดูต่อทีหลังได้", st_counsellor: "คุณกำลังคุยกับเจ้าหน้าที่",
+      st_closed: "การปรึกษานี้จบแล้ว", new_chat: "เริ่มปรึกษาใหม่", selected_none: "(ไม่ได้เลือก)",
+      typing: "เจ้าหน้าที่กำลังพิมพ์…"
+    },
+    ne: {
+      title: "जीवन परामर्श च्याट", subtitle: "निःशुल्क र गोप्य। नाम भन्नु पर्दैन।",
+      skip_to_input: "सन्देश बाकसमा जानुहोस्", toolbar: "कार्यहरू", log: "कुराकानी", choices: "विकल्पहरू",
+      cmd_human: "परामर्शदातासँग कुरा गर्ने", cmd_lang: "भाषा", cmd_back: "पछाडि", cmd_stop: "रोक्ने",
+      say_human: "म परामर्शदातासँग कुरा गर्न चाहन्छु", say_lang: "भाषा बदल्ने", say_back: "पछाडि", say_stop: "रोक्ने",
+      input_label: "सन्देश", placeholder: "यहाँ लेख्नुहोस्", send: "पठाउनुहोस्",
+      input_hint: "Enter थिच्दा पठाइन्छ, Shift+Enter थिच्दा नयाँ लाइन", input_hint_touch: "लेखिसकेपछि “पठाउनुहोस्” थिच्नुहोस्",
+      counter: "अझै {n} अक्षर", you: "तपाईं", bot: "सेवा", counsellor: "परामर्शदाता", system: "सूचना",
+      mt: "मेसिन अनुवाद", mt_title: "यो पाठ मेसिनले अनुवाद गरेको हो, गल्ती हुन सक्छ।",
+      sending: "पठाउँदै…", unsent: "अझै पठाइएको छैन", loading: "लोड हुँदै…",
+      err_network: "जडान हुन सकेन। तपाईंले लेखेको कुरा हराएको छैन। हामी आफैं फेरि पठाउने प्रयास गर्छौं।",
+      err_offline: "इन्टरनेट जडान छैन। जडान भएपछि आफैं पठाइन्छ। तपाईंले लेखेको कुरा हराएको छैन।",
+      err_server: "सन्देश पुगेन। तपाईंले लेखेको कुरा हराएको छैन। केही बेरमा फेरि पठाइन्छ।",
+      err_rejected: "यो सन्देश पठाउन सकिएन। लेखेको कुरा सन्देश बाकसमा फर्काइएको छ।",
+      err_too_long: "सन्देश धेरै लामो भयो। {max} अक्षरभित्र राखेर भाग-भाग गरी पठाउनुहोस्।",
+      err_start: "च्याट सुरु हुन सकेन। हामी आफैं फेरि प्रयास गर्छौं।",
+      err_session: "पहिलेको कुराकानी भेटिएन। “नयाँ परामर्श सुरु गर्ने” थिच्नुहोस्।",
+      err_closed: "यो परामर्श सकिएकाले सन्देश पठाइएन। लेखेको कुरा सन्देश बाकसमा फर्काइएको छ। जारी राख्न “नयाँ परामर्श सुरु गर्ने” थिच्नुहोस्।",
+      retry_now: "अहिले पठाउनुहोस्", retry_start: "फेरि प्रयास गर्नुहोस्",
+      st_waiting: "परामर्शदाताको पर्खाइमा। यो पेज बन्द गरेर पछि फर्केर हेर्न सकिन्छ।", st_counsellor: "तपाईं परामर्शदातासँग कुरा गर्दै हुनुहुन्छ।",
+      st_closed: "यो परामर्श सकियो।", new_chat: "नयाँ परामर्श सुरु गर्ने", selected_none: "(केही छानिएन)",
+      typing: "परामर्शदाता लेख्दै हुनुहुन्छ…"
+    },
+    my: {
+      title: "နေထိုင်မှု တိုင်ပင်ရေး ချတ်", subtitle: "အခမဲ့ဖြစ်ပြီး လျှို့ဝှက်ချက် ထိန်းသိမ်းပါသည်။ နာမည် မပြောလည်း ရပါသည်။",
+      skip_to_input: "စာရိုက်ရန်နေရာသို့", toolbar: "လုပ်ဆောင်ချက်များ", log: "စကားပြောမှု", choices: "ရွေးချယ်စရာများ",
+      cmd_human: "အကြံပေးဝန်ထမ်းနှင့် ပြောမည်", cmd_lang: "ဘာသာစကား", cmd_back: "နောက်သို့", cmd_stop: "ရပ်မည်",
+      say_human: "အကြံပေးဝန်ထမ်းနှင့် ပြောချင်ပါသည်", say_lang: "ဘာသာစကား ပြောင်းမည်", say_back: "နောက်သို့", say_stop: "ရပ်မည်",
+      input_label: "စာ", placeholder: "ဒီမှာ ရေးပါ", send: "ပို့မည်",
+      input_hint: "Enter ဖြင့် ပို့ပါ၊ Shift+Enter ဖြင့် စာကြောင်းသစ်", input_hint_touch: "ရေးပြီးလျှင် “ပို့မည်” ကို နှိပ်ပါ",
+      counter: "စာလုံး {n} လုံး ကျန်သည်", you: "သင်", bot: "ဝန်ဆောင်မှု", counsellor: "အကြံပေးဝန်ထမ်း", system: "အသိပေးချက်",
+      mt: "စက်ဘာသာပြန်", mt_title: "ဤစာကို စက်ဖြင့် ဘာသာပြန်ထားသဖြင့် အမှားရှိနိုင်ပါသည်။",
+      sending: "ပို့နေသည်…", unsent: "မပို့ရသေးပါ", loading: "ဖွင့်နေသည်…",
+      err_network: "ချိတ်ဆက်၍ မရပါ။ ရေးထားသောစာ မပျောက်ပါ။ အလိုအလျောက် ထပ်ပို့ပါမည်။",
+      err_offline: "အင်တာနက် မချိတ်ဆက်ထားပါ။ ချိတ်ဆက်မိလျှင် အလိုအလျောက် ပို့ပါမည်။ ရေးထားသောစာ မပျောက်ပါ။",
+      err_server: "စာ မရောက်ပါ။ ရေးထားသောစာ မပျောက်ပါ။ ခဏနေလျှင် ထပ်ပို့ပါမည်။",
+      err_rejected: "ဤစာကို ပို့၍ မရပါ။ စာကို စာရိုက်နေရာသို့ ပြန်ထည့်ထားပါသည်။",
+      err_too_long: "စာ ရှည်လွန်းပါသည်။ စာလုံး {max} လုံးအတွင်း ခွဲ၍ ပို့ပါ။",
+      err_start: "ချတ်ကို စတင်၍ မရပါ။ အလိုအလျောက် ထပ်ကြိုးစားပါမည်။",
+      err_session: "ယခင် စကားပြောမှုကို ရှာမတွေ့ပါ။ “တိုင်ပင်မှု အသစ် စမည်” ကို နှိပ်ပါ။",
+      err_closed: "ဤတိုင်ပင်မှု ပြီးဆုံးသွားသဖြင့် စာ မပို့ရပါ။ စာကို စာရိုက်နေရာသို့ ပြန်ထည့်ထားပါသည်။ ဆက်လက်ရန် “တိုင်ပင်မှု အသစ် စမည်” ကို နှိပ်ပါ။",
+      retry_now: "ယခု ပို့မည်", retry_start: "ထပ်ကြိုးစားမည်",
+      st_waiting: "အကြံပေးဝန်ထမ်းကို စောင့်နေသည်။ ဤစာမျက်နှာကို ပိတ်ပြီး နောက်မှ ပြန်လာကြည့်နိုင်ပါသည်။", st_counsellor: "အကြံပေးဝန်ထမ်းနှင့် စကားပြောနေပါသည်။",
+      st_closed: "ဤတိုင်ပင်မှု ပြီးဆုံးပါပြီ။", new_chat: "တိုင်ပင်မှု အသစ် စမည်", selected_none: "(ဘာမှ မရွေးပါ)",
+      typing: "အကြံပေးဝန်ထမ်း စာရိုက်နေသည်…"
     },
     id: {
       title: "Chat konsultasi kehidupan", subtitle: "Gratis dan rahasia. Anda tidak perlu menyebutkan nama.",
@@ -274,7 +375,8 @@
       err_closed: "Konsultasi ini sudah selesai, jadi pesan tidak terkirim. Teks dikembalikan ke kotak pesan. Tekan “Mulai konsultasi baru” untuk melanjutkan.",
       retry_now: "Kirim sekarang", retry_start: "Coba lagi",
       st_waiting: "Menunggu petugas konsultasi. Anda boleh menutup halaman ini dan kembali nanti.", st_counsellor: "Anda sedang berbicara dengan petugas konsultasi.",
-      st_closed: "Konsultasi ini sudah selesai.", new_chat: "Mulai konsultasi baru", selected_none: "(tidak ada yang dipilih)"
+      st_closed: "Konsultasi ini sudah selesai.", new_chat: "Mulai konsultasi baru", selected_none: "(tidak ada yang dipilih)",
+      typing: "Petugas konsultasi sedang mengetik…"
     }
   };
 
@@ -293,7 +395,8 @@
     input: document.getElementById("input"),
     send: document.getElementById("send"),
     hint: document.getElementById("input-hint"),
-    counter: document.getElementById("counter")
+    counter: document.getElementById("counter"),
+    typing: document.getElementById("typing")
   };
 
   var state = {
@@ -312,7 +415,8 @@
     seenIds: {},          // ids of transcript/pushed messages already shown
     metaSeq: 0,           // bumped by every answer to a POST (newer than any GET in flight)
     catchingUp: false, catchUpAgain: false,
-    ws: null, wsTimer: null, wsAttempt: 0, wsOpenedOnce: false
+    ws: null, wsTimer: null, wsAttempt: 0, wsOpenedOnce: false,
+    typingTimer: null
   };
 
   var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
@@ -644,6 +748,7 @@
     el.status.hidden = !text;
     el.status.className = "status status-" + oneOf(s, ["bot", "waiting", "counsellor", "closed"], "bot");
     el.restart.hidden = s !== "closed";
+    if (s !== "counsellor") hideTyping();  // released, transferred back or closed
     root.classList.toggle("is-closed", s === "closed");
     // Nothing to command in an ended chat; disabled buttons also leave the Tab order.
     Array.prototype.forEach.call(el.toolbar.querySelectorAll("button"), function (b) {
@@ -968,13 +1073,34 @@
       // Pushes can arrive late (after the answer to a newer message already told us more), so
       // a different status is only a hint: ask the server for the current one.
       if (data.conversation_status !== state.status) catchUp();
+    } else if (data.type === "typing") {
+      showTyping();
     } else if (data.type === "message" && data.message && typeof data.message === "object") {
       var m = data.message;
+      if (m.sender === "counsellor") hideTyping();
       if (m.id !== undefined && m.id !== null && state.seenIds[String(m.id)]) return;
       var near = isNearBottom();
       var li = renderMessage(Object.assign({ direction: "out", sender: "counsellor" }, m));
       if (near) reveal(li);
     }
+  }
+
+  // "The counsellor is typing…": the console repeats the event at most every 5 s while the
+  // counsellor writes, so the line goes away a little after the last one, or with the message.
+  var TYPING_SHOWN_MS = 7000;
+
+  function showTyping() {
+    if (state.status === "closed") return;
+    el.typing.textContent = t("typing");
+    el.typing.hidden = false;
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
+  }
+
+  function hideTyping() {
+    clearTimeout(state.typingTimer);
+    state.typingTimer = null;
+    el.typing.hidden = true;
   }
 
   // After the socket was down: show what was pushed meanwhile (never twice). The bot only
