@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -72,14 +74,38 @@ def pg_database(pg_template: str) -> Iterator[str]:
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis logical database of its own, emptied before and after."""
+@pytest.fixture(scope="session")
+def redis_db() -> Iterator[int]:
+    """A Redis logical database (1–15) claimed for this test run, so that two runs on one
+    Redis (a developer's and CI's) never flush each other's data. The claim is a key in db 0
+    that expires by itself if a run is killed."""
     require("Redis", redis_available(), "127.0.0.1:6379")
     import redis
 
-    db = 1 + (os.getpid() % 14)
-    url = f"{REDIS_BASE}/{db}"
+    admin = redis.Redis.from_url(f"{REDIS_BASE}/0")
+    me = f"{os.getpid()}@{os.uname().nodename}"
+    deadline = time.monotonic() + 120
+    while True:
+        for db in random.sample(range(1, 16), 15):
+            if admin.set(f"madoguchi-tests:db:{db}", me, nx=True, ex=6 * 3600):
+                try:
+                    yield db
+                finally:
+                    if admin.get(f"madoguchi-tests:db:{db}") == me.encode():
+                        admin.delete(f"madoguchi-tests:db:{db}")
+                    admin.close()
+                return
+        if time.monotonic() > deadline:
+            pytest.fail("every Redis database 1–15 is claimed by other test runs (keys madoguchi-tests:db:* in db 0)")
+        time.sleep(2)
+
+
+@pytest.fixture
+def redis_url(redis_db: int) -> Iterator[str]:
+    """This run's Redis logical database, emptied before and after each test."""
+    import redis
+
+    url = f"{REDIS_BASE}/{redis_db}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
