@@ -111,33 +111,28 @@ async def _not_mine(s: AsyncSession, conversation_id: int, me: Counsellor) -> Ow
     return OwnershipError(403, "another counsellor holds this conversation", await holder_of(s, conv))
 
 
-async def release(s: AsyncSession, conversation_id: int, me: Counsellor) -> None:
-    """Back to the bot: the dialog continues where it was."""
+async def _end_hold(s: AsyncSession, conversation_id: int, me: Counsellor, action: str, **values: object) -> None:
+    """Change a conversation the counsellor (or a supervisor) holds, atomically, and audit it."""
     res = await s.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, _held_by(me, supervisors=True))
-        .values(status="bot", owner_counsellor_id=None, updated_at=utcnow())
+        .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:
         raise await _not_mine(s, conversation_id, me)
-    await audit.record(s, action="conversation_released", target_type="conversation", target_id=conversation_id,
+    await audit.record(s, action=action, target_type="conversation", target_id=conversation_id,
                        actor_type="counsellor", actor_id=me.id)
+
+
+async def release(s: AsyncSession, conversation_id: int, me: Counsellor) -> None:
+    """Back to the bot: the dialog continues where it was."""
+    await _end_hold(s, conversation_id, me, "conversation_released", status="bot", owner_counsellor_id=None)
 
 
 async def close(s: AsyncSession, conversation_id: int, me: Counsellor) -> None:
     """Closed for good; the resident's next message opens a new conversation."""
-    res = await s.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, _held_by(me, supervisors=True))
-        .values(status="closed", waiting_since=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if res.rowcount != 1:
-        raise await _not_mine(s, conversation_id, me)
-    await audit.record(s, action="conversation_closed", target_type="conversation", target_id=conversation_id,
-                       actor_type="counsellor", actor_id=me.id)
-
+    await _end_hold(s, conversation_id, me, "conversation_closed", status="closed", waiting_since=None)
 
 
 async def require_owner_or_supervisor(s: AsyncSession, conversation_id: int, me: Counsellor) -> Conversation:
