@@ -22,6 +22,17 @@ from handoff.api.auth import current_counsellor_dep
 from madoguchi.context import AppContext
 
 
+def face_sheet(c: Case) -> dict[str, Any]:
+    """The resident's answers as the counsellor reads them (personal fields decrypted)."""
+    return {
+        "for_whom": c.for_whom, "problem_text": c.problem_text, "problem_text_ja": c.problem_text_ja,
+        "age_band": c.age_band, "district": c.district, "household": c.household,
+        "public_assistance": c.public_assistance, "residence": c.residence,
+        "contact_method": c.contact_method, "contact_time": c.contact_time,
+        "contact_detail": c.contact_detail, "name": c.name,
+    }
+
+
 def case_summary(c: Case) -> dict[str, Any]:
     """The list view: no personal free text, so listing needs no per-case audit row."""
     return {
@@ -88,13 +99,7 @@ def cases_router(ctx: AppContext) -> APIRouter:
             profile = ctx.profiles.get(c.profile_id)
             return {
                 **case_summary(c),
-                "face_sheet": {
-                    "for_whom": c.for_whom, "problem_text": c.problem_text, "problem_text_ja": c.problem_text_ja,
-                    "age_band": c.age_band, "district": c.district, "household": c.household,
-                    "public_assistance": c.public_assistance, "residence": c.residence,
-                    "contact_method": c.contact_method, "contact_time": c.contact_time,
-                    "contact_detail": c.contact_detail, "name": c.name,
-                },
+                "face_sheet": face_sheet(c),
                 "recommended_programmes": [{"id": p, "name": profile.programme_name(p)} for p in c.recommended_programmes],
                 "accepted_programmes": c.accepted_programmes,
                 "consents": [{

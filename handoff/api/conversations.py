@@ -30,7 +30,7 @@ from casecore.models import (
 from casecore.types import utcnow
 from handoff import canned, ownership, relay, waiting_list
 from handoff.api.auth import current_counsellor_dep
-from handoff.api.cases import case_summary, message_view
+from handoff.api.cases import case_summary, face_sheet, message_view
 from handoff.hub import QUEUE_TOPIC
 from i18n.catalog import catalog
 from madoguchi.context import AppContext
@@ -391,13 +391,7 @@ async def _case_view(s: Any, ctx: AppContext, case: Case, me: Counsellor) -> dic
     profile = ctx.profiles.get(case.profile_id)
     return {
         **case_summary(case),
-        "face_sheet": {
-            "for_whom": case.for_whom, "problem_text": case.problem_text, "problem_text_ja": case.problem_text_ja,
-            "age_band": case.age_band, "district": case.district, "household": case.household,
-            "public_assistance": case.public_assistance, "residence": case.residence,
-            "contact_method": case.contact_method, "contact_time": case.contact_time,
-            "contact_detail": case.contact_detail, "name": case.name,
-        },
+        "face_sheet": face_sheet(case),
         # Japanese labels of the coded answers (self → 自分, 40s → 40代), for the console
         "face_sheet_labels": {
             k: catalog("ja").label(v) for k in CODED_FIELDS if (v := getattr(case, k)) is not None
