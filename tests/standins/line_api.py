@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.standins.line_spec import MessagingApiSpec, messaging_spec
-from tests.standins.server import ThreadedServer
+from tests.standins.server import LoopbackStandIn
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Delivered:
     at: float = field(default_factory=time.monotonic)
 
 
-class LineApiStandIn:
+class LineApiStandIn(LoopbackStandIn):
     def __init__(self, spec: MessagingApiSpec | None = None) -> None:
         self.spec = spec or messaging_spec()
         self._lock = threading.Lock()
@@ -70,7 +70,6 @@ class LineApiStandIn:
         self._retry_keys: dict[str, str] = {}  # key -> accepted request id
         self.loading: list[dict[str, Any]] = []
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])])
-        self._server: ThreadedServer | None = None
 
     # --- test controls ----------------------------------------------------------------
     def add_channel(self, access_token: str, bot_user_id: str | None = None) -> str:
@@ -100,19 +99,6 @@ class LineApiStandIn:
 
     def calls_to(self, operation_id: str) -> list[Call]:
         return [c for c in self.calls if c.operation_id == operation_id]
-
-    def start(self) -> LineApiStandIn:
-        self._server = ThreadedServer(self.app).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return self._server.base_url
 
     # --- the API -----------------------------------------------------------------------
     async def _handle(self, request: Request) -> Response:

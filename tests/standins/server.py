@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Self
 
 import uvicorn
 
@@ -40,3 +41,23 @@ class ThreadedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class LoopbackStandIn:
+    """Lifecycle shared by the stand-in API servers: `self.app` served on a loopback port."""
+
+    app: object
+    _server: ThreadedServer | None = None
+
+    def start(self) -> Self:
+        self._server = ThreadedServer(self.app).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return self._server.base_url

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.standins.server import ThreadedServer
+from tests.standins.server import LoopbackStandIn
 
 MAX_TEXT = 4096
 CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice", "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note"}
@@ -48,7 +48,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-class TelegramApiStandIn:
+class TelegramApiStandIn(LoopbackStandIn):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.bots: dict[str, dict[str, Any]] = {}  # token -> getMe result
@@ -62,7 +62,6 @@ class TelegramApiStandIn:
         self.webhook: dict[str, Any] | None = None
         self._next_message_id = 1
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"])])
-        self._server: ThreadedServer | None = None
 
     # --- test controls ----------------------------------------------------------------
     def add_bot(self, token: str, username: str = "madoguchi_test_bot") -> None:
@@ -89,19 +88,6 @@ class TelegramApiStandIn:
 
     def unanswered_callbacks(self) -> list[str]:
         return [cid for cid, answered in self.callbacks.items() if not answered]
-
-    def start(self) -> TelegramApiStandIn:
-        self._server = ThreadedServer(self.app).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        return self._server.base_url
 
     # --- the API -----------------------------------------------------------------------
     async def _params(self, request: Request) -> dict[str, Any]:
