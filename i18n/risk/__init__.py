@@ -15,8 +15,19 @@ from pathlib import Path
 
 import yaml
 
+# The kinds of danger a centre meets, in the order responses are given (most urgent first).
+# Stable names: the dialog, the catalogs, the profiles' contacts and the console key on them.
+KINDS = (
+    "suicide", "self_harm", "medical", "domestic_violence", "child_abuse", "violence",
+    "no_shelter", "no_food",
+)
+# Levels: "emergency" (contacts at once, urgent in the queue) and "look" (a counsellor looks
+# soon: negated, past or third-party mentions).
+LEVELS = ("emergency", "look")
+# The kinds the lexicon file lists today, and what each means in KINDS.
 RISK_KINDS = ("suicide", "violence", "abuse", "no_shelter")
-_TERMS_FILE = Path(__file__).parent / "risk_terms.yaml"
+_LEXICON_KIND = {"abuse": "child_abuse"}
+_TERMS_FILE = Path(__file__).parent.parent / "risk_terms.yaml"
 # Scripts written without spaces between words: match terms as plain substrings.
 # Word boundaries for spaced scripts: a Latin letter (with diacritics) or digit on either side.
 _LATIN = r"[0-9a-z\u00c0-\u024f\u1e00-\u1eff]"
@@ -25,7 +36,9 @@ _SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f\
 
 @dataclass(frozen=True)
 class RiskFinding:
-    kinds: tuple[str, ...]
+    kinds: tuple[str, ...]  # ordered as KINDS; empty when nothing is found
+    level: str | None = None  # "emergency", "look" or None
+
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
@@ -56,7 +69,7 @@ def screened_languages() -> tuple[str, ...]:
     return tuple(_patterns())
 
 
-def screen(*texts: str | None) -> RiskFinding:
+def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
     """Screen every given text (original and translations) against every language's list:
     residents mix languages, and a term in any list is worth a counsellor's look."""
     found: list[str] = []
@@ -66,6 +79,8 @@ def screen(*texts: str | None) -> RiskFinding:
         norm = normalize(text)
         for patterns in _patterns().values():
             for kind, pat in patterns:
+                kind = _LEXICON_KIND.get(kind, kind)
                 if kind not in found and pat.search(norm):
                     found.append(kind)
-    return RiskFinding(tuple(k for k in RISK_KINDS if k in found))
+    kinds = tuple(k for k in KINDS if k in found)
+    return RiskFinding(kinds, "emergency" if kinds else None)
