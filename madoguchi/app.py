@@ -38,6 +38,7 @@ from handoff.router import Router
 from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
+from madoguchi.landing import landing_router
 from madoguchi.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/chat/static", StaticFiles(directory=STATIC), name="chat-static")
+    app.include_router(landing_router())  # `/`: the landing page leading to the chat
 
     @app.middleware("http")
     async def _page_security_headers(request: Request, call_next: Any) -> Response:

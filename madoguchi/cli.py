@@ -30,7 +30,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
     if workers > 1 and not (settings.database_url and settings.redis_url):
         raise typer.BadParameter("several workers share state only through PostgreSQL and Redis")
     base = f"http://{host}:{port}"
-    typer.echo(f"madoguchi on {base}\n  web chat:  {base}/chat\n  console:   {base}/console\n  API docs:  {base}/docs\n  health:    {base}/healthz")
+    # The URLs are worth following only once the app answers: say where, not "ready".
+    typer.echo(f"starting madoguchi on {base} (ready when {base}/healthz answers)")
     uvicorn.run("madoguchi.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level.lower(), proxy_headers=True)
 
