@@ -22,18 +22,52 @@ app.add_typer(user_app, name="user")
 
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
-          workers: int = typer.Option(1, "--workers", help="processes; needs PostgreSQL and Redis when > 1")) -> None:
+          workers: int = typer.Option(1, "--workers", help="processes; needs PostgreSQL and Redis when > 1"),
+          forwarded_allow_ips: str = typer.Option(
+              "127.0.0.1", "--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS",
+              help="addresses whose X-Forwarded-For/-Proto are trusted (the reverse proxy), comma-separated")) -> None:
     """Run the web service (migrations run at start)."""
     import uvicorn
 
     settings = Settings()
     if workers > 1 and not (settings.database_url and settings.redis_url):
         raise typer.BadParameter("several workers share state only through PostgreSQL and Redis")
+    _log_config_problems(settings)
     base = f"http://{host}:{port}"
     # The URLs are worth following only once the app answers: say where, not "ready".
     typer.echo(f"starting madoguchi on {base} (ready when {base}/healthz answers)")
     uvicorn.run("madoguchi.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(), proxy_headers=True,
+                # X-Forwarded-* are believed only from these addresses (the reverse proxy)
+                forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _log_config_problems(settings: Settings) -> None:
+    """One structured log line per configuration problem (`madoguchi doctor` explains more)."""
+    import structlog
+
+    from madoguchi import logging as mlogging
+    from madoguchi.doctor import startup_findings
+
+    mlogging.configure(settings.log_level, settings.log_json)
+    log = structlog.get_logger("madoguchi.doctor")
+    for f in startup_findings(settings):
+        (log.error if f.status == "fail" else log.warning)(
+            "config_problem", check=f.check, status=f.status, problem=f.message, fix=f.fix)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the configuration and say what to fix (exit code 1 when something fails)."""
+    from madoguchi.doctor import run_checks
+
+    findings = asyncio.run(run_checks(Settings()))
+    for f in findings:
+        typer.echo(f.line())
+    fails, warns = (sum(f.status == s for f in findings) for s in ("fail", "warn"))
+    typer.echo(f"\n{fails} failed, {warns} warnings, {len(findings) - fails - warns} ok")
+    if fails:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
@@ -55,6 +89,16 @@ def user_create(
     profiles: list[str] = typer.Option([], "--profile", help="municipality profile(s) this counsellor may see; none: all"),
 ) -> None:
     """Create a counsellor. Password from MADOGUCHI_NEW_PASSWORD, else prompted."""
+    if profiles:
+        from madoguchi.doctor import known_profile_ids
+
+        known = known_profile_ids(Settings())
+        unknown = [p for p in profiles if p not in known]
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown profile {', '.join(map(repr, unknown))}; known profiles: {', '.join(known)}",
+                param_hint="--profile",
+            )
     password = os.environ.get("MADOGUCHI_NEW_PASSWORD") or getpass.getpass("Password: ")
 
     async def run() -> str | None:
