@@ -32,6 +32,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
     settings = Settings()
     if workers > 1 and not (settings.database_url and settings.redis_url):
         raise typer.BadParameter("several workers share state only through PostgreSQL and Redis")
+    from madoguchi import logging as mlogging
+
+    mlogging.configure(settings.log_level, settings.log_json)
     _log_config_problems(settings)
     base = f"http://{host}:{port}"
     # The URLs are worth following only once the app answers: say where, not "ready".
@@ -46,10 +49,8 @@ def _log_config_problems(settings: Settings) -> None:
     """One structured log line per configuration problem (`madoguchi doctor` explains more)."""
     import structlog
 
-    from madoguchi import logging as mlogging
     from madoguchi.doctor import startup_findings
 
-    mlogging.configure(settings.log_level, settings.log_json)
     log = structlog.get_logger("madoguchi.doctor")
     for f in startup_findings(settings):
         (log.error if f.status == "fail" else log.warning)(
