@@ -152,6 +152,17 @@ def report(month: str = typer.Option(None, "--month", help="YYYY-MM; default: la
     typer.echo(render_text(data))
 
 
+@app.command("settings-table")
+def settings_table(write: bool = typer.Option(False, "--write", help="replace the table in docs/operations.md")) -> None:
+    """Print every setting as a Markdown table (the one in docs/operations.md)."""
+    from madoguchi import settings_table as table
+
+    if write:
+        typer.echo(f"{table.GUIDE}: {'updated' if table.write() else 'already current'}")
+        return
+    typer.echo(table.render(), nl=False)
+
+
 @app.command("secret")
 def new_secret() -> None:
     """Print a fresh random value for MADOGUCHI_SECRET_KEY."""
