@@ -424,7 +424,8 @@
   // ---------------------------------------------------------------- small helpers
 
   function t(key, params) {
-    var table = STRINGS[state.lang] || STRINGS[state.lang.split("-")[0]] || STRINGS.en;
+    // state.lang is lowercased (normLang); HTML_LANG gives back the cased key (zh-hant → zh-Hant).
+    var table = STRINGS[state.lang] || STRINGS[HTML_LANG[state.lang]] || STRINGS[state.lang.split("-")[0]] || STRINGS.en;
     var s = table[key] !== undefined ? table[key] : (STRINGS.en[key] !== undefined ? STRINGS.en[key] : key);
     if (params) {
       Object.keys(params).forEach(function (k) { s = s.split("{" + k + "}").join(String(params[k])); });
