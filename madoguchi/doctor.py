@@ -153,10 +153,31 @@ async def check_database(settings: Settings) -> list[Finding]:
     finally:
         await engine.dispose()
     if current == heads:
-        return [_ok("database", f"reachable, migrations current ({_db_label(settings)}, {', '.join(sorted(heads))})")]
+        return [_ok("database", f"reachable, migrations current ({_db_label(settings)}, {', '.join(sorted(heads))})"),
+                *await check_counsellor_profiles(settings)]
     return [Finding("database", "fail",
                     f"migrations not current: database at {', '.join(sorted(current)) or 'no revision'}, code expects {', '.join(sorted(heads))}",
                     "run `madoguchi db upgrade` once, before the workers start")]
+
+
+async def check_counsellor_profiles(settings: Settings) -> list[Finding]:
+    """Counsellors limited to a profile that no longer exists see nothing of it."""
+    from sqlalchemy import select
+
+    from casecore.db import make_engine, make_sessionmaker
+    from casecore.models import Counsellor
+
+    known = set(known_profile_ids(settings))
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with make_sessionmaker(engine)() as s:
+            rows = (await s.execute(select(Counsellor.login, Counsellor.profiles).where(Counsellor.active))).all()
+    finally:
+        await engine.dispose()
+    found = [Finding("profiles", "warn", f"counsellor {login!r} is limited to unknown profile(s) {', '.join(sorted(set(ps) - known))}",
+                     f"known profiles: {', '.join(sorted(known))}; fix the profile file or the account")
+             for login, ps in rows if set(ps or []) - known]
+    return found
 
 
 async def check_redis(settings: Settings) -> list[Finding]:

@@ -58,6 +58,27 @@ def test_database_missing_then_current_then_behind(tmp_path: Path) -> None:
     assert f.status == "fail" and "0001" in f.message and "db upgrade" in f.fix
 
 
+def test_counsellors_limited_to_an_unknown_profile_are_reported(tmp_path: Path) -> None:
+    from casecore.db import make_engine, make_sessionmaker, transaction
+    from casecore.models import Counsellor
+
+    settings = mk(tmp_path)
+    upgrade(settings.resolved_database_url)
+
+    async def add() -> None:
+        engine = make_engine(settings.resolved_database_url)
+        async with transaction(make_sessionmaker(engine)) as s:
+            s.add(Counsellor(login="kato", password_hash="x", role="counsellor", display_name="", profiles=["minato-tokyo"]))
+            s.add(Counsellor(login="ito", password_hash="x", role="counsellor", display_name="", profiles=["old-town"]))
+        await engine.dispose()
+
+    asyncio.run(add())
+    found = asyncio.run(doctor.check_database(settings))
+    assert statuses(found, "database") == ["ok"]
+    f = only(found, "profiles")
+    assert f.status == "warn" and "'ito'" in f.message and "old-town" in f.message and "kato" not in f.message
+
+
 def test_database_unreachable_fails_without_showing_the_password(tmp_path: Path) -> None:
     settings = mk(tmp_path, database_url="postgresql://madoguchi:hunter2-secret@127.0.0.1:1/madoguchi")
     f = only(asyncio.run(doctor.check_database(settings)), "database")
