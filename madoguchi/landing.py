@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from bots.webchat.api import SECURITY_HEADERS
 
@@ -31,14 +31,21 @@ _PAGE = """<!doctype html>
   <p class="lead">お金、仕事、住まい、家族のことなど、くらしの困りごとを相談できます。<br>
   相談は無料です。秘密は守ります。匿名でも大丈夫です。</p>
   <p><a class="start" href="/chat">チャットで相談する</a></p>
-  <p class="languages" lang="en">Chat in your language: English, 中文, 한국어, Tiếng Việt, Tagalog,
-  Português, नेपाली, Bahasa Indonesia, Español, ไทย, မြန်မာ, やさしい にほんご —
-  <a href="/chat">open the chat</a></p>
+  <p class="languages"><span lang="en">Chat in your language:</span> {languages} —
+  <a href="/chat" lang="en">open the chat</a></p>
   <p class="staff"><a href="/console">相談員の方はこちら(コンソール)</a></p>
 </main>
 </body>
 </html>
 """
+
+
+# Each language's name in itself, marked so a screen reader reads it in that language.
+_LANGUAGES = [("en", "English"), ("zh-Hans", "简体中文"), ("zh-Hant", "繁體中文"), ("ko", "한국어"),
+              ("vi", "Tiếng Việt"), ("fil", "Tagalog"), ("pt-BR", "Português"), ("ne", "नेपाली"),
+              ("id", "Bahasa Indonesia"), ("es", "Español"), ("th", "ไทย"), ("my", "မြန်မာ"),
+              ("ja", "やさしい にほんご")]
+_LANGUAGE_LIST = ", ".join(f'<span lang="{code}">{name}</span>' for code, name in _LANGUAGES)
 
 
 def landing_router() -> APIRouter:
@@ -50,11 +57,17 @@ def landing_router() -> APIRouter:
         html = _PAGE.format(
             centre=escape(profile.t(profile.centre_name, "ja")),
             municipality=escape(profile.t(profile.municipality, "ja")),
+            languages=_LANGUAGE_LIST,
         )
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     @r.get("/static/landing.css", include_in_schema=False)
     async def landing_css() -> FileResponse:
         return FileResponse(STATIC / "landing.css", media_type="text/css", headers=SECURITY_HEADERS)
+
+    @r.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        # Browsers ask for it on their first page here; a 404 would show as a console error.
+        return Response(status_code=204)
 
     return r

@@ -23,6 +23,7 @@ async def test_root_names_the_centre_and_links_the_chat(running_sqlite: Running)
     css = await running_sqlite.client.get(css_href)
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert ".start" in css.text
+    assert (await running_sqlite.client.get("/favicon.ico")).status_code == 204
     # the page is not part of the API contract
     schema = (await running_sqlite.client.get("/openapi.json")).json()
     assert "/" not in schema["paths"]
