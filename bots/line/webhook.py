@@ -33,9 +33,9 @@ from fastapi.responses import JSONResponse
 from linebot.v3.messaging.exceptions import ApiException
 from linebot.v3.webhooks import Event
 
+from bots.common.language import hint_language
 from bots.line.channels import LineChannel, LineChannels
 from bots.line.inbound import Accepted, to_inbound
-from bots.line.language import hint_language
 from bots.line.memory import ChoiceMemory
 from bots.line.render import number_answer
 from bots.line.sender import LineApi, LineSender, RetryPolicy

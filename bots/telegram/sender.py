@@ -22,8 +22,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bots.line.render import marked_text, postback_data
-from bots.line.textsplit import split_text, truncate_utf16
+from bots.common.text import marked_text, postback_data
+from bots.common.textsplit import split_text, truncate_utf16
 from bots.telegram.bots import TelegramBots
 from dialogs.types import Choice, OutboundMessage
 from handoff.delivery import DeliveryError, DeliveryTarget
