@@ -42,7 +42,7 @@ from bots.line.sender import LineApi, LineSender, RetryPolicy
 from handoff.events import InboundEvent
 
 if TYPE_CHECKING:
-    from madoguchi.context import AppContext
+    from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
 

@@ -28,7 +28,7 @@ from bots.telegram.sender import TelegramSender
 from bots.telegram.updates import to_inbound
 
 if TYPE_CHECKING:
-    from madoguchi.context import AppContext
+    from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
 

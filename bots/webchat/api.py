@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from casecore.db import transaction
 from casecore.models import Conversation, Message
+from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
 from handoff.router import ProcessResult
 from i18n.catalog import available_languages
-from madoguchi.context import AppContext
 
 STATIC = Path(__file__).parent / "static"
 # The page runs under a strict policy: its own scripts and styles only, no framing, no referrer.

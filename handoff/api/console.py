@@ -30,8 +30,8 @@ from casecore.db import transaction
 from casecore.models import Conversation, Counsellor, Message
 from handoff.api.auth import COOKIE, websocket_counsellor
 from handoff.api.cases import message_view
+from handoff.context import HandoffContext as AppContext
 from handoff.hub import QUEUE_TOPIC, conversation_topic
-from madoguchi.context import AppContext
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "console"
