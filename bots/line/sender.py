@@ -44,6 +44,9 @@ log = structlog.get_logger(__name__)
 
 # LINE documents reply tokens as usable for about a minute; keep a margin for the request.
 REPLY_TOKEN_TTL_SECONDS = 50.0
+# loadingSeconds: a multiple of 5 from 5 to 60 (messaging-api.yml); a counsellor's console
+# repeats typing events while they write, so a short animation is renewed rather than stale.
+TYPING_SECONDS = 20
 _TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
 
@@ -180,6 +183,17 @@ class LineSender:
             raise DeliveryError(f"LINE refused the push: HTTP {exc.status}") from exc
         except _TRANSIENT as exc:
             raise DeliveryError(f"LINE push gave up after {self.policy.attempts} attempts ({type(exc).__name__})") from exc
+
+    async def show_typing(self, target: DeliveryTarget, seconds: int = TYPING_SECONDS) -> None:
+        """The counsellor is writing: LINE's loading animation in the resident's chat (it
+        ends when the next message arrives or after `seconds`). One attempt, no retry."""
+        channel = self.channels.for_profile(target.profile_id)
+        if channel is None:
+            raise DeliveryError(f"no LINE channel configured for profile {target.profile_id}")
+        await self.api.api(channel).show_loading_animation(
+            ShowLoadingAnimationRequest(chat_id=target.external_user_id, loading_seconds=seconds),
+            _request_timeout=5,
+        )
 
     async def show_loading(self, channel: LineChannel, user_id: str, seconds: int = 20) -> None:
         """Best effort: the animation only makes waiting feel shorter, never block on it."""

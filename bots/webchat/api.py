@@ -32,6 +32,7 @@ from handoff.router import ProcessResult
 from i18n.catalog import available_languages
 
 STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
 # The page runs under a strict policy: its own scripts and styles only, no framing, no referrer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -110,6 +111,12 @@ def webchat_router(ctx: AppContext) -> APIRouter:
     @r.get("/chat", include_in_schema=False)
     async def chat_page() -> FileResponse:
         return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+
+    @r.get("/chat/static/{name}", include_in_schema=False)
+    async def chat_static(name: str) -> FileResponse:
+        if name not in STATIC_FILES:
+            raise HTTPException(404, "not found")
+        return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
 
     @r.post("/api/webchat/sessions", status_code=201)
     async def create_session(request: Request, body: NewSession | None = None) -> dict[str, Any]:
