@@ -20,6 +20,7 @@ from bots.common.text import (  # re-exported: inbound.py reads postbacks from h
 )
 from bots.common.textsplit import split_text, truncate_utf16
 from dialogs.types import Choice, OutboundMessage
+from i18n.catalog import catalog
 
 MAX_TEXT = 5000
 MAX_QUICK_REPLIES = 13
@@ -27,21 +28,9 @@ MAX_LABEL = 20
 MAX_DISPLAY_TEXT = 300
 MAX_MESSAGES_PER_CALL = 5
 
-_NUMBER_HINT = {
-    "ja": "番号で答えてください(例: 1)。",
-    "ja-easy": "ばんごうで こたえて ください(れい: 1)。",
-    "en": "Please reply with the number (for example: 1).",
-}
-
-
 def number_hint(language: str) -> str:
-    """The prompt under a numbered list; from the catalog when it has `choices.numbered_hint`."""
-    try:
-        from i18n.catalog import catalog
-
-        return catalog(language).text("choices.numbered_hint")
-    except (ImportError, KeyError):
-        return _NUMBER_HINT.get(language) or _NUMBER_HINT["en"]
+    """The prompt under a numbered list (`numbered_hint` of the `channel` catalog)."""
+    return catalog(language, "channel").text("numbered_hint")
 
 
 @dataclass

@@ -15,11 +15,12 @@ from fastapi import (
     Depends,
     Header,
     HTTPException,
+    Query,
     Request,
     WebSocket,
     WebSocketDisconnect,
 )
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
@@ -28,8 +29,9 @@ from casecore.models import Conversation, Message
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
+from handoff.pages import all_languages, namespace_table, with_data_block
 from handoff.router import ProcessResult
-from i18n.catalog import available_languages
+from i18n.catalog import available_languages, catalog
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
@@ -108,9 +110,20 @@ def webchat_router(ctx: AppContext) -> APIRouter:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         return authorization[7:].strip()
 
+    # The page's own words (the `page` catalog, every language) ride in the HTML.
+    page = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+
     @r.get("/chat", include_in_schema=False)
-    async def chat_page() -> FileResponse:
-        return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+    async def chat_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=SECURITY_HEADERS)
+
+    @r.get("/api/webchat/strings")
+    async def page_strings(lang: str | None = Query(default=None, max_length=35)) -> dict[str, Any]:
+        """The web chat page's own words (buttons, notices, errors) in a language, each
+        missing one filled from the fallback language; `{n}`-style placeholders are left
+        for the page."""
+        language = catalog(lang).language
+        return {"language": language, "strings": namespace_table("page", language)}
 
     @r.get("/chat/static/{name}", include_in_schema=False)
     async def chat_static(name: str) -> FileResponse:
