@@ -31,7 +31,8 @@ INSTALLED_CHANNELS: tuple[str, ...] = ("bots.webchat", "bots.line", "bots.telegr
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a channel can show; renderers and the console consult it instead of a channel name."""
+    """What a channel can show, for renderers and the console to consult instead of a channel
+    name (the actions layer is the first user to come)."""
 
     typing_indicator: bool = False  # "the counsellor is writing" reaches the resident
     buttons: bool = False  # choices as tappable buttons (quick replies, inline keyboards)
