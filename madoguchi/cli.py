@@ -169,12 +169,12 @@ def new_secret() -> None:
     typer.echo(secrets.token_urlsafe(48))
 
 
-# Channel and translation tools live with their packages. Importing aiogram or the
+# Channel and translation tools are entry points of their own (cli_*.py). Importing aiogram or the
 # translation runtime costs seconds, so a tool's package is imported only when it is called.
 _TOOLS = {
     "translate": ("madoguchi.cli_translate", "app", "Offline translation models (Argos packages)."),
-    "telegram": ("bots.telegram.cli", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
-    "email": ("bots.email.cli", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
+    "telegram": ("madoguchi.cli_telegram", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
+    "email": ("madoguchi.cli_email", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
 }
 
 

@@ -1,6 +1,6 @@
 """`madoguchi email …`: check the mail settings, or handle the mailbox once (for cron).
 
-The lead mounts it with `app.add_typer(email_cli, name="email")` in madoguchi/cli.py.
+Mounted as `madoguchi email` by madoguchi/cli.py.
 """
 
 from __future__ import annotations
