@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import learned, lexicon
-from .normalize import normalize
+from .normalize import normalize, pre
 
 __all__ = ["KINDS", "LEVELS", "RiskFinding", "Status", "normalize", "screen", "status", "warm"]
 
@@ -59,7 +59,7 @@ def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
             sources.setdefault(kind, []).append("lexicon")
     model = learned.model(KINDS)
     if model is not None:
-        scores = model.scores(given[0])
+        scores = model.scores(pre(given[0]))  # the original; as the head was trained
         head_level = "look" if scores.look >= 0.5 else "emergency"
         for kind, threshold in zip(KINDS, model.thresholds, strict=True):
             if scores.kinds[kind] >= threshold:

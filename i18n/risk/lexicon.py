@@ -4,7 +4,8 @@ views of a message (normalised text, and for Japanese its token surfaces, readin
 and for Japanese sessions its romaji read as kana).
 
 Term syntax in risk_terms.yaml: a trailing `*` matches the start of a word (suicid* finds
-suicide, suicidal, suicidarme); a leading `*` the end of one. Terms in spaced scripts match
+suicide, suicidal, suicidarme); a leading `*` the end of one; `a…b` finds a and then b at
+most a few characters later (食べさせるもの…ない finds 食べさせるものがもう家にない). Terms in spaced scripts match
 whole words otherwise. Terms in kana, CJK, Hangul, Thai, Burmese and Devanagari match inside
 words, except that in the Japanese token views a term must begin where a token begins.
 """
@@ -68,8 +69,31 @@ def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
         return yaml.safe_load(fh) or {}
 
 
+_GAP = "…"
+_GAP_CHARS = {True: 8, False: 24}  # the gap a…b allows, by "spaceless script"
+
+
+@cache
+def gap_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The a…b terms, one regex each (few: the automaton holds everything else)."""
+    out = []
+    for spec in load_terms().values():
+        for kind, words in ((spec or {}).get("terms") or {}).items():
+            for w in words or []:
+                if _GAP not in str(w):
+                    continue
+                parts = [normalize(p) for p in str(w).split(_GAP)]
+                gap = _GAP_CHARS[bool(_SPACELESS.search(parts[0]))]
+                body = f".{{0,{gap}}}?".join(re.escape(p) for p in parts)
+                edge = "" if _SPACELESS.search(parts[0]) else r"(?<![a-z0-9])"
+                out.append((kind, re.compile(edge + body)))
+    return tuple(out)
+
+
 def _entries(word: str, role: str, kind: str | None, lang: str) -> list[tuple[str, Entry]]:
     word = str(word).strip()
+    if _GAP in word:
+        return []  # matched by gap_patterns()
     prefix, suffix = word.endswith("*"), word.startswith("*")
     word = word.strip("*").strip()
     if not word:
@@ -180,6 +204,11 @@ def find(text: str, language: str | None) -> list[Hit]:
                     continue
                 hits.append(Hit(e.role, e.kind, e.lang, i, start, end,
                                 bool(_SPACELESS.search(view[start:end]))))
+        for kind, pattern in gap_patterns():
+            for m in pattern.finditer(view):
+                if starts is None or m.start() in starts:
+                    hits.append(Hit("term", kind, "", i, m.start(), m.end(),
+                                    bool(_SPACELESS.search(m.group(0)))))
     return hits
 
 
