@@ -18,11 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from i18n.catalog import CATALOG_DIR  # noqa: E402
 from i18n.risk import KINDS, learned  # noqa: E402
-from i18n.risk.dataset import load  # noqa: E402
+from i18n.risk.dataset import Message, load  # noqa: E402
 from i18n.risk.normalize import pre  # noqa: E402
 
 L2 = 1e-2
@@ -36,6 +38,8 @@ MIN_THRESHOLD = 0.5
 # lexicon has (collapsed, can't breathe, 119), while everyday hospital-bill messages sit close
 # to it in the encoder's space: alone, the head raised false alarms there and caught nothing.
 LEXICON_ONLY = ("medical",)
+# The safety question's choices name the dangers themselves.
+SAFETY_CHOICES = {"danger", "no_shelter", "no_food", "homeless", "staying_here", "medical"}
 
 
 def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +60,19 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
 
 
+def catalog_messages() -> list[Message]:
+    out = []
+    for path in sorted(CATALOG_DIR.glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+        for section in ("texts", "choices"):
+            for key, text in (doc.get(section) or {}).items():
+                if str(key).startswith(("risk.", "safety.")) or key in SAFETY_CHOICES:
+                    continue
+                out.append(Message(str(text), path.stem, (), None))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=learned.HEAD_FILE)
@@ -63,17 +80,23 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, help="keep the embeddings here between runs")
     args = ap.parse_args()
 
-    data = load("train")
+    # The train split, plus the intake's own prompts and labels as everyday messages: a resident
+    # may quote them, and they must never raise an alarm (keys about risk itself excepted).
+    data = load("train") + catalog_messages()
     t0 = time.perf_counter()
     texts = [pre(m.text) for m in data]
     if args.cache and args.cache.exists() and list(np.load(args.cache)["texts"]) == texts:
         raw = np.load(args.cache)["x"]
     else:
         enc = learned.embedder()
-        raw = np.stack([enc.query(t) for t in texts]).astype(np.float64)
+        vecs = [learned.encode(enc, t) for t in texts]
+        raw = np.stack([np.zeros(enc.dim) if v is None else v for v in vecs]).astype(np.float64)
         if args.cache:
             np.savez(args.cache, x=raw, texts=np.array(texts))
     print(f"embedded {len(data)} train messages in {time.perf_counter() - t0:.1f} s")
+    kept = np.abs(raw).sum(axis=1) > 0  # texts too short for the head are not its business
+    data = [m for m, k in zip(data, kept, strict=True) if k]
+    raw = raw[kept]
     # Standardised features train well; the scaling is folded into the weights at the end.
     mu, sigma = raw.mean(axis=0), raw.std(axis=0) + 1e-6
     x = (raw - mu) / sigma

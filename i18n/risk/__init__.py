@@ -53,18 +53,23 @@ def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
         return RiskFinding(())
     found: dict[str, str] = {}
     sources: dict[str, list[str]] = {}
+    idiom = False
     for text in given:
-        for kind, level in lexicon.levels(lexicon.find(text, language)).items():
+        hits = lexicon.find(text, language)
+        idiom = idiom or any(h.role == "mask" for h in hits)
+        for kind, level in lexicon.levels(hits).items():
             _merge(found, kind, level)
             sources.setdefault(kind, []).append("lexicon")
     model = learned.model(KINDS)
     # The encoder is the costly layer (about 1 ms a token on one core): when the lexicon has
-    # already raised an emergency, the head could add a kind but not change what happens.
-    if model is not None and "emergency" not in found.values():
+    # already raised an emergency, the head could add a kind but not change what happens. When
+    # the lexicon recognised an idiom (腹が減って死にそう, "this rent is killing me"), the head,
+    # which reads the words but not the idiom, does not overrule it.
+    if model is not None and "emergency" not in found.values() and not idiom:
         scores = model.scores(pre(given[0]))  # the original; as the head was trained
-        head_level = "look" if scores.look >= 0.5 else "emergency"
+        head_level = "look" if scores and scores.look >= 0.5 else "emergency"
         for kind, threshold in zip(KINDS, model.thresholds, strict=True):
-            if scores.kinds[kind] >= threshold:
+            if scores and scores.kinds[kind] >= threshold:
                 if kind not in found:
                     found[kind] = head_level
                 sources.setdefault(kind, []).append("learned")

@@ -19,7 +19,7 @@ _JA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 def _tokenizer() -> Any:
     from sudachipy import Dictionary, SplitMode
 
-    return Dictionary(dict="small").create(mode=SplitMode.C)
+    return Dictionary(dict="small").tokenizer(mode=SplitMode.C)
 
 
 def available() -> bool:

