@@ -12,6 +12,7 @@ words, except that in the Japanese token views a term must begin where a token b
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class Hit:
     start: int
     end: int  # exclusive
     spaceless: bool
+    sentence: int = 0  # cues and actors act within their sentence only
 
 
 def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
@@ -69,6 +71,7 @@ def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
         return yaml.safe_load(fh) or {}
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？\n]+")
 _GAP = "…"
 _GAP_CHARS = {True: 8, False: 24}  # the gap a…b allows, by "spaceless script"
 
@@ -191,6 +194,7 @@ def find(text: str, language: str | None) -> list[Hit]:
     for i, (view, starts) in enumerate(vs):
         if not view:
             continue
+        ends = [m.end() for m in _SENTENCE_END.finditer(view)]
         for last, entries in auto.iter(view):
             for e in entries:
                 start, end = last - e.length + 1, last + 1
@@ -203,18 +207,26 @@ def find(text: str, language: str | None) -> list[Hit]:
                 if not _bounded(view, start, end, e):
                     continue
                 hits.append(Hit(e.role, e.kind, e.lang, i, start, end,
-                                bool(_SPACELESS.search(view[start:end]))))
+                                bool(_SPACELESS.search(view[start:end])),
+                                bisect.bisect_right(ends, start)))
         for kind, pattern in gap_patterns():
             for m in pattern.finditer(view):
                 if starts is None or m.start() in starts:
                     hits.append(Hit("term", kind, "", i, m.start(), m.end(),
-                                    bool(_SPACELESS.search(m.group(0)))))
+                                    bool(_SPACELESS.search(m.group(0))),
+                                    bisect.bisect_right(ends, m.start())))
     return hits
 
 
+def _family(lang: str) -> str:
+    return {"ja-easy": "ja", "zh-Hant": "zh", "zh-Hans": "zh"}.get(lang, lang)
+
+
 def _near(cue: Hit, term: Hit, group: str) -> bool:
-    if cue.view != term.view:
+    if cue.view != term.view or cue.sentence != term.sentence:
         return False
+    if group == "actor" and term.lang and _family(cue.lang) != _family(term.lang):
+        return False  # an actor speaks the term's language: Vietnamese "mẹ" is not "me"
     if group == "negated" and term.start <= cue.start and cue.end <= term.end:
         return False  # the negation is the term's own: "don't want to live", 食べていません
     window = _WINDOW[group][term.spaceless]
