@@ -174,10 +174,7 @@ def _romaji_word(word: str) -> str | None:
                 i += size
                 break
         else:
-            if word[i] == "n":
-                out.append("ん")
-                i += 1
-            elif word[i] == "m" and i + 1 < len(word) and word[i + 1] in "bmp":
+            if word[i] == "n" or (word[i] == "m" and i + 1 < len(word) and word[i + 1] in "bmp"):
                 out.append("ん")
                 i += 1
             else:
