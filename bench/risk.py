@@ -49,9 +49,16 @@ def main() -> None:
     rss0 = rss_mb()
     t0 = time.perf_counter()
     from i18n import risk
+    from i18n.risk import learned, lexicon
     from i18n.risk.dataset import load
 
+    t_import, rss_import = time.perf_counter() - t0, rss_mb()
+    lexicon.automaton()
+    lexicon.find("warm", "ja")
+    lexicon.find("もう", "ja")  # the Japanese analyser and its dictionary
+    t_lex, rss_lex = time.perf_counter() - t0, rss_mb()
     st = risk.warm()
+    learned.model(risk.KINDS)
     load_s = time.perf_counter() - t0
     rss1 = rss_mb()
     data = load(args.split)
@@ -125,8 +132,10 @@ def main() -> None:
     print(f"CPU time per message (this thread only): p50 {statistics.median(cpu):.1f} ms  "
           f"p95 {qc[94]:.1f} ms  max {max(cpu):.1f} ms;  load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"memory: RSS {rss0:.0f} MB before import, {rss1:.0f} MB after loading "
-          f"(+{rss1 - rss0:.0f} MB, {load_s:.2f} s), {rss2:.0f} MB after screening the split")
+    print(f"memory: RSS {rss0:.0f} MB before import; {rss_import:.0f} MB after import "
+          f"({t_import:.2f} s); {rss_lex:.0f} MB with the lexicon and Japanese analyser "
+          f"({t_lex:.2f} s); {rss1:.0f} MB with the encoder and head ({load_s:.2f} s); "
+          f"{rss2:.0f} MB after screening the split (the encoder's mapped weights paged in)")
 
 
 if __name__ == "__main__":
