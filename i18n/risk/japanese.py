@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from typing import Any
 
@@ -12,6 +13,7 @@ from .normalize import normalize
 # Auxiliaries that only add aspect or tone between a verb and たい: 消えて|しまい|たい,
 # 死ん|じゃい|たい. Dropped from the lemma view so the verb and たい stand together.
 _FILLER_LEMMAS = frozenset({"て", "で", "しまう", "ちゃう", "じゃう", "ちまう", "じまう", "おく"})
+_LOCK = threading.Lock()
 _JA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
@@ -36,8 +38,9 @@ def views(pre_text: str) -> list[tuple[str, frozenset[int]]]:
     views must start on one, so けられ is not found inside 受けられない)."""
     out: list[tuple[str, frozenset[int]]] = []
     try:
-        morphemes = list(_tokenizer().tokenize(pre_text))
-    except Exception:
+        with _LOCK:  # a Sudachi tokenizer is not to be shared across threads unguarded
+            morphemes = list(_tokenizer().tokenize(pre_text))
+    except Exception:  # no analyser: the plain view still screens the text
         return out
     surface: list[str] = []
     reading: list[str] = []

@@ -67,9 +67,11 @@ class _Model:
         self.w_look = head["w_look"].astype(np.float32)
         self.b_look = float(head["b_look"])
         self.kinds = kinds
+        self.lock = threading.Lock()
 
     def scores(self, text: str) -> Scores | None:
-        x = encode(self.encoder, text)
+        with self.lock:  # one native model shared by every thread that screens
+            x = encode(self.encoder, text)
         if x is None:
             return None
         p = 1.0 / (1.0 + np.exp(-(x @ self.w + self.b)))
