@@ -264,7 +264,9 @@ def _view_levels(hits: list[Hit]) -> dict[str, str]:
             continue  # the term is part of an idiom: 死ぬほど, 暇を殺す, 打我电话, dying to
         kinds = [h.kind]
         if h.kind == "violence":
-            # Violence by a partner or family member is domestic violence; to a child, abuse.
+            # Violence by a partner or family member is also domestic violence; to a child, also
+            # abuse. The violence kind stays: recall first (an ex stalking is both), and both
+            # responses fit.
             kinds += sorted({a.kind for a in actors if a.kind and _near(a, h, "actor")})
         for kind in kinds:
             groups = [g for g in _CUE_GROUPS if g != "others" or kind in _OTHERS_LOWER]
