@@ -9,9 +9,9 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from dialogs.flow import Flow, Node, advance, jump, load_flow

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select, update
 
-from casecore import access, audit
+from casecore import access, audit, store
 from casecore.db import transaction
 from casecore.lifecycle import InvalidTransition, allowed_triggers, next_status
 from casecore.models import (
@@ -293,6 +293,39 @@ def conversations_router(ctx: AppContext) -> APIRouter:
             await relay.publish_status(ctx, conversation_id, "closed")
             await queue_changed(conversation_id)
         return {"conversation_id": conversation_id, "blocked": body.blocked}
+
+    @r.post("/conversations/{conversation_id}/case", status_code=201)
+    async def open_case(conversation_id: int, me: Counsellor = Depends(current)) -> dict[str, Any]:
+        """Open a case from the conversation the counsellor holds, before the intake ends (a
+        crisis often comes before consent). The case takes what is known; consent stays exactly
+        as recorded (none is assumed). Audited; 403 for a counsellor who does not hold it."""
+        async with transaction(ctx.sessions) as s:
+            await visible_conversation(s, conversation_id, me)
+            try:
+                conv = await ownership.require_owner(s, conversation_id, me)
+            except ownership.OwnershipError as exc:
+                await audit.record(s, action="case_open_refused", target_type="conversation", target_id=conversation_id,
+                                   actor_type="counsellor", actor_id=me.id, detail={"status": exc.status})
+                raise _refuse(exc) from None
+            if conv.case_id is not None:
+                raise HTTPException(409, detail={"error": "this conversation already has a case", "case_id": conv.case_id})
+            state = conv.dialog_state or {}
+            answers = dict(state.get("answers") or {})
+            reasons = sorted({*(conv.urgency_reasons or []), *(state.get("urgent_reasons") or [])})
+            profile = ctx.profiles.get(conv.profile_id)
+            case = await store.create_case(
+                s, conv, answers=answers, language=conv.language, urgent_reasons=reasons,
+                recommended=profile.recommend(answers), now=utcnow(),
+            )
+            await audit.record(s, action="case_opened_from_conversation", target_type="case", target_id=case.id,
+                               actor_type="counsellor", actor_id=me.id,
+                               detail={"conversation_id": conv.id, "consented_use": conv.consented_use,
+                                       "urgent": case.urgent})
+            result = {"case_id": case.id, "case_number": case.number, "conversation_id": conv.id,
+                      "urgent": case.urgent, "urgency_reasons": list(case.urgency_reasons),
+                      "consented_use": conv.consented_use}
+        await queue_changed(conversation_id)
+        return result
 
     # ── the case behind the conversation ──────────────────────────────────────
     async def _case_or_404(s: Any, case_id: int, me: Counsellor) -> Case:
