@@ -169,6 +169,15 @@ class Profile(BaseModel):
             return Contact(label=self.centre_name, phone=self.phone)
         return self.contacts.get(contact_id) or national_contacts().get(contact_id)
 
+    def all_contacts(self) -> list[Contact]:
+        """Every line this profile names for any kind of danger, plus the emergency contacts."""
+        found = [*self.emergency_contacts, *self.contacts_for(list(self.risk_contacts))]
+        out: dict[str, Contact] = {}
+        for c in found:
+            if c.phone and c.phone not in out:
+                out[c.phone] = c
+        return list(out.values())
+
     def contacts_for(self, kinds: list[str] | tuple[str, ...]) -> list[Contact]:
         """The lines for these kinds of danger, in the kinds' order, each line once."""
         seen: set[str] = set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select, update
@@ -32,9 +33,11 @@ from handoff import canned, ownership, relay, waiting_list
 from handoff.api.auth import current_counsellor_dep
 from handoff.api.cases import case_summary, face_sheet, message_view
 from handoff.hub import QUEUE_TOPIC
+from i18n import risk
 from i18n.catalog import catalog
 from madoguchi.context import AppContext
 
+log = structlog.get_logger(__name__)
 CODED_FIELDS = ("for_whom", "age_band", "household", "public_assistance", "residence", "contact_method", "contact_time")
 MAX_NOTE_CHARS = 10_000
 MAX_REASON_CHARS = 2_000
@@ -113,6 +116,21 @@ def translation_available(ctx: AppContext, language: str) -> bool:
     return bool(supports("ja", language)) if supports else True
 
 
+def risk_screen_status() -> dict[str, Any]:
+    """Whether the risk screen's learned layer runs (`i18n.risk.status()` once the detector has
+    one). Without it the screen is the lexicon alone: the console says so, never silently."""
+    status = getattr(risk, "status", None)
+    if status is None:
+        return {"learned": False, "degraded": True, "reason": "this build has no learned layer"}
+    raw = status()
+    data = dict(raw) if isinstance(raw, dict) else {
+        k: getattr(raw, k) for k in ("learned", "enabled", "ok", "reason", "model") if hasattr(raw, k)
+    }
+    learned = bool(next((data[k] for k in ("learned", "enabled", "ok") if k in data), False))
+    return {**{k: v for k, v in data.items() if isinstance(v, (str, bool, int, float)) or v is None},
+            "learned": learned, "degraded": not learned}
+
+
 def _me(c: Counsellor) -> dict[str, Any]:
     return {"id": c.id, "login": c.login, "display_name": c.display_name, "role": c.role}
 
@@ -120,6 +138,9 @@ def _me(c: Counsellor) -> dict[str, Any]:
 def conversations_router(ctx: AppContext) -> APIRouter:
     r = APIRouter(prefix="/api", tags=["handoff"])
     current = current_counsellor_dep(ctx)
+    screen_status = risk_screen_status()
+    if screen_status["degraded"]:
+        log.warning("risk_screen_lexicon_only", reason=screen_status.get("reason"))
 
     async def queue_changed(conversation_id: int) -> None:
         await ctx.hub.publish(QUEUE_TOPIC, {"type": "queue_changed", "conversation_id": conversation_id})
@@ -140,6 +161,7 @@ def conversations_router(ctx: AppContext) -> APIRouter:
             "mine": [i for i in held if i["owner_counsellor_id"] == me.id],
             "held": held,
             "now": now.isoformat(),
+            "risk_screen": risk_screen_status(),
         }
 
     @r.get("/canned")

@@ -19,7 +19,9 @@
     category: { money: "お金", debt: "借金・滞納", job: "仕事", housing: "家賃・住まい", homeless: "住むところがない",
       food: "食べ物", health: "健康", family: "家族", children: "子ども", single_parent: "ひとり親",
       isolation: "ひきこもり・孤立", welfare: "生活保護", other: "その他" },
-    urgency: { danger: "身の危険", suicide: "自殺の危険", self_harm: "自傷", violence: "暴力", abuse: "虐待",
+    urgency: { danger: "身の危険", suicide: "自殺の危険", self_harm: "自傷(過量服薬・リストカット等)",
+      medical: "急病・けが(119)", domestic_violence: "DV(配偶者・パートナーからの暴力)",
+      child_abuse: "子どもへの虐待", violence: "暴力・脅し", abuse: "虐待",
       no_shelter: "今夜泊まる所がない", no_food: "食べ物がない", risk: "危険の兆候" },
     status: { bot: "ボット対応中", waiting: "相談員待ち", counsellor: "相談員対応中", closed: "終了" },
     caseStatus: { "new": "新規", assessing: "アセスメント中", supporting: "支援中", referred: "他機関へつなぎ済み",
@@ -162,6 +164,7 @@
     return api("GET", "/api/queue").then(function (q) {
       state.queue = q;
       state.clockSkew = Date.now() - new Date(q.now).getTime();
+      showScreenNotice(q.risk_screen);
       renderQueue();
     }).catch(function () {});
   }
@@ -185,6 +188,7 @@
     b.type = "button";
     var line1 = el("span", "line1");
     if (item.urgent) line1.appendChild(el("span", "badge urgent", "緊急"));
+    else if (item.look) { li.classList.add("look"); line1.appendChild(el("span", "badge look", "要確認")); }
     line1.appendChild(document.createTextNode((item.case_number ? "受付 " + item.case_number : "受付中 #" + item.id)));
     var line2 = el("span", "line2", label("language", item.language) + "・" + label("channel", item.channel) +
       (item.categories && item.categories.length ? "・" + item.categories.map(function (c) { return label("category", c); }).join("、") : ""));
@@ -204,6 +208,9 @@
     }
     if (item.urgency_reasons && item.urgency_reasons.length) {
       line3.appendChild(document.createTextNode("・" + item.urgency_reasons.map(function (r) { return label("urgency", r); }).join("、")));
+    }
+    if (item.look_reasons && item.look_reasons.length) {
+      line3.appendChild(document.createTextNode("・要確認: " + item.look_reasons.map(function (r) { return label("urgency", r); }).join("、")));
     }
     b.appendChild(line1); b.appendChild(line2); b.appendChild(line3);
     b.setAttribute("aria-label", line1.textContent + " " + line2.textContent + " " + line3.textContent);
@@ -544,6 +551,29 @@
     n.textContent = s === "open" ? "リアルタイム接続中" : s === "closed" ? "再接続しています…" : "";
   }
 
+  // A message screened positive (in any conversation, also one a counsellor holds): a banner
+  // at once, with the kinds in words, until a counsellor opens or dismisses it.
+  function showRiskAlert(e) {
+    var box = $("risk-alert");
+    var id = Number(e.conversation_id);
+    var kinds = (e.kinds || []).map(function (k) { return label("urgency", k); }).join("、");
+    var look = e.level === "look";
+    box.classList.toggle("look", look);
+    $("risk-alert-text").textContent = (look ? "要確認: " : "緊急: ") + "相談 #" + id + " に「" + kinds + "」に当たるメッセージが届きました。" +
+      (look ? "早めに内容を確認してください。" : "すぐに確認してください。");
+    box.setAttribute("data-id", String(id));
+    box.hidden = false;
+    scheduleQueue();
+    if (id === state.convId) loadConversation(false);
+  }
+
+  function showScreenNotice(status) {
+    var n = $("screen-notice");
+    if (!status || status.degraded === false) { n.hidden = true; return; }
+    n.textContent = "危険の判定は語彙の照合だけで動いています(学習モデルなし: " + (status.reason || "理由不明") + ")。見落としに注意してください。";
+    n.hidden = false;
+  }
+
   function openSocket() {
     if (state.ws || !window.WebSocket) return;
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -584,6 +614,8 @@
       loadQueue();
     } else if (e.type === "queue_changed") {
       scheduleQueue();
+    } else if (e.type === "risk_flagged") {
+      showRiskAlert(e);
     } else if (e.type === "messages" && e.conversation_id === state.convId) {
       e.messages.forEach(function (m) { appendMessage(m, true); });
     } else if (e.type === "status" && e.conversation_id === state.convId) {
@@ -605,6 +637,12 @@
       api("POST", "/api/auth/logout").catch(function () {}).then(function () { showLogin("ログアウトしました。"); });
     });
     $("claim").addEventListener("click", claim);
+    $("risk-alert-open").addEventListener("click", function () {
+      var box = $("risk-alert");
+      box.hidden = true;
+      location.hash = "#c/" + box.getAttribute("data-id");
+    });
+    $("risk-alert-dismiss").addEventListener("click", function () { $("risk-alert").hidden = true; });
     $("composer").addEventListener("submit", sendReply);
     $("reply").addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) sendReply(ev);
