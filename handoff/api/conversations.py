@@ -321,14 +321,17 @@ def conversations_router(ctx: AppContext) -> APIRouter:
         """Open a case from the conversation the counsellor holds, before the intake ends (a
         crisis often comes before consent). The case takes what is known; consent stays exactly
         as recorded (none is assumed). Audited; 403 for a counsellor who does not hold it."""
-        async with transaction(ctx.sessions) as s:
-            await visible_conversation(s, conversation_id, me)
-            try:
-                conv = await ownership.require_owner(s, conversation_id, me)
-            except ownership.OwnershipError as exc:
+        try:
+            async with transaction(ctx.sessions) as s:
+                await visible_conversation(s, conversation_id, me)
+                await ownership.require_owner(s, conversation_id, me)
+        except ownership.OwnershipError as exc:
+            async with transaction(ctx.sessions) as s:  # the refusal is audited in its own transaction
                 await audit.record(s, action="case_open_refused", target_type="conversation", target_id=conversation_id,
                                    actor_type="counsellor", actor_id=me.id, detail={"status": exc.status})
-                raise _refuse(exc) from None
+            raise _refuse(exc) from None
+        async with transaction(ctx.sessions) as s:
+            conv = await ownership.require_owner(s, conversation_id, me)  # held still, in this transaction
             if conv.case_id is not None:
                 raise HTTPException(409, detail={"error": "this conversation already has a case", "case_id": conv.case_id})
             state = conv.dialog_state or {}
