@@ -26,7 +26,7 @@ DEFAULT_RISK_CONTACTS: dict[str, list[str]] = {
     "domestic_violence": ["police", "dv_plus", "dv_navi", "onestop"],
     "child_abuse": ["child_abuse", "police"],
     "violence": ["police", "onestop", "yorisoi"],
-    "no_shelter": ["lodging", "yorisoi"],
+    "no_shelter": ["lodging", "centre", "yorisoi"],
     "no_food": ["centre", "yorisoi"],
 }
 
