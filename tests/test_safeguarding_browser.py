@@ -78,3 +78,39 @@ def test_medical_choice_links_hash_numbers_encoded(live_server: LiveServer, brow
         assert_no_errors(page)
     finally:
         page.context.close()
+
+
+def test_console_flags_a_crisis_in_a_held_conversation_and_opens_its_case(live_server: LiveServer, browser: Any) -> None:
+    import httpx
+
+    from tests.browser import DESKTOP
+    from tests.helpers import make_counsellor
+    from tests.test_console_browser import console_login
+
+    live_server.call(make_counsellor(live_server.ctx, "tanaka"))
+    r = httpx.post(live_server.url + "/api/webchat/sessions", json={"language": "en"})
+    s = r.json()
+    headers = {"Authorization": f"Bearer {s['token']}"}
+    url = f"{live_server.url}/api/webchat/sessions/{s['session_id']}/messages"
+    assert httpx.post(url, json={"choice": "human"}, headers=headers).json()["conversation_status"] == "waiting"
+    page = new_page(browser, **DESKTOP)
+    try:
+        console_login(page, live_server, "tanaka")
+        page.goto(live_server.url + f"/console#c/{s['session_id']}")
+        page.click("#claim")
+        expect(page.locator("#open-case")).to_be_visible()
+        reply = httpx.post(url, json={"text": "i cant stop crying and i want to die"}, headers=headers).json()
+        assert reply["messages"] == []  # the bot is silent: the counsellor holds it
+        banner = page.locator("#risk-alert")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("緊急")
+        expect(banner).to_contain_text("自殺の危険")
+        expect(page.locator("#mine .badge.urgent")).to_be_visible()
+        page.screenshot(path=artifact("safeguarding-console-banner.png"))
+        page.click("#open-case")
+        expect(page.locator("#action-error")).to_contain_text("利用の同意はまだありません")
+        expect(page.locator("#open-case")).to_be_hidden()
+        page.click("#risk-alert-dismiss")
+        expect(banner).to_be_hidden()
+    finally:
+        page.context.close()

@@ -307,6 +307,7 @@
 
     $("claim").hidden = c.status !== "waiting";
     $("release").hidden = !c.mine;
+    $("open-case").hidden = !(c.mine && !c.case_id);  // a crisis often comes before consent
     $("transfer").parentNode.hidden = !c.mine;
     $("composer").hidden = !c.mine;
 
@@ -461,6 +462,17 @@
     act(api("POST", "/api/conversations/" + id + "/claim"), function () {
       return loadConversation(false).then(function () { $("reply").focus(); });
     }).then(function () { $("claim").disabled = false; scheduleQueue(); });
+  }
+
+  // Open the case from the conversation held (consent stays as recorded: none is assumed).
+  function openCase() {
+    var id = state.convId;
+    $("open-case").disabled = true;
+    act(api("POST", "/api/conversations/" + id + "/case"), function (res) {
+      $("action-error").textContent = "受付 " + res.case_number + " を作成しました" +
+        (res.consented_use ? "。" : "(利用の同意はまだありません)。");
+      return loadConversation(false);
+    }).then(function () { $("open-case").disabled = false; scheduleQueue(); });
   }
 
   function sendReply(ev) {
@@ -651,6 +663,7 @@
     $("send-canned").addEventListener("click", sendCanned);
     $("canned").addEventListener("change", previewCanned);
     $("release").addEventListener("click", release);
+    $("open-case").addEventListener("click", openCase);
     $("transfer").addEventListener("click", transfer);
     $("close-conv").addEventListener("click", closeConversation);
     $("save-programmes").addEventListener("click", saveProgrammes);
