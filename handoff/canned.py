@@ -1,28 +1,22 @@
-"""Canned replies (定型文) and system notices, kept per language in handoff/canned/<lang>.yaml.
+"""Canned replies (定型文) and system notices: the `canned` catalog namespace
+(i18n/catalogs/canned/<lang>.yaml).
 
 A canned reply is written once per language by people, so sending one needs no machine
 translation: the resident gets their language's version, the transcript keeps the Japanese.
-Keys are shared across languages; a language without a file (or a key) falls back to English,
-then Japanese, and says so, so the counsellor can tell what the resident will read.
+Keys are shared across languages; a missing text falls back as every catalog does (Easy
+Japanese to Japanese, others to English, then Japanese) and says which language it is, so
+the counsellor can tell what the resident will read.
 """
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
+from i18n.catalog import available_languages, catalog, format_text
 
-CANNED_DIR = Path(__file__).parent / "canned"
+NAMESPACE = "canned"
 BASE = "ja"
-
-
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 @dataclass(frozen=True)
@@ -34,46 +28,29 @@ class Canned:
     language: str  # the language of `text` (may be a fallback)
 
 
-@cache
-def _load(language: str) -> dict[str, Any]:
-    path = CANNED_DIR / f"{language}.yaml"
-    if not path.is_file():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
-
-
 def languages() -> list[str]:
-    return sorted(p.stem for p in CANNED_DIR.glob("*.yaml"))
+    return sorted(available_languages(NAMESPACE))
 
 
-def _chain(language: str) -> list[str]:
-    out = [language]
-    if language.startswith("ja") and language != BASE:
-        out.append(BASE)
-    out += ["en", BASE]
-    return list(dict.fromkeys(out))
-
-
-def _format(raw: str, params: dict[str, Any]) -> str:
-    return string.Formatter().vformat(raw, (), _Blank(params)).strip()
+def _keys(group: str) -> list[str]:
+    """Keys of a group in the order of the Japanese file."""
+    prefix = f"{group}."
+    seen = [k[len(prefix):].split(".", 1)[0] for k in catalog(BASE, NAMESPACE).texts if k.startswith(prefix)]
+    return list(dict.fromkeys(seen))
 
 
 def replies(language: str) -> list[Canned]:
     """Every canned reply, in the order of the Japanese file."""
-    keys = list((_load(BASE).get("replies") or {}).keys())
-    return [reply(k, language) for k in keys]
+    return [reply(k, language) for k in _keys("replies")]
 
 
 def reply(key: str, language: str) -> Canned:
-    base = (_load(BASE).get("replies") or {}).get(key)
-    if base is None:
+    base = catalog(BASE, NAMESPACE)
+    if f"replies.{key}.text" not in base.texts:
         raise KeyError(f"no canned reply {key!r}")
-    for lang in _chain(language):
-        entry = (_load(lang).get("replies") or {}).get(key)
-        if entry and entry.get("text"):
-            return Canned(key=key, label=base["label"], ja=base["text"], text=entry["text"], language=lang)
-    raise KeyError(f"no canned reply {key!r}")  # unreachable: the Japanese entry exists
+    text, lang = catalog(language, NAMESPACE).lookup(f"replies.{key}.text")
+    return Canned(key=key, label=base.texts[f"replies.{key}.label"], ja=base.texts[f"replies.{key}.text"],
+                  text=text, language=lang)
 
 
 def notice(
@@ -82,11 +59,8 @@ def notice(
     """(resident text, its language, Japanese text) of a system notice. `ja_params` fill the
     Japanese version (contacts rendered in Japanese); `params` when not given."""
     params = params or {}
-    base = (_load(BASE).get("notices") or {}).get(key)
+    base = catalog(BASE, NAMESPACE).texts.get(f"notices.{key}")
     if base is None:
         raise KeyError(f"no notice {key!r}")
-    for lang in _chain(language):
-        raw = (_load(lang).get("notices") or {}).get(key)
-        if raw:
-            return _format(raw, params), lang, _format(base, ja_params if ja_params is not None else params)
-    raise KeyError(f"no notice {key!r}")
+    raw, lang = catalog(language, NAMESPACE).lookup(f"notices.{key}")
+    return format_text(raw, params), lang, format_text(base, ja_params if ja_params is not None else params)

@@ -27,11 +27,11 @@ from casecore.models import Conversation, Counsellor, Message
 from casecore.types import utcnow
 from dialogs.types import OutboundMessage
 from handoff import canned
+from handoff.context import HandoffContext as AppContext
 from handoff.delivery import DeliveryTarget
 from handoff.hub import conversation_topic
 from handoff.ownership import require_owner, require_owner_or_supervisor
 from i18n.catalog import catalog
-from madoguchi.context import AppContext
 
 log = structlog.get_logger(__name__)
 

@@ -21,7 +21,7 @@ import structlog
 from casecore.db import transaction
 from casecore.types import utcnow
 from handoff import relay, waiting_list
-from madoguchi.context import AppContext
+from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
 DEFAULT_INTERVAL_SECONDS = 30.0

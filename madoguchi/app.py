@@ -12,15 +12,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bots.email.channel import email_configured, start_email_channel, stop_email_channel
-from bots.line.webhook import line_router
-from bots.telegram.webhook import telegram_router
-from bots.webchat.api import SECURITY_HEADERS, STATIC, webchat_router
+from bots.common.adapter import ChannelAdapter, load_channels
+from bots.webchat.api import SECURITY_HEADERS
 from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker, transaction
 from casecore.migrate import upgrade_async
@@ -38,6 +35,7 @@ from handoff.router import Router
 from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
+from madoguchi.landing import landing_router
 from madoguchi.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -120,30 +118,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = await build_context(settings)
         app.state.ctx = ctx
-        _mount(app, ctx)
+        adapters = load_channels().build(ctx)
+        app.state.channels = {a.name: a for a in adapters}
+        _mount(app, ctx, adapters)
         await ctx.hub.start()
         await ctx.router.start()
         background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
-        if email_configured(ctx):
-            background += await start_email_channel(ctx)
+        for adapter in adapters:
+            background += await adapter.start()
         if ctx.translator is not None:
             background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
-        log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None)
+        log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
+                 channels=[a.name for a in adapters])
         try:
             yield
         finally:
-            if email_configured(ctx):  # stop the pollers first: they end their IMAP sessions cleanly
-                await stop_email_channel(ctx)
+            for adapter in adapters:  # inbound first: pollers end their IMAP sessions cleanly
+                await adapter.stop()
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await ctx.router.queue.stop()
             if ctx.translator is not None:
                 await ctx.translator.aclose()
-            for extra in ctx.extras.values():  # channel adapters hold HTTP sessions
-                close = getattr(extra, "aclose", None)
-                if close is not None:
-                    await close()
+            for adapter in adapters:  # channel clients hold HTTP sessions
+                await adapter.aclose()
             await ctx.hub.stop()
             if ctx.redis is not None:
                 await ctx.redis.aclose()
@@ -176,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.mount("/chat/static", StaticFiles(directory=STATIC), name="chat-static")
+    app.include_router(landing_router())  # `/`: the landing page leading to the chat
 
     @app.middleware("http")
     async def _page_security_headers(request: Request, call_next: Any) -> Response:
@@ -189,13 +188,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _mount(app: FastAPI, ctx: AppContext) -> None:
+def _mount(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
     """Routers need the context, which exists once the lifespan has started."""
-    app.include_router(webchat_router(ctx))
+    for adapter in adapters:
+        routes = adapter.routes()
+        if routes is not None:
+            app.include_router(routes)
     app.include_router(auth_router(ctx))
     app.include_router(cases_router(ctx))
     app.include_router(conversations_router(ctx))
     app.include_router(console_router(ctx))
-    app.include_router(line_router(ctx))
-    app.include_router(telegram_router(ctx))
     app.openapi_schema = None  # regenerate with the routes now mounted

@@ -22,17 +22,53 @@ app.add_typer(user_app, name="user")
 
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
-          workers: int = typer.Option(1, "--workers", help="processes; needs PostgreSQL and Redis when > 1")) -> None:
+          workers: int = typer.Option(1, "--workers", help="processes; needs PostgreSQL and Redis when > 1"),
+          forwarded_allow_ips: str = typer.Option(
+              "127.0.0.1", "--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS",
+              help="addresses whose X-Forwarded-For/-Proto are trusted (the reverse proxy), comma-separated")) -> None:
     """Run the web service (migrations run at start)."""
     import uvicorn
 
     settings = Settings()
     if workers > 1 and not (settings.database_url and settings.redis_url):
         raise typer.BadParameter("several workers share state only through PostgreSQL and Redis")
+    from madoguchi import logging as mlogging
+
+    mlogging.configure(settings.log_level, settings.log_json)
+    _log_config_problems(settings)
     base = f"http://{host}:{port}"
-    typer.echo(f"madoguchi on {base}\n  web chat:  {base}/chat\n  console:   {base}/console\n  API docs:  {base}/docs\n  health:    {base}/healthz")
+    # The URLs are worth following only once the app answers: say where, not "ready".
+    typer.echo(f"starting madoguchi on {base} (ready when {base}/healthz answers)")
     uvicorn.run("madoguchi.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(), proxy_headers=True,
+                # X-Forwarded-* are believed only from these addresses (the reverse proxy)
+                forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _log_config_problems(settings: Settings) -> None:
+    """One structured log line per configuration problem (`madoguchi doctor` explains more)."""
+    import structlog
+
+    from madoguchi.doctor import startup_findings
+
+    log = structlog.get_logger("madoguchi.doctor")
+    for f in startup_findings(settings):
+        (log.error if f.status == "fail" else log.warning)(
+            "config_problem", check=f.check, status=f.status, problem=f.message, fix=f.fix)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the configuration and say what to fix (exit code 1 when something fails)."""
+    from madoguchi.doctor import run_checks
+
+    findings = asyncio.run(run_checks(Settings()))
+    for f in findings:
+        typer.echo(f.line())
+    fails, warns = (sum(f.status == s for f in findings) for s in ("fail", "warn"))
+    typer.echo(f"\n{fails} failed, {warns} warnings, {len(findings) - fails - warns} ok")
+    if fails:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
@@ -54,6 +90,16 @@ def user_create(
     profiles: list[str] = typer.Option([], "--profile", help="municipality profile(s) this counsellor may see; none: all"),
 ) -> None:
     """Create a counsellor. Password from MADOGUCHI_NEW_PASSWORD, else prompted."""
+    if profiles:
+        from madoguchi.doctor import known_profile_ids
+
+        known = known_profile_ids(Settings())
+        unknown = [p for p in profiles if p not in known]
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown profile {', '.join(map(repr, unknown))}; known profiles: {', '.join(known)}",
+                param_hint="--profile",
+            )
     password = os.environ.get("MADOGUCHI_NEW_PASSWORD") or getpass.getpass("Password: ")
 
     async def run() -> str | None:
@@ -106,18 +152,29 @@ def report(month: str = typer.Option(None, "--month", help="YYYY-MM; default: la
     typer.echo(render_text(data))
 
 
+@app.command("settings-table")
+def settings_table(write: bool = typer.Option(False, "--write", help="replace the table in docs/operations.md")) -> None:
+    """Print every setting as a Markdown table (the one in docs/operations.md)."""
+    from madoguchi import settings_table as table
+
+    if write:
+        typer.echo(f"{table.GUIDE}: {'updated' if table.write() else 'already current'}")
+        return
+    typer.echo(table.render(), nl=False)
+
+
 @app.command("secret")
 def new_secret() -> None:
     """Print a fresh random value for MADOGUCHI_SECRET_KEY."""
     typer.echo(secrets.token_urlsafe(48))
 
 
-# Channel and translation tools live with their packages. Importing aiogram or the
+# Channel and translation tools are entry points of their own (cli_*.py). Importing aiogram or the
 # translation runtime costs seconds, so a tool's package is imported only when it is called.
 _TOOLS = {
     "translate": ("madoguchi.cli_translate", "app", "Offline translation models (Argos packages)."),
-    "telegram": ("bots.telegram.cli", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
-    "email": ("bots.email.cli", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
+    "telegram": ("madoguchi.cli_telegram", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
+    "email": ("madoguchi.cli_email", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
 }
 
 

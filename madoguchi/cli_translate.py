@@ -109,6 +109,7 @@ def list_(
         return
     if not packages:
         typer.echo(f"no translation models installed in {target}")
+        typer.echo(_where_models_come_from())
         return
     typer.echo(f"models in {target}:")
     for p in packages:
@@ -116,6 +117,25 @@ def list_(
             f"  {p.pair[0]:>7} -> {p.pair[1]:<7}  {_mb(p.size_bytes):>9}  "
             f"{p.info.name} ({p.info.version or '?'})"
         )
+
+
+def _where_models_come_from() -> str:
+    """Where .argosmodel files come from, and which pairs this centre's languages need."""
+    from madoguchi.doctor import resident_languages
+
+    langs = resident_languages()
+    pairs = ["ja -> en", "en -> ja"] + [f"{x} -> en, en -> {x}" for x in langs if x != "en"]
+    return (
+        "Models are Argos Translate packages (.argosmodel files, about 100 MB each). Download them\n"
+        "on a machine with internet from the Argos package index\n"
+        "(https://www.argosopentech.com/argospm/index/, listed in\n"
+        "https://github.com/argosopentech/argospm-index/blob/main/index.json), copy them here and run\n"
+        "  madoguchi translate install FILE.argosmodel ...\n"
+        "or, where the index is reachable: madoguchi translate install --from-index ja en en ja ...\n"
+        "Pairs without a direct model go through English. The residents' languages need:\n  "
+        + "\n  ".join(pairs)
+        + "\nSee docs/operations.md (Translation models); `madoguchi doctor` lists what is missing."
+    )
 
 
 @app.command("try")

@@ -14,58 +14,58 @@ from casecore.db import normalize_url, sqlite_url_for
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=None, extra="ignore")
 
-    data_dir: Path = Path("./data")
-    database_url: str | None = None  # SQLite under data_dir when unset
-    redis_url: str | None = None  # in-process queue, cache and pub/sub when unset
-    secret_key: SecretStr | None = None  # generated into data_dir when unset (dev only)
-    old_secret_keys: list[SecretStr] = Field(default_factory=list)  # readable, for rotation
-    profile: str = "minato-tokyo"  # default municipality profile id
-    profiles_dir: Path | None = None  # extra profile YAML files
-    public_base_url: str = "http://127.0.0.1:8000"
-    cookie_secure: bool = False  # set true behind TLS in production
-    session_hours: int = 10
-    log_level: str = "INFO"
-    log_json: bool = True
+    # Every field has a description: docs/operations.md's settings table is generated from
+    # them (`madoguchi settings-table`), and a test keeps the two equal.
+    data_dir: Path = Field(Path("./data"), description="The SQLite file, the generated development key and the installed translation models.")
+    database_url: str | None = Field(None, description="`postgresql://user:password@host/db` for production and several processes; unset: SQLite in the data dir.")
+    redis_url: str | None = Field(None, description="Redis for the inbox queue (Streams), locks, pub/sub and the translation cache; unset: all in process (one process only).")
+    secret_key: SecretStr | None = Field(None, description="The field-encryption and blind-index secret (`madoguchi secret` prints one). Unset: a development key generated into `<data dir>/secret.key`. Keep it out of the database's backups.")
+    old_secret_keys: list[SecretStr] = Field(default_factory=list, description="JSON list of previous secrets, still readable (key rotation).")
+    profile: str = Field("minato-tokyo", description="The default municipality profile (`minato-tokyo`, `minato-osaka`, or your own).")
+    profiles_dir: Path | None = Field(None, description="A directory of your own profile YAML files, added to the built-in ones.")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="The address residents and counsellors use (`https://…` in production): the console's WebSocket accepts pages of this origin, and `madoguchi doctor` checks the cookie setting against it.")
+    cookie_secure: bool = Field(False, description="Mark the counsellors' session cookie Secure: set `true` behind TLS.")
+    session_hours: int = Field(10, description="How long a counsellor's login lasts, in hours.")
+    log_level: str = Field("INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`. Logs never hold personal data.")
+    log_json: bool = Field(True, description="One JSON object per log line (for a log collector); `false`: readable text.")
 
-    purge_unconsented_after_days: int = 7
-    resume_after_minutes: int = 30  # a returning resident is asked whether to continue
-    max_message_chars: int = 4_000  # longer messages are cut, and the resident told
+    purge_unconsented_after_days: int = Field(7, description="Abandoned intakes without consent are emptied after this many days.")
+    resume_after_minutes: int = Field(30, description="A resident returning after this many minutes is asked whether to continue.")
+    max_message_chars: int = Field(4_000, description="Longer messages are cut, and the resident told.")
 
     # LINE (a profile may carry its own credentials)
-    line_channel_secret: SecretStr | None = None
-    line_channel_access_token: SecretStr | None = None
-    line_api_base_url: str = "https://api.line.me"
-    line_data_api_base_url: str = "https://api-data.line.me"
+    line_channel_secret: SecretStr | None = Field(None, description="LINE Messaging API channel secret (32 hex characters; LINE Developers console, Basic settings).")
+    line_channel_access_token: SecretStr | None = Field(None, description="LINE long-lived channel access token (Messaging API tab).")
+    line_api_base_url: str = Field("https://api.line.me", description="LINE's API; tests point it at a stand-in.")
+    line_data_api_base_url: str = Field("https://api-data.line.me", description="LINE's data API (message content); tests point it at a stand-in.")
 
     # Telegram
-    telegram_bot_token: SecretStr | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_bot_token: SecretStr | None = Field(None, description="Telegram bot token from @BotFather (`123456:ABC…`).")
+    telegram_webhook_secret: SecretStr | None = Field(None, description="Secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (A-Z a-z 0-9 _ -, up to 256).")
+    telegram_api_base_url: str = Field("https://api.telegram.org", description="Telegram's Bot API; tests point it at a stand-in.")
 
     # Email: IMAP inbound, SMTP outbound
-    imap_host: str | None = None
-    imap_port: int = 993
-    imap_user: str | None = None
-    imap_password: SecretStr | None = None
-    imap_ssl: bool = True
-    imap_mailbox: str = "INBOX"
-    imap_poll_seconds: float = 30.0
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = True
-    smtp_from: str | None = None  # the centre's address, e.g. soudan@example.lg.jp
-    lmtp_port: int | None = None  # direct delivery to the service (aiosmtpd), off when unset
+    imap_host: str | None = Field(None, description="The centre's mailbox (IMAP server) polled for residents' mail.")
+    imap_port: int = Field(993, description="IMAP port (993 with TLS).")
+    imap_user: str | None = Field(None, description="IMAP login.")
+    imap_password: SecretStr | None = Field(None, description="IMAP password.")
+    imap_ssl: bool = Field(True, description="IMAP over TLS.")
+    imap_mailbox: str = Field("INBOX", description="The IMAP folder to read.")
+    imap_poll_seconds: float = Field(30.0, description="Seconds between IMAP polls.")
+    smtp_host: str | None = Field(None, description="The outbound relay for answers to residents.")
+    smtp_port: int = Field(587, description="SMTP port (587 with STARTTLS, 465 with TLS).")
+    smtp_user: str | None = Field(None, description="SMTP login, if the relay needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Use STARTTLS on the SMTP connection.")
+    smtp_from: str | None = Field(None, description="The centre's address, e.g. `soudan@example.lg.jp`.")
+    lmtp_port: int | None = Field(None, description="Direct delivery to the service over LMTP (aiosmtpd) instead of IMAP; off when unset.")
 
     # Translation (argostranslate); models are installed under data_dir/argos
-    translation_enabled: bool = True
-    translation_timeout_seconds: float = 8.0
-    translation_models_dir: Path | None = None
-    # Which models to load at start: "all" installed, "none" (each loads on first use), or the
-    # residents' languages to and from Japanese, comma-separated ("en,vi,zh-Hans"). Every model
-    # costs memory, so a centre with many installed pairs names the ones it mostly needs.
-    translation_warm: str = "all"
+    translation_enabled: bool = Field(True, description="Translate residents' messages for counsellors and back, offline; `false`: counsellors see the residents' own words only.")
+    translation_timeout_seconds: float = Field(8.0, description="Time budget per translation; past it the original is delivered, marked.")
+    translation_models_dir: Path | None = Field(None, description="Installed `.argosmodel` packages; unset: `<data dir>/argos`.")
+    # Every model costs memory, so a centre with many installed pairs names the ones it mostly needs.
+    translation_warm: str = Field("all", description="Models loaded at start: `all` installed, `none` (each on first use), or residents' languages to and from Japanese, e.g. `en,vi,zh-Hans`.")
 
     def translation_warm_pairs(self) -> list[tuple[str, str]] | None:
         """The pairs to warm: None for all installed, [] for none."""

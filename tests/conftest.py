@@ -4,12 +4,16 @@ tests marked with the `stack` parameter, on PostgreSQL + Redis as in production.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import random
+import shutil
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from casecore.db import sqlite_url_for
 from madoguchi.app import create_app
 from madoguchi.context import AppContext
 from madoguchi.settings import Settings
@@ -113,7 +118,45 @@ def redis_url(redis_db: int) -> Iterator[str]:
     client.close()
 
 
+# Tests that use these fixtures get the marker, so `-m "not postgres and not redis"` is a
+# quick local run on the embedded default alone.
+_MARKED_BY_FIXTURE = {"pg_template": "postgres", "pg_database": "postgres", "redis_db": "redis", "redis_url": "redis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            mark = _MARKED_BY_FIXTURE.get(fixture)
+            if mark and not item.get_closest_marker(mark):
+                item.add_marker(getattr(pytest.mark, mark))
+
+
+_template_dir: Path | None = None
+
+
+def sqlite_template() -> Path:
+    """A migrated SQLite database, made once per test session: each app test starts from a
+    copy of it instead of running every Alembic revision again (the app's own upgrade at
+    start then finds the schema at head)."""
+    global _template_dir
+    if _template_dir is None:
+        from casecore.migrate import upgrade
+
+        directory = Path(tempfile.mkdtemp(prefix="madoguchi-sqlite-tpl-"))
+        atexit.register(shutil.rmtree, directory, True)
+        # Alembic's env.py runs its own event loop: migrate on a thread, callers may be async.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(upgrade, sqlite_url_for(directory)).result()
+        _template_dir = directory
+    return _template_dir / "madoguchi.db"
+
+
 def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: str | None = None, **extra: object) -> Settings:
+    if database_url is None:
+        data = tmp_path / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        if not (data / "madoguchi.db").exists():
+            shutil.copyfile(sqlite_template(), data / "madoguchi.db")
     return Settings(
         data_dir=tmp_path / "data", database_url=database_url, redis_url=redis_url,
         secret_key=TEST_SECRET, log_json=False, log_level="WARNING", **extra,  # type: ignore[arg-type]
@@ -139,7 +182,7 @@ async def start_app(settings: Settings) -> AsyncIterator[Running]:
             yield Running(app, client, settings)
 
 
-@pytest.fixture(params=["sqlite", "postgres+redis"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis])])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for both backends: the embedded default and the production pair."""
     if request.param == "sqlite":

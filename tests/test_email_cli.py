@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bots.email.cli import check_settings, poll_once
+from madoguchi.cli_email import check_settings, poll_once
 from tests.conftest import make_settings
 from tests.dovecot import Dovecot, dovecot_fixture, free_port  # noqa: F401  (fixture "dovecot")
 from tests.smtp_sink import SmtpSink, smtp_sink_fixture  # noqa: F401  (fixture "smtp_sink")

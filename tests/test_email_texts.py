@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bots.email.texts import _data, email_text, for_email, languages
+from bots.email.texts import NAMESPACE, email_text, for_email, languages
 from i18n.catalog import available_languages, catalog, placeholders
 
-KEYS = sorted(_data()["texts"]["en"])
+KEYS = sorted(catalog("en", NAMESPACE).texts)
 
 
 def test_every_catalog_language_has_its_own_email_texts() -> None:
@@ -16,7 +16,7 @@ def test_every_catalog_language_has_its_own_email_texts() -> None:
 
 @pytest.mark.parametrize("language", available_languages())
 def test_email_texts_keep_the_english_placeholders(language: str) -> None:
-    texts = _data()["texts"]
+    texts = {lang: catalog(lang, NAMESPACE).texts for lang in ("en", language)}
     assert set(texts[language]) == set(KEYS)
     for key in KEYS:
         theirs, english = texts[language][key], texts["en"][key]

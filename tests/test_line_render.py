@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bots.line.language import hint_language
+from bots.common.language import hint_language
+from bots.common.textsplit import split_text, truncate_utf16, utf16_len
 from bots.line.render import (
     MAX_QUICK_REPLIES,
     choice_from_postback,
@@ -13,7 +14,6 @@ from bots.line.render import (
     postback_data,
     render,
 )
-from bots.line.textsplit import split_text, truncate_utf16, utf16_len
 from dialogs.types import Choice, OutboundMessage
 
 TEXTS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=400)

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bots.common.textsplit import utf16_len
 from bots.line.channels import LineChannel, LineChannels
 from bots.line.memory import ChoiceMemory
 from bots.line.render import MAX_QUICK_REPLIES, number_answer, render
 from bots.line.sender import LineApi, LineSender, RetryPolicy
-from bots.line.textsplit import utf16_len
 from dialogs.types import Choice, OutboundMessage
 from handoff.delivery import DeliveryError, DeliveryTarget
 from tests.standins.line_api import Fault

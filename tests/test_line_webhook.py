@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bots.common.text import choice_from_postback
 from bots.line import LineAdapter, line_router
-from bots.line.render import choice_from_postback
 from casecore.models import Case, ContactPoint, Conversation, Message
 from i18n.catalog import catalog
 from madoguchi.context import AppContext

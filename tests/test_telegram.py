@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bots.common.retry import RetryPolicy
 from bots.telegram import TelegramAdapter, telegram_router
 from bots.telegram.poll import poll
 from casecore.models import Case, ContactPoint, Message
@@ -70,7 +71,7 @@ async def tg(telegram_api, stack) -> AsyncIterator[Tg]:  # noqa: F811
         stack, telegram_bot_token=BOT_TOKEN, telegram_webhook_secret=WEBHOOK_SECRET, telegram_api_base_url=telegram_api.base_url
     )
     async with running_channels(settings, "/webhooks/telegram", telegram_router) as running:
-        running.ctx.extras["telegram"].sender.base_delay = 0.01
+        running.ctx.extras["telegram"].sender.policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
         yield Tg(running.ctx, running.client, telegram_api)
 
 

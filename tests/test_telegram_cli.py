@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from bots.telegram.cli import telegram_app
+from madoguchi.cli_telegram import telegram_app
 from tests.standins.telegram_fixtures import (  # noqa: F401
     BOT_TOKEN,
     WEBHOOK_SECRET,

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -27,8 +27,7 @@ from dialogs.types import OutboundMessage
 from handoff.delivery import DeliveryTarget
 
 if TYPE_CHECKING:
-    from madoguchi.context import AppContext
-    from madoguchi.settings import Settings
+    from handoff.context import HandoffContext as AppContext
 
 log = logging.getLogger(__name__)
 EXTRAS_KEY = "email"  # the default profile's EmailChannel
@@ -87,7 +86,7 @@ class Mailbox:
         return bool(self.smtp_host and self.smtp_from and (self.imap_host or self.lmtp_port))
 
     @classmethod
-    def from_settings(cls, s: Settings) -> Mailbox:
+    def from_settings(cls, s: Any) -> Mailbox:
         return cls(
             smtp_host=s.smtp_host, smtp_port=s.smtp_port, smtp_user=s.smtp_user,
             smtp_password=s.smtp_password.get_secret_value() if s.smtp_password else None,

@@ -46,8 +46,8 @@ from handoff.delivery import DeliveryError, DeliveryTarget
 from handoff.events import InboundEvent
 
 if TYPE_CHECKING:
+    from handoff.context import HandoffContext as AppContext
     from handoff.router import ProcessResult
-    from madoguchi.context import AppContext
 
 log = logging.getLogger(__name__)
 INBOUND = Counter("madoguchi_email_inbound_total", "Inbound mails by outcome", ["outcome"])

@@ -7,7 +7,6 @@ conversation's address only (never to a Reply-To or Cc the resident's mail named
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from email.utils import formataddr
 
 import aiosmtplib
 
+from bots.common.retry import GIVE_UP, RetryPolicy, Verdict, back_off
 from bots.email.loops import OUTGOING_LOOP_HEADERS
 from bots.email.quotes import REPLY_MARKER
 from bots.email.texts import email_text
@@ -153,37 +153,46 @@ class EmailSender:
         return RenderedMail(msg, message_id)
 
     async def deliver(self, msg: EmailMessage) -> None:
-        """Send with retries and back-off; permanent refusals (5xx) are not retried."""
-        delay = self.smtp.backoff
-        last: Exception | None = None
-        for attempt in range(1, self.smtp.attempts + 1):
-            try:
-                await aiosmtplib.send(
-                    msg,
-                    hostname=self.smtp.host,
-                    port=self.smtp.port,
-                    username=self.smtp.username,
-                    password=self.smtp.password,
-                    start_tls=self.smtp.starttls and not self.smtp.use_tls,
-                    use_tls=self.smtp.use_tls,
-                    timeout=self.smtp.timeout,
-                    validate_certs=self.smtp.validate_certs,
-                    cert_bundle=self.smtp.cert_bundle,
-                )
-                self.sent += 1
-                log.info("email.sent", extra={"attempt": attempt})
-                return
-            except aiosmtplib.SMTPResponseException as exc:
-                last = exc
-                if 500 <= exc.code < 600:
-                    log.warning("email.refused", extra={"code": exc.code})
-                    raise DeliveryError(f"mail refused by the relay ({exc.code})") from exc
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                raise DeliveryError("mail recipient refused by the relay") from exc
-            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                last = exc
-            log.warning("email.retry", extra={"attempt": attempt, "error": type(last).__name__})
-            if attempt < self.smtp.attempts:
-                await asyncio.sleep(delay)
-                delay *= 2
-        raise DeliveryError(f"mail not sent after {self.smtp.attempts} attempts: {type(last).__name__}")
+        """Send with the shared retry policy; permanent refusals (5xx) are not retried."""
+        policy = RetryPolicy(attempts=self.smtp.attempts, base_delay=self.smtp.backoff,
+                             max_delay=max(self.smtp.backoff, 300.0), jitter=False)
+
+        async def attempt() -> None:
+            await aiosmtplib.send(
+                msg,
+                hostname=self.smtp.host,
+                port=self.smtp.port,
+                username=self.smtp.username,
+                password=self.smtp.password,
+                start_tls=self.smtp.starttls and not self.smtp.use_tls,
+                use_tls=self.smtp.use_tls,
+                timeout=self.smtp.timeout,
+                validate_certs=self.smtp.validate_certs,
+                cert_bundle=self.smtp.cert_bundle,
+            )
+
+        try:
+            await policy.call(attempt, classify_smtp, log_event="email.retry")
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError("mail recipient refused by the relay") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                log.warning("email.refused", extra={"code": exc.code})
+                raise DeliveryError(f"mail refused by the relay ({exc.code})") from exc
+            raise DeliveryError(f"mail not sent after {self.smtp.attempts} attempts: {type(exc).__name__}") from exc
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"mail not sent after {self.smtp.attempts} attempts: {type(exc).__name__}") from exc
+        self.sent += 1
+        log.info("email.sent")
+
+
+def classify_smtp(exc: BaseException) -> Verdict:
+    """A 5xx reply or refused recipients are permanent; 4xx, timeouts and network errors are
+    worth another attempt."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return GIVE_UP
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return GIVE_UP if 500 <= exc.code < 600 else back_off(str(exc.code))
+    if isinstance(exc, TimeoutError | aiosmtplib.SMTPException | OSError):
+        return back_off(type(exc).__name__)
+    return GIVE_UP

@@ -1,63 +1,43 @@
-"""Words only email needs (reply instructions, attachment and size notices), from texts.yaml.
-
-Looked up in the i18n catalog first under `email.<key>` so the catalog owners can take them
-over; texts.yaml is the fallback. A language without an entry gets Japanese (for ja-*) or
-English.
-"""
+"""Words only email needs (reply instructions, attachment and size notices, the form's
+frame): the `email` catalog namespace, i18n/catalogs/email/<lang>.yaml, with the fallback
+every catalog has."""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
+from i18n.catalog import available_languages, catalog, format_text
 
-TEXTS_FILE = Path(__file__).with_name("texts.yaml")
-
-
-@cache
-def _data() -> dict[str, Any]:
-    with TEXTS_FILE.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+NAMESPACE = "email"
 
 
 def languages() -> tuple[str, ...]:
-    return tuple(_data()["texts"])
-
-
-def _served(language: str) -> str:
-    """The language whose texts a resident gets: their own, else Japanese or English."""
-    if language in _data()["texts"]:
-        return language
-    return "ja" if language.startswith("ja") else "en"
+    return available_languages(NAMESPACE)
 
 
 def consent_labels(language: str) -> dict[str, str]:
-    """The catalog's consent choice labels, which the mail asks the resident to write."""
-    from i18n.catalog import catalog
-
+    """The dialog catalog's consent choice labels, which the mail asks the resident to write."""
     cat = catalog(language)
     return {"agree": cat.label("agree"), "decline": cat.label("decline")}
 
 
-def email_text(language: str, key: str, **params: Any) -> str:
-    from i18n.catalog import catalog
+def _served(language: str) -> str:
+    """A resident whose language the service does not speak gets English (Japanese for a
+    Japanese variant): a mail in Japanese would be unreadable to most of them."""
+    if language in available_languages(NAMESPACE):
+        return language
+    return "ja" if language.startswith("ja") else "en"
 
-    try:
-        return catalog(language).text(f"email.{key}", **params)
-    except Exception:  # no catalog entry yet (or no catalog for this language)
-        pass
-    texts: dict[str, dict[str, str]] = _data()["texts"]
-    served = _served(language)
-    template = texts[served].get(key, texts["en"][key])
-    if "{agree}" in template or "{decline}" in template:
+
+def email_text(language: str, key: str, **params: Any) -> str:
+    raw, served = catalog(_served(language), NAMESPACE).lookup(key)
+    if "{agree}" in raw or "{decline}" in raw:
         params = {**consent_labels(served), **params}
-    return template.format(**params)
+    return format_text(raw, params)
 
 
 def for_email(text: str, language: str) -> str:
     """The catalogs speak of "this chat"; a mail says "this mail". Never for consent wordings."""
-    for old, new in _data()["chat_to_mail"].get(language, ()):
+    for old, new in catalog(language, NAMESPACE).data.get("chat_to_mail") or ():
         text = text.replace(old, new)
     return text

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from linebot.v3 import SignatureValidator
-
-if TYPE_CHECKING:
-    from madoguchi.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class LineChannels:
         return self._by_profile.get(profile_id)
 
     @classmethod
-    def from_config(cls, settings: Settings, profiles: Iterable[Any] = ()) -> LineChannels:
+    def from_config(cls, settings: Any, profiles: Iterable[Any] = ()) -> LineChannels:
         """Profiles' own credentials first; the settings' channel serves the default profile."""
         channels: list[LineChannel] = []
         for profile in profiles:

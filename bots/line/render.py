@@ -12,45 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bots.line.textsplit import split_text, truncate_utf16
+from bots.common.text import (  # re-exported: inbound.py reads postbacks from here
+    POSTBACK_PREFIX,  # noqa: F401
+    choice_from_postback,  # noqa: F401
+    marked_text,
+    postback_data,
+)
+from bots.common.textsplit import split_text, truncate_utf16
 from dialogs.types import Choice, ContactLink, OutboundMessage
+from i18n.catalog import catalog
 
 MAX_TEXT = 5000
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
 MAX_DISPLAY_TEXT = 300
 MAX_MESSAGES_PER_CALL = 5
-POSTBACK_PREFIX = "c:"
-
-_NUMBER_HINT = {
-    "ja": "番号で答えてください(例: 1)。",
-    "ja-easy": "ばんごうで こたえて ください(れい: 1)。",
-    "en": "Please reply with the number (for example: 1).",
-}
-
 
 def number_hint(language: str) -> str:
-    """The prompt under a numbered list; from the catalog when it has `choices.numbered_hint`."""
-    try:
-        from i18n.catalog import catalog
-
-        return catalog(language).text("choices.numbered_hint")
-    except (ImportError, KeyError):
-        return _NUMBER_HINT.get(language) or _NUMBER_HINT["en"]
-
-
-def marked_text(msg: OutboundMessage, language: str) -> str:
-    """The text, with the catalog's "machine translated" note when a counsellor's words were
-    translated for the resident (chat apps have no badge to show it)."""
-    if not msg.machine_translated or not msg.text.strip():
-        return msg.text
-    try:
-        from i18n.catalog import catalog
-
-        note = catalog(language).text("machine_translated")
-    except (ImportError, KeyError):
-        note = "Machine translated"
-    return f"{msg.text}\n\n({note})"
+    """The prompt under a numbered list (`numbered_hint` of the `channel` catalog)."""
+    return catalog(language, "channel").text("numbered_hint")
 
 
 @dataclass
@@ -58,16 +38,6 @@ class Rendered:
     messages: list[dict[str, Any]] = field(default_factory=list)
     # Choice ids in the order of the numbered list the resident last saw (empty: none)
     numbered: list[str] = field(default_factory=list)
-
-
-def postback_data(choice_id: str) -> str:
-    return POSTBACK_PREFIX + choice_id
-
-
-def choice_from_postback(data: str) -> str | None:
-    if data.startswith(POSTBACK_PREFIX) and 0 < len(data) - len(POSTBACK_PREFIX) <= 64:
-        return data[len(POSTBACK_PREFIX) :]
-    return None
 
 
 def quick_reply(choices: Sequence[Choice]) -> dict[str, Any]:

@@ -3,17 +3,15 @@
 Reply while the webhook's reply token is fresh (replies are free and immediate), push after
 that or when the reply fails. Pushes carry an X-Line-Retry-Key (one UUID per batch, reused on
 every retry) so a push whose response was lost is answered 409 by LINE instead of being
-delivered twice. 429 and 5xx are retried with exponential back-off, honouring Retry-After.
+delivered twice. 429 and 5xx are retried by the shared policy (bots.common.retry), honouring Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -28,6 +26,14 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import ApiException
 
+from bots.common.retry import (
+    GIVE_UP,
+    RetryPolicy,
+    Verdict,
+    back_off,
+    parse_retry_after,
+    retry_after,
+)
 from bots.line.channels import LineChannel, LineChannels
 from bots.line.memory import ChoiceMemory, UsedTokens
 from bots.line.render import batches, render
@@ -38,34 +44,28 @@ log = structlog.get_logger(__name__)
 
 # LINE documents reply tokens as usable for about a minute; keep a margin for the request.
 REPLY_TOKEN_TTL_SECONDS = 50.0
+# loadingSeconds: a multiple of 5 from 5 to 60 (messaging-api.yml); a counsellor's console
+# repeats typing events while they write, so a short animation is renewed rather than stale.
+TYPING_SECONDS = 20
 _TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 8
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_retry_after: float = 300.0
-    request_timeout: float = 20.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        backoff = min(self.max_delay, self.base_delay * 2**attempt)
-        return backoff * (0.5 + random.random() / 2)  # jitter so many senders do not align
-
-
 def retry_after_seconds(exc: ApiException) -> float | None:
-    headers = exc.headers or {}
-    value = None
-    for k, v in dict(headers).items():
-        if str(k).lower() == "retry-after":
-            value = v
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: fall back to back-off
+    headers = {str(k).lower(): v for k, v in dict(exc.headers or {}).items()}
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def classify(exc: BaseException) -> Verdict:
+    """429 honours Retry-After, 5xx and network errors back off, any other status gives up."""
+    if isinstance(exc, ApiException):
+        if exc.status == 429:
+            return retry_after(retry_after_seconds(exc))
+        if (exc.status or 0) >= 500:
+            return back_off(f"HTTP {exc.status}")
+        return GIVE_UP
+    if isinstance(exc, _TRANSIENT):
+        return back_off(type(exc).__name__)
+    return GIVE_UP
 
 
 class LineApi:
@@ -141,61 +141,59 @@ class LineSender:
         """True when LINE accepted the reply; False means "push instead"."""
         reply_token, expires = token
         request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": batch})
-        for attempt in range(self.policy.attempts):
-            try:
-                await self.api.api(channel).reply_message(request, _request_timeout=self.policy.request_timeout)
-                return True
-            except ApiException as exc:
-                if exc.status == 429:
-                    wait = self.policy.delay(attempt, retry_after_seconds(exc))
-                    if time.time() + wait < expires:
-                        await asyncio.sleep(wait)
-                        continue
-                # 400 (token expired or already used), 5xx (may or may not have been
-                # delivered; a push is the only way left to make sure it arrives), ...
-                log.info(
-                    "line_reply_not_accepted_pushing_instead",
-                    status=exc.status, conversation_id=target.conversation_id, channel=channel.key,
-                )
-                return False
-            except _TRANSIENT as exc:
-                log.info(
-                    "line_reply_failed_pushing_instead",
-                    error=type(exc).__name__, conversation_id=target.conversation_id,
-                )
-                return False
-        return False
+
+        def only_429(exc: BaseException) -> Verdict:
+            # 400 (token expired or already used), 5xx (may or may not have been delivered; a
+            # push is the only way left to make sure it arrives): no retry of the reply.
+            verdict = classify(exc)
+            return verdict if isinstance(exc, ApiException) and exc.status == 429 else GIVE_UP
+
+        try:
+            await self.policy.call(
+                lambda: self.api.api(channel).reply_message(request, _request_timeout=self.policy.request_timeout),
+                only_429, deadline=expires, log_event="line_reply_retrying",
+                conversation_id=target.conversation_id, channel=channel.key,
+            )
+            return True
+        except (ApiException, *_TRANSIENT) as exc:
+            log.info(
+                "line_reply_not_accepted_pushing_instead",
+                status=getattr(exc, "status", None), error=type(exc).__name__,
+                conversation_id=target.conversation_id, channel=channel.key,
+            )
+            return False
 
     async def _push(
         self, channel: LineChannel, user_id: str, batch: list[dict[str, Any]], target: DeliveryTarget
     ) -> None:
         retry_key = str(uuid.uuid4())  # one per logical push, reused on every retry
         request = PushMessageRequest.from_dict({"to": user_id, "messages": batch})
-        last = "no attempt"
-        for attempt in range(self.policy.attempts):
-            try:
-                await self.api.api(channel).push_message(
+        try:
+            await self.policy.call(
+                lambda: self.api.api(channel).push_message(
                     request, x_line_retry_key=retry_key, _request_timeout=self.policy.request_timeout
-                )
-                return
-            except ApiException as exc:
-                if exc.status == 409:  # this retry key was already accepted: delivered once
-                    return
-                if exc.status != 429 and (exc.status or 0) < 500:
-                    raise DeliveryError(f"LINE refused the push: HTTP {exc.status}") from exc
-                last = f"HTTP {exc.status}"
-                wait = self.policy.delay(attempt, retry_after_seconds(exc))
-            except _TRANSIENT as exc:
-                last = type(exc).__name__
-                wait = self.policy.delay(attempt, None)
-            log.warning(
-                "line_push_retrying",
-                reason=last, attempt=attempt + 1, wait_s=round(wait, 2),
-                conversation_id=target.conversation_id, channel=channel.key,
+                ),
+                classify, log_event="line_push_retrying", conversation_id=target.conversation_id, channel=channel.key,
             )
-            if attempt + 1 < self.policy.attempts:
-                await asyncio.sleep(wait)
-        raise DeliveryError(f"LINE push gave up after {self.policy.attempts} attempts ({last})")
+        except ApiException as exc:
+            if exc.status == 409:  # this retry key was already accepted: delivered once
+                return
+            if classify(exc).retry:
+                raise DeliveryError(f"LINE push gave up after {self.policy.attempts} attempts (HTTP {exc.status})") from exc
+            raise DeliveryError(f"LINE refused the push: HTTP {exc.status}") from exc
+        except _TRANSIENT as exc:
+            raise DeliveryError(f"LINE push gave up after {self.policy.attempts} attempts ({type(exc).__name__})") from exc
+
+    async def show_typing(self, target: DeliveryTarget, seconds: int = TYPING_SECONDS) -> None:
+        """The counsellor is writing: LINE's loading animation in the resident's chat (it
+        ends when the next message arrives or after `seconds`). One attempt, no retry."""
+        channel = self.channels.for_profile(target.profile_id)
+        if channel is None:
+            raise DeliveryError(f"no LINE channel configured for profile {target.profile_id}")
+        await self.api.api(channel).show_loading_animation(
+            ShowLoadingAnimationRequest(chat_id=target.external_user_id, loading_seconds=seconds),
+            _request_timeout=5,
+        )
 
     async def show_loading(self, channel: LineChannel, user_id: str, seconds: int = 20) -> None:
         """Best effort: the animation only makes waiting feel shorter, never block on it."""

@@ -33,16 +33,18 @@ from fastapi.responses import JSONResponse
 from linebot.v3.messaging.exceptions import ApiException
 from linebot.v3.webhooks import Event
 
+from bots.common.adapter import BaseAdapter, Capabilities, register_channel
+from bots.common.language import hint_language
+from bots.common.retry import RetryPolicy
 from bots.line.channels import LineChannel, LineChannels
-from bots.line.inbound import Accepted, to_inbound
-from bots.line.language import hint_language
+from bots.line.inbound import MEDIA_TYPES, Accepted, to_inbound
 from bots.line.memory import ChoiceMemory
-from bots.line.render import number_answer
-from bots.line.sender import LineApi, LineSender, RetryPolicy
+from bots.line.render import MAX_LABEL, MAX_QUICK_REPLIES, MAX_TEXT, number_answer
+from bots.line.sender import LineApi, LineSender
 from handoff.events import InboundEvent
 
 if TYPE_CHECKING:
-    from madoguchi.context import AppContext
+    from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +58,15 @@ def _signed_by(secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(digest, signature)
 
 
-class LineAdapter:
+class LineAdapter(BaseAdapter):
     """Per-process LINE state: channels, SDK clients, the sender, pending background work."""
+
+    name = "line"
+    capabilities = Capabilities(
+        typing_indicator=True, buttons=True, max_buttons=MAX_QUICK_REPLIES, max_button_label=MAX_LABEL,
+        media_kinds=frozenset(MEDIA_TYPES.values()),
+        max_text=MAX_TEXT, call_action=True,
+    )
 
     def __init__(
         self,
@@ -166,6 +175,9 @@ class LineAdapter:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
+    def routes(self) -> APIRouter:
+        return _routes(self)
+
     async def aclose(self) -> None:
         await self.drain()
         await self.api.aclose()
@@ -177,7 +189,16 @@ def _problem(status: int, detail: str) -> JSONResponse:
 
 def line_router(ctx: AppContext) -> APIRouter:
     """The LINE webhook route; builds the adapter and registers its sender on `ctx`."""
-    adapter = ctx.extras.get(EXTRAS_KEY) or LineAdapter.from_context(ctx)
+    return (ctx.extras.get(EXTRAS_KEY) or LineAdapter.from_context(ctx)).routes()
+
+
+@register_channel("line")
+def build_adapter(ctx: AppContext) -> LineAdapter:
+    """Always built: the webhook answers 401 until a channel is configured."""
+    return ctx.extras.get(EXTRAS_KEY) or LineAdapter.from_context(ctx)
+
+
+def _routes(adapter: LineAdapter) -> APIRouter:
     router = APIRouter(tags=["channels"])
 
     @router.post(

@@ -8,14 +8,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-
-if TYPE_CHECKING:
-    from madoguchi.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class TelegramBots:
         self._clients.clear()
 
     @classmethod
-    def from_config(cls, settings: Settings, profiles: Iterable[Any] = ()) -> TelegramBots:
+    def from_config(cls, settings: Any, profiles: Iterable[Any] = ()) -> TelegramBots:
         bots: list[TelegramBot] = []
         for profile in profiles:
             creds = (getattr(profile, "channels", None) or {}).get("telegram") or {}

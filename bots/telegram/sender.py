@@ -2,16 +2,15 @@
 
 Choices become an inline keyboard (callback_data "c:<choice id>", answered through callback
 queries). Texts are sent without parse_mode, so HTML or Markdown in a message is shown as
-typed, never interpreted. 429 waits the `retry_after` Telegram gives; 5xx and network errors
-back off exponentially. Telegram has no idempotency key: a request whose answer was lost may
-be delivered twice, which is preferred over losing a message.
+typed, never interpreted. Retries follow the shared policy (bots.common.retry): 429 waits the
+`retry_after` Telegram gives; 5xx and network errors back off exponentially. Telegram has no idempotency key: a request whose answer was
+lost may be delivered twice, which is preferred over losing a message.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import structlog
 from aiogram.exceptions import (
@@ -22,8 +21,9 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bots.line.render import marked_text, postback_data
-from bots.line.textsplit import split_text, truncate_utf16
+from bots.common.retry import GIVE_UP, RetryPolicy, Verdict, back_off, retry_after
+from bots.common.text import marked_text, postback_data
+from bots.common.textsplit import split_text, truncate_utf16
 from bots.telegram.bots import TelegramBots
 from dialogs.types import Choice, OutboundMessage
 from handoff.delivery import DeliveryError, DeliveryTarget
@@ -47,14 +47,22 @@ def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def classify(exc: BaseException) -> Verdict:
+    """429 waits Telegram's retry_after; 5xx and network errors back off; 400, 403 (blocked)
+    and 404 give up: retrying will not help."""
+    if isinstance(exc, TelegramRetryAfter):
+        return retry_after(float(exc.retry_after))
+    if isinstance(exc, TelegramServerError | TelegramNetworkError):
+        return back_off(type(exc).__name__)
+    return GIVE_UP
+
+
 class TelegramSender:
     channel = "telegram"
 
-    def __init__(self, bots: TelegramBots, attempts: int = 8, base_delay: float = 0.5, max_delay: float = 30.0) -> None:
+    def __init__(self, bots: TelegramBots, policy: RetryPolicy | None = None) -> None:
         self.bots = bots
-        self.attempts = attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.policy = policy or RetryPolicy()
 
     async def send(self, target: DeliveryTarget, messages: Sequence[OutboundMessage]) -> None:
         bot = self.bots.for_profile(target.profile_id)
@@ -75,23 +83,19 @@ class TelegramSender:
                     target,
                 )
 
-    async def _call(self, make: object, target: DeliveryTarget) -> None:
-        last = "no attempt"
-        for attempt in range(self.attempts):
-            try:
-                await make()  # type: ignore[operator]
-                return
-            except TelegramRetryAfter as exc:
-                last, wait = "429", float(exc.retry_after)
-            except (TelegramServerError, TelegramNetworkError) as exc:
-                last = type(exc).__name__
-                wait = min(self.max_delay, self.base_delay * 2**attempt) * (0.5 + random.random() / 2)
-            except TelegramAPIError as exc:  # 400, 403 (blocked), 404: retrying will not help
-                raise DeliveryError(f"Telegram refused the message: {type(exc).__name__}") from exc
-            log.warning(
-                "telegram_send_retrying", reason=last, attempt=attempt + 1, wait_s=round(wait, 2),
-                conversation_id=target.conversation_id,
-            )
-            if attempt + 1 < self.attempts:
-                await asyncio.sleep(wait)
-        raise DeliveryError(f"Telegram send gave up after {self.attempts} attempts ({last})")
+    async def show_typing(self, target: DeliveryTarget) -> None:
+        """"typing…" in the resident's chat (Telegram shows it for about 5 s or until the next
+        message). One attempt: an indicator is not worth a retry."""
+        bot = self.bots.for_profile(target.profile_id)
+        if bot is None:
+            raise DeliveryError(f"no Telegram bot configured for profile {target.profile_id}")
+        await self.bots.client(bot).send_chat_action(chat_id=int(target.external_user_id), action="typing")
+
+    async def _call(self, make: Callable[[], Awaitable[Any]], target: DeliveryTarget) -> None:
+        try:
+            await self.policy.call(make, classify, log_event="telegram_send_retrying",
+                                   conversation_id=target.conversation_id)
+        except TelegramAPIError as exc:
+            if classify(exc).retry:
+                raise DeliveryError(f"Telegram send gave up after {self.policy.attempts} attempts ({type(exc).__name__})") from exc
+            raise DeliveryError(f"Telegram refused the message: {type(exc).__name__}") from exc

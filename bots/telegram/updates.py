@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import structlog
 from aiogram.types import Update, User
 
-from bots.line.language import hint_language
-from bots.line.render import choice_from_postback
+from bots.common.language import hint_language
+from bots.common.text import choice_from_postback
 from bots.telegram.bots import TelegramBot
 from handoff.events import InboundEvent
 

@@ -23,12 +23,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from bots.common.adapter import BaseAdapter, Capabilities, register_channel
 from bots.telegram.bots import TelegramBot, TelegramBots
-from bots.telegram.sender import TelegramSender
-from bots.telegram.updates import to_inbound
+from bots.telegram.sender import MAX_BUTTON_TEXT, MAX_TEXT, TelegramSender
+from bots.telegram.updates import MEDIA_FIELDS, to_inbound
 
 if TYPE_CHECKING:
-    from madoguchi.context import AppContext
+    from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +37,13 @@ MAX_BODY_BYTES = 1_000_000
 EXTRAS_KEY = "telegram"
 
 
-class TelegramAdapter:
+class TelegramAdapter(BaseAdapter):
+    name = "telegram"
+    capabilities = Capabilities(
+        typing_indicator=True, buttons=True, max_button_label=MAX_BUTTON_TEXT,
+        media_kinds=frozenset(kind for _, kind in MEDIA_FIELDS), max_text=MAX_TEXT, call_action=False,
+    )
+
     def __init__(self, router: Any, bots: TelegramBots, sender: TelegramSender | None = None) -> None:
         self.router = router
         self.bots = bots
@@ -88,13 +95,25 @@ class TelegramAdapter:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
+    def routes(self) -> APIRouter:
+        return _routes(self)
+
     async def aclose(self) -> None:
         await self.drain()
         await self.bots.aclose()
 
 
 def telegram_router(ctx: AppContext) -> APIRouter:
-    adapter = ctx.extras.get(EXTRAS_KEY) or TelegramAdapter.from_context(ctx)
+    return (ctx.extras.get(EXTRAS_KEY) or TelegramAdapter.from_context(ctx)).routes()
+
+
+@register_channel("telegram")
+def build_adapter(ctx: AppContext) -> TelegramAdapter:
+    """Always built: the webhook answers 401 until a bot is configured."""
+    return ctx.extras.get(EXTRAS_KEY) or TelegramAdapter.from_context(ctx)
+
+
+def _routes(adapter: TelegramAdapter) -> APIRouter:
     router = APIRouter(tags=["channels"])
 
     @router.post(

@@ -15,24 +15,27 @@ from fastapi import (
     Depends,
     Header,
     HTTPException,
+    Query,
     Request,
     WebSocket,
     WebSocketDisconnect,
 )
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from casecore.db import transaction
 from casecore.models import Conversation, Message
 from dialogs.profile import Contact
+from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
+from handoff.pages import all_languages, namespace_table, with_data_block
 from handoff.router import ProcessResult
-from i18n.catalog import available_languages
-from madoguchi.context import AppContext
+from i18n.catalog import available_languages, catalog
 
 STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
 # The page runs under a strict policy: its own scripts and styles only, no framing, no referrer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -108,9 +111,26 @@ def webchat_router(ctx: AppContext) -> APIRouter:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         return authorization[7:].strip()
 
+    # The page's own words (the `page` catalog, every language) ride in the HTML.
+    page = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+
     @r.get("/chat", include_in_schema=False)
-    async def chat_page() -> FileResponse:
-        return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+    async def chat_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=SECURITY_HEADERS)
+
+    @r.get("/api/webchat/strings")
+    async def page_strings(lang: str | None = Query(default=None, max_length=35)) -> dict[str, Any]:
+        """The web chat page's own words (buttons, notices, errors) in a language, each
+        missing one filled from the fallback language; `{n}`-style placeholders are left
+        for the page."""
+        language = catalog(lang).language
+        return {"language": language, "strings": namespace_table("page", language)}
+
+    @r.get("/chat/static/{name}", include_in_schema=False)
+    async def chat_static(name: str) -> FileResponse:
+        if name not in STATIC_FILES:
+            raise HTTPException(404, "not found")
+        return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
 
     @r.post("/api/webchat/sessions", status_code=201)
     async def create_session(request: Request, body: NewSession | None = None) -> dict[str, Any]:

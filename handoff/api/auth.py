@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from casecore import audit, staff
 from casecore.db import transaction
 from casecore.models import Counsellor
-from madoguchi.context import AppContext
+from handoff.context import HandoffContext as AppContext
 
 COOKIE = "madoguchi_session"
 

@@ -19,7 +19,7 @@ from casecore.models import (
     Message,
 )
 from handoff.api.auth import current_counsellor_dep
-from madoguchi.context import AppContext
+from handoff.context import HandoffContext as AppContext
 
 
 def face_sheet(c: Case) -> dict[str, Any]:

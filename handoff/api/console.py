@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
 from casecore import access, audit, staff
@@ -30,8 +30,9 @@ from casecore.db import transaction
 from casecore.models import Conversation, Counsellor, Message
 from handoff.api.auth import COOKIE, websocket_counsellor
 from handoff.api.cases import message_view
+from handoff.context import HandoffContext as AppContext
 from handoff.hub import QUEUE_TOPIC, conversation_topic
-from madoguchi.context import AppContext
+from handoff.pages import grouped, namespace_table, with_data_block
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "console"
@@ -51,9 +52,16 @@ _HEADERS = {
 def console_router(ctx: AppContext) -> APIRouter:
     r = APIRouter(tags=["console"])
 
+    page = with_data_block(STATIC / "console.html", "console-strings", grouped(namespace_table("console", "ja")))
+
     @r.get("/console", include_in_schema=False)
-    async def console_page() -> FileResponse:
-        return FileResponse(STATIC / "console.html", media_type="text/html; charset=utf-8", headers=_HEADERS)
+    async def console_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=_HEADERS)
+
+    @r.get("/api/console/strings")
+    async def console_strings() -> dict[str, Any]:
+        """The console's labels for codes, grouped (language, channel, category, …)."""
+        return {"language": "ja", "labels": grouped(namespace_table("console", "ja"))}
 
     @r.get("/console/static/{name}", include_in_schema=False)
     async def console_static(name: str) -> FileResponse:

@@ -32,10 +32,10 @@ from casecore.types import utcnow
 from handoff import canned, ownership, relay, waiting_list
 from handoff.api.auth import current_counsellor_dep
 from handoff.api.cases import case_summary, face_sheet, message_view
+from handoff.context import HandoffContext as AppContext
 from handoff.hub import QUEUE_TOPIC
 from i18n import risk
 from i18n.catalog import catalog
-from madoguchi.context import AppContext
 
 log = structlog.get_logger(__name__)
 CODED_FIELDS = ("for_whom", "age_band", "household", "public_assistance", "residence", "contact_method", "contact_time")

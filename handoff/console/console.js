@@ -11,31 +11,14 @@
 (function () {
   "use strict";
 
-  var LABELS = {
-    language: { ja: "日本語", "ja-easy": "やさしい日本語", en: "英語", "zh-Hans": "中国語(簡体字)", "zh-Hant": "中国語(繁体字)",
-      ko: "韓国語", vi: "ベトナム語", tl: "タガログ語", "pt-BR": "ポルトガル語", ne: "ネパール語", th: "タイ語",
-      id: "インドネシア語", my: "ミャンマー語", es: "スペイン語" },
-    channel: { webchat: "Webチャット", line: "LINE", telegram: "Telegram", email: "メール" },
-    category: { money: "お金", debt: "借金・滞納", job: "仕事", housing: "家賃・住まい", homeless: "住むところがない",
-      food: "食べ物", health: "健康", family: "家族", children: "子ども", single_parent: "ひとり親",
-      isolation: "ひきこもり・孤立", welfare: "生活保護", other: "その他" },
-    urgency: { danger: "身の危険", suicide: "自殺の危険", self_harm: "自傷(過量服薬・リストカット等)",
-      medical: "急病・けが(119)", domestic_violence: "DV(配偶者・パートナーからの暴力)",
-      child_abuse: "子どもへの虐待", violence: "暴力・脅し", abuse: "虐待",
-      no_shelter: "今夜泊まる所がない", no_food: "食べ物がない", risk: "危険の兆候" },
-    status: { bot: "ボット対応中", waiting: "相談員待ち", counsellor: "相談員対応中", closed: "終了" },
-    caseStatus: { "new": "新規", assessing: "アセスメント中", supporting: "支援中", referred: "他機関へつなぎ済み",
-      closed: "終結", withdrawn: "取り下げ" },
-    action: { assess: "アセスメント開始", support: "支援開始", refer: "他機関へつなぐ", close: "終結",
-      withdraw: "取り下げ", reopen: "再開" },
-    consentKind: { use: "利用申込み", share_agencies: "関係機関との情報共有" },
-    decision: { granted: "同意", declined: "同意しない", discuss: "相談して決める", withdrawn: "撤回" },
-    sender: { resident: "住民", bot: "ボット", counsellor: "相談員", system: "お知らせ" },
-    delivery: { sent: "送信済み", pending: "送信中", failed: "届きませんでした" },
-    field: { for_whom: "相談者", problem_text: "相談内容(原文)", problem_text_ja: "相談内容(日本語訳)",
-      age_band: "年代", district: "地区", household: "世帯", public_assistance: "生活保護の受給",
-      residence: "住まい", contact_method: "連絡方法", contact_time: "連絡の時間帯", contact_detail: "連絡先", name: "氏名" }
-  };
+  // Labels for codes (languages, channels, categories, urgency, statuses, …): the server's
+  // `console` catalog (i18n/catalogs/console/), in a JSON data block of console.html.
+  var LABELS = readLabels();
+
+  function readLabels() {
+    var node = document.getElementById("console-strings");
+    try { return (node && JSON.parse(node.textContent)) || {}; } catch (e) { return {}; }
+  }
 
   function label(group, code) {
     if (code === null || code === undefined || code === "") return "—";
