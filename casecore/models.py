@@ -82,6 +82,11 @@ class Conversation(Base):
     dialog_state: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
     language: Mapped[str] = mapped_column(String(16), default="ja")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Kinds of danger screened or answered (codes, no text): the queue and the monthly report.
+    urgency_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    look_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)  # a counsellor looks soon
+    # Ever urgent, flagged or claimed: a crisis record, never purged as "unconsented".
+    ever_claimed: Mapped[bool] = mapped_column(Boolean, default=False)
     consented_use: Mapped[bool] = mapped_column(Boolean, default=False)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), nullable=True)
     # web chat sessions authenticate with a bearer token; only its hash is kept

@@ -181,12 +181,22 @@ async def record_consent(
     return rec
 
 
-async def purge_unconsented(session: AsyncSession, conv: Conversation) -> None:
+def is_crisis_record(conv: Conversation) -> bool:
+    """Ever urgent, flagged for a counsellor to look at, or claimed by one: kept as a record."""
+    return bool(conv.urgent or conv.urgency_reasons or conv.look_reasons or conv.ever_claimed)
+
+
+async def purge_unconsented(session: AsyncSession, conv: Conversation) -> bool:
     """Before consent to use nothing the resident wrote is kept: texts and answers go. The
     message rows stay, emptied, so a redelivered event is still recognised and not answered
-    twice; the contact point stays so the channel can still answer them."""
+    twice; the contact point stays so the channel can still answer them. A crisis record (ever
+    urgent or claimed) is never purged. True when something was purged."""
     if conv.consented_use or conv.case_id is not None:
-        return
+        return False
+    if is_crisis_record(conv):
+        await audit.record(session, action="unconsented_purge_refused_crisis_record", target_type="conversation",
+                           target_id=conv.id)
+        return False
     await session.execute(
         update(Message)
         .where(Message.conversation_id == conv.id)
@@ -194,6 +204,7 @@ async def purge_unconsented(session: AsyncSession, conv: Conversation) -> None:
     )
     conv.dialog_state = None
     await audit.record(session, action="unconsented_data_purged", target_type="conversation", target_id=conv.id)
+    return True
 
 
 async def purge_stale_unconsented(session: AsyncSession, older_than: timedelta) -> int:
@@ -204,11 +215,15 @@ async def purge_stale_unconsented(session: AsyncSession, older_than: timedelta) 
             select(Conversation).where(
                 Conversation.consented_use.is_(False),
                 Conversation.case_id.is_(None),
+                Conversation.urgent.is_(False),
+                Conversation.ever_claimed.is_(False),
                 Conversation.updated_at < cutoff,
             )
         )
     ).all()
+    purged = 0
     for conv in convs:
-        await purge_unconsented(session, conv)
-        conv.status = "closed"
-    return len(convs)
+        if await purge_unconsented(session, conv):
+            conv.status = "closed"
+            purged += 1
+    return purged

@@ -9,27 +9,32 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dialogs.flow import Flow, Node, advance, jump, load_flow
-from dialogs.profile import Profile
+from dialogs.profile import Contact, Profile
 from dialogs.state import DialogState
-from dialogs.types import Choice, Effect, OutboundMessage
+from dialogs.types import Choice, ContactLink, Effect, OutboundMessage
 from i18n import risk
 from i18n.catalog import Catalog, available_languages, catalog, language_name
 
-# Commands that work at every node. Typed words are matched loosely on choice nodes and only
-# exactly on text nodes (a resident describing their problem may well write "person").
+# Commands that work at every node. A typed command is the whole message (after trimming and
+# normalising), never a word inside a longer one: 「人生やめたい」 or "i can't stop crying" are a
+# person speaking, not a command. On text nodes only the button labels count.
 COMMANDS = ("human", "lang", "back", "stop")
 COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "human": ("相談員", "人と話", "担当者", "そうだんいん", "talk to a person", "human", "operator",
               "counsellor", "counselor", "staff", "real person"),
     "lang": ("言語", "げんご", "language", "languages"),
     "back": ("戻る", "もどる", "back", "go back"),
-    "stop": ("やめる", "やめたい", "中止", "stop", "quit", "cancel"),
+    "stop": ("やめる", "やめます", "やめたい", "中止", "stop", "quit", "cancel"),
 }
+# Kinds whose "look" answer names a 24-hour line (someone talking about dying, even indirectly).
+_LIFE_KINDS = ("suicide", "self_harm")
+_TRAILING = " \t\n\r。．.、,!！?？～~…「」『』\"'"
 ACK_INTERVAL_SECONDS = 600
 _PHONE = re.compile(r"^\+?[0-9]{10,13}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
@@ -46,11 +51,15 @@ class DialogInput:
     resumed: bool = False  # the resident comes back after a long pause
 
 
+Screen = Callable[..., risk.RiskFinding]
+
+
 @dataclass(frozen=True)
 class DialogContext:
     profile: Profile
     now: datetime
     max_chars: int = 4000
+    screen: Screen | None = None  # i18n.risk.screen unless given (tests inject findings)
 
 
 @dataclass
@@ -81,6 +90,18 @@ def _norm(s: str) -> str:
     return unicodedata.normalize("NFKC", s).strip().casefold()
 
 
+def _whole(s: str) -> str:
+    """A whole typed message as compared with commands and labels: NFKC, case-folded, with
+    surrounding spaces and punctuation trimmed and inner spaces collapsed."""
+    return " ".join(_norm(s).strip(_TRAILING).split())
+
+
+def contact_link(contact: Contact, language: str) -> ContactLink | None:
+    if not contact.phone or not contact.tel_uri:
+        return None
+    return ContactLink(label=contact.label_for(language), number=contact.phone, uri=contact.tel_uri)
+
+
 class _Step:
     """One step's working set; methods append messages and effects as they go."""
 
@@ -92,14 +113,22 @@ class _Step:
         self.out: list[OutboundMessage] = []
         self.effects: list[Effect] = []
         self._params: dict[str, dict[str, Any]] = {}
+        self.defer_entering = False  # a risk answer: the next question waits for the choice
+        self.no_unknown = False  # a screened message never gets "didn't understand"
 
     # ── helpers ────────────────────────────────────────────────────────────────
     @property
+    def lang(self) -> str:
+        # Before the resident picks a language, answer a crisis in the language they wrote.
+        detected = self.inp.detected_language if self.inp.detected_language in available_languages() else None
+        return self.s.language or detected or "ja"
+
+    @property
     def cat(self) -> Catalog:
-        return catalog(self.s.language or "ja")
+        return catalog(self.lang)
 
     def params(self) -> dict[str, Any]:
-        lang = self.s.language or "ja"
+        lang = self.lang
         cached = self._params.get(lang)
         if cached is None:
             cached = self._params[lang] = self._build_params(lang)
@@ -159,9 +188,20 @@ class _Step:
         ids = self.choice_ids(node)
         if t.isdigit() and 1 <= int(t) <= len(ids):
             return ids[int(t) - 1]
+        w = _whole(text)
         for cid in ids:
             candidates = {cid, self.label(node, cid), catalog("ja").label(cid), catalog("en").label(cid)}
-            if t in {_norm(c) for c in candidates}:
+            if t in {_norm(c) for c in candidates} or w in {_whole(c) for c in candidates}:
+                return cid
+        return None
+
+    def typed_label(self, *ids: str) -> str | None:
+        """Which of these choices a typed message is, as a whole (a label or the id)."""
+        if not self.inp.text or len(self.inp.text) > 40:
+            return None
+        w = _whole(self.inp.text)
+        for cid in ids:
+            if w in {_whole(cid), *(_whole(catalog(lg).label(cid)) for lg in {"ja", "en", self.lang})}:
                 return cid
         return None
 
@@ -171,27 +211,22 @@ class _Step:
         text = self.inp.text
         if not text or len(text) > 40:
             return None
-        t = _norm(text)
-        loose = node is None or node.type != "text"
+        t = _whole(text)
+        words_too = node is None or node.type != "text"
         for cmd in COMMANDS:
-            labels = {_norm(catalog(lang).label(cmd)) for lang in {"ja", "en", self.s.language or "ja"}}
-            if t in labels:
-                return cmd
-            if loose and any(w in t for w in COMMAND_WORDS[cmd]):
+            labels = {_whole(catalog(lang).label(cmd)) for lang in {"ja", "en", self.lang}}
+            if t in labels or (words_too and t in {_whole(w) for w in COMMAND_WORDS[cmd]}):
                 return cmd
         return None
 
     # ── rendering nodes ────────────────────────────────────────────────────────
     def enter(self, name: str, *, quiet: bool = False) -> None:
         """Move to a node and ask its question, skipping nodes whose answer is known."""
-        for _ in range(len(self.flow.nodes) + 1):
-            node = self.node(name)
-            if node.skip_when_known and self._known(node.skip_when_known):
-                name = advance(self.flow, name, "answered")
-                continue
-            break
-        self.s.node = name
-        self.s.selection = []
+        name = self.place(name)
+        node = self.node(name)
+        if self.defer_entering and node.type != "end":
+            self.s.after_risk = "enter"  # shown when the resident chooses to go on
+            return
         if not quiet:
             for key in node.say:
                 self.say(key)
@@ -202,6 +237,18 @@ class _Step:
             self.say("summary.intro")
             self.out.append(OutboundMessage(text=self.summary_text(), kind="summary"))
         self.ask(node)
+
+    def place(self, name: str) -> str:
+        """Move to a node without saying anything (skipping nodes whose answer is known)."""
+        for _ in range(len(self.flow.nodes) + 1):
+            node = self.node(name)
+            if node.skip_when_known and self._known(node.skip_when_known):
+                name = advance(self.flow, name, "answered")
+                continue
+            break
+        self.s.node = name
+        self.s.selection = []
+        return name
 
     def _known(self, key: str) -> bool:
         if key == "language":
@@ -244,7 +291,9 @@ class _Step:
 
     def _finish(self, node: Node) -> None:
         self.s.finished = True
-        if node.prompt:
+        if node.prompt and "purge_unconsented" in node.effects and self.keeps_record():
+            self.say("safety.record_kept")  # not "nothing was kept": it was, and why
+        elif node.prompt:
             self.say(node.prompt)
         for eff in node.effects:
             if eff == "create_case":
@@ -257,8 +306,8 @@ class _Step:
                     recommended=self.ctx.profile.recommend(answers),
                 )
                 self.effect("request_human", reason="intake_complete")
-            elif eff == "purge_unconsented":
-                self.effect("purge_unconsented")
+            elif eff in ("purge_unconsented", "end_conversation") and self.keeps_record():
+                continue  # a crisis record is kept, and the conversation stays in the queue
             else:
                 self.effect(eff)
 
@@ -269,19 +318,34 @@ class _Step:
             self.s.language, self.s.language_source = inp.language_hint, "channel"
             self.effect("set_language", language=inp.language_hint, source="channel")
 
+        # Safeguarding comes before everything else: every text, in every state.
+        finding = self.screen()
+
         if self.s.node is None:  # first contact
             if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
                 self.s.language, self.s.language_source = inp.detected_language, "detected"
                 self.effect("set_language", language=inp.detected_language, source="detected")
             if inp.kind == "follow":
                 self.say("greeting.follow")
-            self.screen_risk()
+            if finding.level == "emergency":
+                # The contacts first; the service and its consent wait for the resident's choice.
+                self.place(self.flow.start)
+                self.s.after_risk = "enter"
+                self.respond_emergency(finding)
+                return self.result()
+            if finding:
+                self.respond_look(finding)
             self.enter(self.flow.start)
             return self.result()
 
         node = self.node()
         if self.s.finished:
-            self.screen_risk()
+            if finding.level == "emergency":
+                self.respond_emergency(finding, offer_choices=False)
+                return self.result()
+            if finding:
+                self.respond_look(finding)
+                return self.result()
             cmd = self.command(None)
             if cmd == "human" and not self.s.human_requested:
                 self.request_human("asked")
@@ -289,8 +353,21 @@ class _Step:
                 self.say("waiting.ack" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "waiting.ack_out_of_hours")
             return self.result()
 
+        if finding.level == "emergency":
+            return self.emergency_step(node, finding)
+        if finding:
+            self.respond_look(finding)
+            self.no_unknown = True
+            if self.s.after_risk == "enter":
+                self.s.after_risk = None
+                self.enter(node.name)
+                return self.result()
+        elif self.s.after_risk and self.after_risk_step(node):
+            return self.result()
+
         if inp.kind == "media":
-            self.say("media.unsupported")
+            if not finding:
+                self.say("media.unsupported")
             self.ask(node)
             return self.result()
 
@@ -304,11 +381,10 @@ class _Step:
         if self.s.paused or inp.choice in ("continue", "restart"):
             return self.resume()
 
-        cmd = self.command(node)
+        cmd = None if finding else self.command(node)  # a screened message is never a command
         if cmd:
             return self.run_command(cmd, node)
 
-        self.screen_risk()
         if node.type == "text":
             self.answer_text(node)
         elif node.type == "multi":
@@ -327,19 +403,137 @@ class _Step:
             return True
         return False
 
-    def screen_risk(self) -> None:
+    # ── safeguarding ───────────────────────────────────────────────────────────
+    def screen(self) -> risk.RiskFinding:
         if not self.inp.text:
-            return
-        finding = risk.screen(self.inp.text, *self.inp.translations)
+            return risk.RiskFinding(())
+        screen = self.ctx.screen or risk.screen
+        return screen(self.inp.text, *self.inp.translations, language=self.s.language or self.inp.detected_language)
+
+    def keeps_record(self) -> bool:
+        """A conversation that was ever urgent or flagged is never purged as unconsented."""
+        return bool(self.s.urgent_reasons or self.s.look_reasons)
+
+    def emergency_step(self, node: Node, finding: risk.RiskFinding) -> StepResult:
+        """A message that screens as an emergency: never a command, never "didn't understand",
+        never an end or a reset. Free text answering a text question is kept as the answer; the
+        next question waits until the resident chooses to go on."""
+        pending = self.s.after_risk or "ask"
+        answers_question = (
+            pending == "ask" and node.type == "text" and not node.validate_as and self.inp.kind != "media"
+            and not self.s.paused and not self.inp.resumed
+        )
+        if answers_question:
+            self.defer_entering = True
+            self.answer_text(node)
+            self.defer_entering = False
+            pending = self.s.after_risk or "ask"
+        self.s.after_risk = pending
+        self.respond_emergency(finding)
+        return self.result()
+
+    def respond_emergency(self, finding: risk.RiskFinding, *, offer_choices: bool = True) -> None:
         new = [k for k in finding.kinds if k not in self.s.urgent_reasons]
-        if not new:
-            return
-        self.s.urgent_reasons.extend(new)
-        self.effect("mark_urgent", reasons=new)
-        self.say("risk.detected" if set(new) - {"no_shelter"} else "safety.no_shelter", kind="emergency")
+        if new:
+            self.s.urgent_reasons.extend(new)
+            self.effect("mark_urgent", reasons=new, level="emergency")
+        self.say_risk(list(finding.kinds))
         if not self.s.human_requested:
             self.s.human_requested = True
             self.effect("request_human", reason="risk")
+        if offer_choices:
+            self.out.append(OutboundMessage(
+                text=self.cat.text("risk.choose"),
+                choices=(Choice("human", self.cat.label("human")), Choice("continue", self.cat.label("continue"))),
+            ))
+
+    def respond_look(self, finding: risk.RiskFinding) -> None:
+        """A mention to look at (negated, past, someone else): no alarm, a counsellor reads it
+        soon, the intake goes on."""
+        new = [k for k in finding.kinds if k not in self.s.look_reasons and k not in self.s.urgent_reasons]
+        if not new:
+            return
+        self.s.look_reasons.extend(new)
+        self.effect("flag_look", reasons=new)
+        if not self.s.human_requested:
+            self.s.human_requested = True
+            self.effect("request_human", reason="look")
+        lines = [self.cat.text("risk.look")]
+        links: list[ContactLink] = []
+        if any(k in _LIFE_KINDS for k in finding.kinds):
+            line = next((c for c in self.ctx.profile.contacts_for(["suicide"]) if c.always_open), None)
+            if line is not None:
+                lines.append(self.cat.text("risk.look_suicide", line=self.contact_line(line)))
+                links = [lk for lk in [contact_link(line, self.lang)] if lk]
+        self.out.append(OutboundMessage(text="\n".join(lines), contacts=tuple(links)))
+
+    def contact_line(self, c: Contact) -> str:
+        hours = self.cat.text(c.hours) if c.hours and c.hours.startswith("safety.") else (c.hours or "")
+        note = c.note.get(self.lang) or (c.note.get("ja") if self.lang.startswith("ja") else None) or c.note.get("en") or ""
+        extra = "; ".join(x for x in (hours, note) if x)
+        line = f"{c.label_for(self.lang)} {c.phone}"
+        if not extra:
+            return line
+        return f"{line}（{extra}）" if self.lang.startswith("ja") else f"{line} ({extra})"
+
+    def say_risk(self, kinds: list[str]) -> None:
+        """One emergency message: a line for each kind, the profile's lines for those kinds, and
+        when a person reads it (out of hours: the next opening and the lines answering now)."""
+        ordered = [k for k in risk.KINDS if k in kinds] + [k for k in kinds if k not in risk.KINDS]
+        lines = [self.cat.text(f"risk.open.{k}") for k in ordered if f"risk.open.{k}" in self._keys()]
+        contacts = self.ctx.profile.contacts_for(ordered)
+        lines += ["・" + self.contact_line(c) if self.lang.startswith("ja") else "• " + self.contact_line(c) for c in contacts]
+        hours = self.ctx.profile.office_hours
+        if hours.is_open(self.ctx.now):
+            lines.append(self.cat.text("risk.in_hours"))
+        else:
+            now_lines = [c for c in contacts if c.always_open]
+            lines.append(self.cat.text(
+                "risk.out_of_hours", **self.params(),
+                lines_24h=separator(self.lang).join(f"{c.label_for(self.lang)} {c.phone}" for c in now_lines),
+            ))
+        links = tuple(lk for c in contacts if (lk := contact_link(c, self.lang)))
+        self.out.append(OutboundMessage(text="\n".join(lines), kind="emergency", contacts=links))
+
+    def _keys(self) -> set[str]:
+        cat: Catalog | None = self.cat
+        keys: set[str] = set()
+        while cat is not None:
+            keys |= set(cat.texts)
+            cat = cat.fallback
+        return keys
+
+    def after_risk_step(self, node: Node) -> bool:
+        """The resident's answer to "talk to a person, or go on?". True when handled here."""
+        choice = self.inp.choice or self.typed_label("continue", "human") or (
+            "human" if self.command(node) == "human" else None
+        )
+        pending = self.s.after_risk
+        if choice == "continue":
+            self.s.after_risk, self.s.paused = None, False
+            if pending == "enter":
+                self.enter(node.name)
+            elif node.consent == "use":
+                # They have read the consent wording already: ask for the answer, not the text.
+                self.out.append(OutboundMessage(text=self.cat.text("safety.continue_consent"), choices=self.choices_for(node)))
+            else:
+                self.ask(node)
+            return True
+        if choice == "human":
+            if not self.s.human_requested:
+                self.request_human("asked")
+            else:
+                open_now = self.ctx.profile.office_hours.is_open(self.ctx.now)
+                self.say("human.requested" if open_now else "human.requested_out_of_hours")
+            self.out.append(OutboundMessage(
+                text=self.cat.text("risk.meanwhile"), choices=(Choice("continue", self.cat.label("continue")),),
+            ))
+            return True
+        self.s.after_risk = None
+        if pending == "enter" and self.command(node) is None:
+            self.enter(node.name)
+            return True
+        return False
 
     def request_human(self, reason: str) -> None:
         self.s.human_requested = True
@@ -370,6 +564,10 @@ class _Step:
             if self.s.consented_use:
                 self.say("stop.kept")
                 self.s.paused = True
+            elif self.keeps_record():
+                # After a crisis nothing is deleted and the conversation stays with the centre.
+                self.say("safety.record_kept")
+                self.s.paused = True
             else:
                 self.say("stop.purged")
                 lang = self.s.language
@@ -384,8 +582,10 @@ class _Step:
             self.say("resume.restarted")
             keep_lang = (self.s.language, self.s.language_source)
             consented, urgent, human = self.s.consented_use, self.s.urgent_reasons, self.s.human_requested
+            look = self.s.look_reasons
             self.s = DialogState(flow=self.s.flow, language=keep_lang[0], language_source=keep_lang[1],
-                                 consented_use=consented, urgent_reasons=urgent, human_requested=human)
+                                 consented_use=consented, urgent_reasons=urgent, human_requested=human,
+                                 look_reasons=look)
             self.enter(self.flow.start)
         else:
             self.ask(self.node())
@@ -422,7 +622,7 @@ class _Step:
         if cid is None and self.inp.text:
             cid = self.match_choice(node, self.inp.text)
         if cid is None or cid not in self.choice_ids(node):
-            self.ask(node, prefix=self.cat.text("unknown_input"))
+            self.ask(node, prefix=None if self.no_unknown else self.cat.text("unknown_input"))
             return None
         if cid == "skip":
             self.move_on(node, "skip")
@@ -488,10 +688,12 @@ class _Step:
         if not new:
             return
         self.s.urgent_reasons.extend(new)
-        self.effect("mark_urgent", reasons=new)
-        for c, key in (("danger", "safety.emergency"), ("no_shelter", "safety.no_shelter"), ("no_food", "safety.no_food")):
-            if c in new:
-                self.say(key, kind="emergency")
+        self.effect("mark_urgent", reasons=new, level="emergency")
+        if "danger" in new:
+            self.say("safety.emergency", kind="emergency")
+        kinds = [c for c in new if c in risk.KINDS]  # medical, no_shelter, no_food: their own lines
+        if kinds:
+            self.say_risk(kinds)
         if not self.s.human_requested:
             self.s.human_requested = True
             self.effect("request_human", reason="safety")

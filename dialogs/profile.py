@@ -3,6 +3,7 @@ contacts, districts, programmes and routing rules, and which flow file to run.""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from pathlib import Path
@@ -14,12 +15,45 @@ import yaml
 from pydantic import BaseModel, Field
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
+NATIONAL_CONTACTS_FILE = Path(__file__).parent / "contacts.yaml"
+# Which lines answer which kind of danger (i18n.risk.KINDS), most fitting first. `lodging` is
+# the profile's emergency lodging contact and `centre` the centre's own phone; every other id
+# is a national line (contacts.yaml) or one of the profile's own `contacts`.
+DEFAULT_RISK_CONTACTS: dict[str, list[str]] = {
+    "suicide": ["inochi", "inochi_free", "kokoro", "yorisoi", "ambulance"],
+    "self_harm": ["ambulance", "inochi", "yorisoi", "kokoro"],
+    "medical": ["ambulance", "kyukyu_anshin"],
+    "domestic_violence": ["police", "dv_plus", "dv_navi", "onestop"],
+    "child_abuse": ["child_abuse", "police"],
+    "violence": ["police", "onestop", "yorisoi"],
+    "no_shelter": ["lodging", "centre", "yorisoi"],
+    "no_food": ["centre", "yorisoi"],
+}
+
+
+@cache
+def national_contacts() -> dict[str, Contact]:
+    with NATIONAL_CONTACTS_FILE.open(encoding="utf-8") as fh:
+        return {cid: Contact.model_validate(c) for cid, c in (yaml.safe_load(fh) or {}).items()}
 
 
 class Contact(BaseModel):
     label: dict[str, str]  # language -> label; "ja" required
     phone: str | None = None
     note: dict[str, str] = Field(default_factory=dict)
+    hours: str | None = None  # a catalog key (safety.hours.*) or a clock range such as 10:00–22:00
+    always_open: bool = False  # answers around the clock
+
+    def label_for(self, language: str) -> str:
+        order = [language, "ja", "en"] if language.startswith("ja") else [language, "en", "ja"]
+        return next((self.label[k] for k in order if k in self.label), "")
+
+    @property
+    def tel_uri(self) -> str | None:
+        """RFC 3966 for a call button: digits only, `#` percent-encoded (#7119 → tel:%237119)."""
+        if not self.phone:
+            return None
+        return "tel:" + re.sub(r"[^0-9#+]", "", self.phone).replace("#", "%23")
 
     def render(self, language: str) -> str:
         # Easy Japanese readers get the Japanese label, everyone else English before Japanese.
@@ -125,6 +159,36 @@ class Profile(BaseModel):
     default_recommendation: list[str] = Field(default_factory=lambda: ["jiritsu_soudan"])
     waiting_target_minutes: int = 30
     channels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    contacts: dict[str, Contact] = Field(default_factory=dict)  # local lines, by id
+    risk_contacts: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RISK_CONTACTS))
+
+    def contact(self, contact_id: str) -> Contact | None:
+        if contact_id == "lodging":
+            return self.lodging_contact
+        if contact_id == "centre":
+            return Contact(label=self.centre_name, phone=self.phone)
+        return self.contacts.get(contact_id) or national_contacts().get(contact_id)
+
+    def all_contacts(self) -> list[Contact]:
+        """Every line this profile names for any kind of danger, plus the emergency contacts."""
+        found = [*self.emergency_contacts, *self.contacts_for(list(self.risk_contacts))]
+        out: dict[str, Contact] = {}
+        for c in found:
+            if c.phone and c.phone not in out:
+                out[c.phone] = c
+        return list(out.values())
+
+    def contacts_for(self, kinds: list[str] | tuple[str, ...]) -> list[Contact]:
+        """The lines for these kinds of danger, in the kinds' order, each line once."""
+        seen: set[str] = set()
+        out: list[Contact] = []
+        for kind in kinds:
+            for cid in self.risk_contacts.get(kind) or DEFAULT_RISK_CONTACTS.get(kind, []):
+                c = self.contact(cid)
+                if c is not None and c.phone and c.phone not in seen:
+                    seen.add(c.phone)
+                    out.append(c)
+        return out
 
     def t(self, field: dict[str, str], language: str) -> str:
         return field.get(language) or (field.get("ja") if language.startswith("ja") else None) or field.get("en") or field["ja"]

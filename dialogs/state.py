@@ -19,6 +19,10 @@ class DialogState:
     return_after: str | None = None  # while changing one item: return to the summary after it
     consented_use: bool = False
     urgent_reasons: list[str] = field(default_factory=list)
+    look_reasons: list[str] = field(default_factory=list)  # screened "look": a counsellor looks soon
+    # After a risk response the resident chooses: a person, or go on. "enter": the current node
+    # has not been shown yet (go on shows it); "ask": it was shown (go on asks it again).
+    after_risk: str | None = None
     human_requested: bool = False
     finished: bool = False  # the bot's part is over (handed over, or declined)
     paused: bool = False  # stopped after consent, or asked whether to resume

@@ -55,7 +55,8 @@ async def claim(s: AsyncSession, conversation_id: int, me: Counsellor) -> None:
     res = await s.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.status == "waiting")
-        .values(status="counsellor", owner_counsellor_id=me.id, waiting_since=None, updated_at=utcnow())
+        .values(status="counsellor", owner_counsellor_id=me.id, waiting_since=None, updated_at=utcnow(),
+                ever_claimed=True)
         .execution_options(synchronize_session=False)
     )
     if res.rowcount != 1:

@@ -27,6 +27,7 @@ from handoff.delivery import DeliveryError, DeliveryTarget, SenderRegistry
 from handoff.events import InboundEvent
 from handoff.hub import QUEUE_TOPIC, Hub, conversation_topic
 from handoff.locks import ConversationLocks
+from i18n import risk
 from i18n.catalog import catalog
 
 log = structlog.get_logger(__name__)
@@ -52,6 +53,9 @@ class ProcessResult:
     case_number: str | None = None
     duplicate: bool = False
     message_ids: list[int] = field(default_factory=list)
+    # A message screened while a counsellor holds the conversation: the console is told at once.
+    risk_kinds: tuple[str, ...] = ()
+    risk_level: str | None = None
 
 
 # Hooks filled in by i18n when available: (text) -> language code or None, and a translator.
@@ -146,15 +150,24 @@ class Router:
             result = ProcessResult(conversation_id=conv.id, case_id=conv.case_id)
 
             if conv.status == "counsellor":
-                # The bot is silent while a counsellor owns the conversation.
+                # The bot is silent while a counsellor owns the conversation, but the message is
+                # still screened: the console flags it at once.
                 await self._translate_inbound(inbound, conv)
+                finding = risk.screen(text, *((inbound.translation,) if inbound.translation else ()),
+                                      language=conv.language)
+                if finding:
+                    await self._flag_held(s, conv, finding)
+                    result.risk_kinds, result.risk_level = finding.kinds, finding.level
                 result.conversation_status, result.state = conv.status, conv.dialog_node
                 result.message_ids = [inbound.id]
                 return result, None
 
             state = DialogState.from_dict(conv.dialog_state)
             state.flow = state.flow or profile.flow
-            detected = self.detector(text) if (self.detector and text and state.node is None) else None
+            # Detect until a language is chosen: a crisis at the language question is answered in
+            # the language it was written in.
+            unknown = state.node is None or state.language is None
+            detected = self.detector(text) if (self.detector and text and unknown) else None
             translations = await self._translations_for_risk(text, conv.language)
             inp = DialogInput(
                 text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
@@ -165,12 +178,11 @@ class Router:
             messages = list(res.messages)
             if cut:
                 messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=self.max_chars)))
-            await self._apply_effects(s, conv, contact, res.effects, res.state, messages, now)
+            purged = await self._apply_effects(s, conv, contact, res.effects, res.state, messages, now)
             conv.dialog_state = res.state.to_dict() if conv.dialog_state is not None or res.state.node else None
-            if any(e.kind == "purge_unconsented" for e in res.effects):
+            if purged:
                 conv.dialog_state = None
             conv.dialog_node = res.state.node or ""
-            purged = any(e.kind == "purge_unconsented" for e in res.effects)
             if not purged:
                 await self._translate_inbound(inbound, conv)
             out_ids = []
@@ -237,8 +249,10 @@ class Router:
     async def _apply_effects(
         self, s: AsyncSession, conv: Conversation, contact: Any, effects: Sequence[Effect],
         state: DialogState, messages: list[OutboundMessage], now: datetime,
-    ) -> None:
+    ) -> bool:
+        """Apply the step's effects; True when unconsented data was purged."""
         profile = self.profiles.get(conv.profile_id)
+        purged = False
         for eff in effects:
             d = eff.data
             if eff.kind == "set_language":
@@ -254,11 +268,18 @@ class Router:
                     conv.consented_use = d["decision"] == "granted"
             elif eff.kind == "mark_urgent":
                 conv.urgent = True
+                conv.urgency_reasons = sorted({*(conv.urgency_reasons or []), *d["reasons"]})
+                await audit.record(s, action="conversation_marked_urgent", target_type="conversation",
+                                   target_id=conv.id, detail={"reasons": list(d["reasons"])})
                 if conv.case_id:
                     case = await s.get(Case, conv.case_id)
                     if case:
                         case.urgent = True
                         case.urgency_reasons = sorted({*case.urgency_reasons, *d["reasons"]})
+            elif eff.kind == "flag_look":
+                conv.look_reasons = sorted({*(conv.look_reasons or []), *d["reasons"]})
+                await audit.record(s, action="conversation_flagged_look", target_type="conversation",
+                                   target_id=conv.id, detail={"reasons": list(d["reasons"])})
             elif eff.kind == "request_human":
                 if conv.status == "bot":
                     conv.status = "waiting"
@@ -279,9 +300,37 @@ class Router:
                         case.problem_text_ja = await self._to_japanese(problem, conv.language)
                     messages.append(handed_over_message(profile, conv.language, case.number, case.urgent, now))
             elif eff.kind == "purge_unconsented":
-                await store.purge_unconsented(s, conv)
+                purged = await store.purge_unconsented(s, conv) or purged
             elif eff.kind == "end_conversation":
+                if store.is_crisis_record(conv) and conv.status in ("waiting", "counsellor"):
+                    continue  # a crisis stays in the queue until a counsellor closes it
                 conv.status = "closed"
+        return purged
+
+    async def _flag_held(self, s: AsyncSession, conv: Conversation, finding: risk.RiskFinding) -> None:
+        """A screened message in a conversation a counsellor holds: urgent (emergency) or
+        flagged (look), on the conversation, its dialog state and its case."""
+        kinds = list(finding.kinds)
+        state = dict(conv.dialog_state or {})
+        if finding.level == "look":
+            conv.look_reasons = sorted({*(conv.look_reasons or []), *kinds})
+            state["look_reasons"] = sorted({*(state.get("look_reasons") or []), *kinds})
+            action = "conversation_flagged_look"
+        else:
+            conv.urgent = True
+            conv.urgency_reasons = sorted({*(conv.urgency_reasons or []), *kinds})
+            state["urgent_reasons"] = [*(state.get("urgent_reasons") or []),
+                                       *(k for k in kinds if k not in (state.get("urgent_reasons") or []))]
+            action = "conversation_marked_urgent"
+            if conv.case_id:
+                case = await s.get(Case, conv.case_id)
+                if case:
+                    case.urgent = True
+                    case.urgency_reasons = sorted({*case.urgency_reasons, *kinds})
+        if conv.dialog_state is not None:
+            conv.dialog_state = state
+        await audit.record(s, action=action, target_type="conversation", target_id=conv.id,
+                           detail={"reasons": kinds, "held": True})
 
     # ── translation hooks (no-ops until a translator is installed) ─────────────
     async def _to_japanese(self, text: str, language: str) -> str | None:
@@ -314,6 +363,12 @@ class Router:
         })
         if result.conversation_status in ("waiting", "counsellor"):
             await self.hub.publish(QUEUE_TOPIC, {"type": "queue_changed", "conversation_id": result.conversation_id})
+        if result.risk_kinds:
+            # The console shows a banner at once (the counsellor may be reading another case).
+            alert = {"type": "risk_flagged", "conversation_id": result.conversation_id, "profile_id": event.profile_id,
+                     "kinds": list(result.risk_kinds), "level": result.risk_level or "emergency"}
+            await self.hub.publish(QUEUE_TOPIC, alert)
+            await self.hub.publish(conversation_topic(result.conversation_id), alert)
         # The web chat answers in the HTTP response; every other channel is sent to.
         if target is not None and result.messages and event.channel != "webchat":
             await self.deliver(target, result.messages, result.message_ids[1:])

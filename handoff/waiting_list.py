@@ -28,12 +28,15 @@ async def _share_consents(s: AsyncSession, conv_ids: list[int]) -> dict[int, str
 def _item(conv: Conversation, case: Case | None, share: str | None, profiles: ProfileRegistry, now: datetime) -> dict[str, Any]:
     answers = (conv.dialog_state or {}).get("answers") or {}
     reasons = list(case.urgency_reasons) if case else list((conv.dialog_state or {}).get("urgent_reasons") or [])
+    reasons += [r for r in (conv.urgency_reasons or []) if r not in reasons]
+    look = [r for r in (conv.look_reasons or []) if r not in reasons]
     target = profiles.get(conv.profile_id).waiting_target_minutes * 60 if conv.profile_id in profiles else None
     waited = int((now - conv.waiting_since).total_seconds()) if conv.waiting_since else None
     return {
         "id": conv.id, "status": conv.status, "case_id": conv.case_id, "case_number": case.number if case else None,
         "language": conv.language, "channel": conv.channel, "profile_id": conv.profile_id,
         "urgent": bool(conv.urgent or (case and case.urgent)), "urgency_reasons": reasons,
+        "look": bool(look), "look_reasons": look,  # a counsellor looks soon (not urgent)
         "categories": list(case.categories) if case else [str(c) for c in answers.get("categories") or []],
         "share_consent": (case.share_consent if case and case.share_consent else share),
         "state": conv.dialog_node or None,

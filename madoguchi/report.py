@@ -35,7 +35,10 @@ async def monthly_report(settings: Settings, month: str, profile_id: str) -> dic
                 Case.age_band, Case.district, Case.categories, Case.channel, Case.language, Case.urgent,
                 Case.recommended_programmes, Case.status,
             ).where(Case.profile_id == profile_id, Case.created_at >= start, Case.created_at < end))).all()
-            conversations = (await s.execute(select(Conversation.channel, Conversation.consented_use).where(
+            conversations = (await s.execute(select(
+                Conversation.channel, Conversation.consented_use, Conversation.urgent,
+                Conversation.urgency_reasons, Conversation.look_reasons,
+            ).where(
                 Conversation.profile_id == profile_id, Conversation.created_at >= start, Conversation.created_at < end
             ))).all()
             # Removals and trouble (002 §6(7)): staff blocks and the attempts that followed.
@@ -57,6 +60,11 @@ async def monthly_report(settings: Settings, month: str, profile_id: str) -> dic
         "declined_or_abandoned": sum(1 for c in conversations if not c.consented_use),
         "new_cases": len(rows),
         "urgent_cases": sum(1 for r in rows if r.urgent),
+        # Conversations by kind of danger (a conversation with two kinds counts under both),
+        # whether or not a case followed: a crisis often ends before consent.
+        "urgent_conversations": sum(1 for c in conversations if c.urgent),
+        "urgent_conversations_by_kind": dict(Counter(k for c in conversations for k in set(c.urgency_reasons or []))),
+        "look_conversations_by_kind": dict(Counter(k for c in conversations for k in set(c.look_reasons or []))),
         "by_age_band": dict(Counter(r.age_band or "unknown" for r in rows)),
         "by_district": dict(Counter(r.district or "unknown" for r in rows)),
         "by_channel": dict(Counter(r.channel for r in rows)),

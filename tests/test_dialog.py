@@ -128,7 +128,7 @@ def test_human_word_inside_a_problem_description_is_not_a_command() -> None:
 def test_risk_in_free_text_marks_urgent_and_shows_contacts(text: str, kind: str) -> None:
     results = run([*START, C("agree"), T(text)])
     last = results[-1]
-    assert effects([last], "mark_urgent") == [{"reasons": [kind]}]
+    assert [e["reasons"] for e in effects([last], "mark_urgent")] == [[kind]]
     assert effects([last], "request_human") == [{"reason": "risk"}]
     assert any(m.kind == "emergency" for m in last.messages)
 

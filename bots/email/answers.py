@@ -4,8 +4,8 @@ The bot's mail numbers its questions (Q1, Q2, ...). A resident may answer "Q3: 2
 "Q3：家賃・住まい", fill the lines in inside the quoted mail, or ignore the form and simply
 write. Whatever can be read fills an answer; anything else is left for the counsellor, and the
 whole text always stays as the presenting problem in the resident's own words.
-Categories and safety are also read from keywords in that text (Japanese and English), because
-most people will just describe their situation.
+Categories are also read from keywords in that text (Japanese and English), because most people
+will just describe their situation; the safety answer comes from the shared risk screen.
 """
 
 from __future__ import annotations
@@ -77,13 +77,10 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
                   "isolat", "lonely", "hikikomori"),
     "welfare": ("生活保護", "保護費", "福祉事務所", "welfare", "public assistance"),
 }
-SAFETY_WORDS: dict[str, tuple[str, ...]] = {
-    "danger": ("殴られ", "暴力を", "殺され", "身の危険", "命の危険", "逃げたい", "in danger", "beaten"),
-    "no_shelter": ("今夜泊まる", "泊まるところがない", "泊まる所がない", "寝る場所がない", "野宿",
-                   "nowhere to sleep", "no place to stay tonight"),
-    "no_food": ("食べるものがない", "食べる物がない", "食べ物がない", "何も食べて", "no food",
-                "nothing to eat"),
-}
+# The safety question is answered from the one risk screen every channel uses (i18n.risk), never
+# from a word list of the email channel's own. The mail text itself is also screened by the
+# dialog on arrival, which gives the emergency contacts at the top of the answer mail.
+_SAFETY_KINDS = ("medical", "no_shelter", "no_food")
 _RELATIVE = re.compile(r"(息子|娘|母|父|夫|妻|兄|姉|弟|妹|家族|祖母|祖父|my (son|daughter|mother|father|husband|wife))")
 _CONSENT_LINE = re.compile(r"^\s*(" + _AGREE.pattern + r"|" + _DECLINE.pattern + r")\s*[。.!！]*\s*$", re.IGNORECASE)
 
@@ -199,10 +196,24 @@ def read_answers(new_text: str, whole_body: str) -> MailAnswers:
 
 
 def keywords(text: str) -> tuple[list[str], list[str]]:
+    """(problem categories from keywords, safety choices from the shared risk screen)."""
     t = norm(text)
     categories = [c for c, words in CATEGORY_WORDS.items() if any(norm(w) in t for w in words)]
-    safety = [c for c, words in SAFETY_WORDS.items() if any(norm(w) in t for w in words)]
-    return categories, safety
+    return categories, safety_from_screen(text)
+
+
+def safety_from_screen(text: str) -> list[str]:
+    """The safety question's choices (danger, medical, no_shelter, no_food) for what the risk
+    screen found at the emergency level; a "look" finding answers nothing here."""
+    from i18n import risk
+
+    finding = risk.screen(text) if text.strip() else None
+    if not finding or finding.level != "emergency":
+        return []
+    out = [k for k in _SAFETY_KINDS if k in finding.kinds]
+    if set(finding.kinds) - set(_SAFETY_KINDS):
+        out.insert(0, "danger")
+    return out
 
 
 def match_choices(value: str, choices: list[tuple[str, list[str]]], multi: bool) -> list[str]:

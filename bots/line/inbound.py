@@ -48,6 +48,14 @@ class Accepted:
     wants_loading: bool  # the resident waits for an answer: show the loading animation
 
 
+def sticker_text(message: StickerMessageContent) -> str | None:
+    """What a sticker says, for the risk screen: a message sticker's own text (typed by the
+    resident) and the sticker's keywords ("sad", "help"), which LINE sends with the event."""
+    parts = [message.text or "", *(message.keywords or [])]
+    text = "\n".join(p.strip() for p in parts if p and p.strip())
+    return text[:1000] or None
+
+
 def _mode(event: Event) -> str:
     mode = getattr(event, "mode", None)
     return str(getattr(mode, "value", mode) or "active")
@@ -94,6 +102,7 @@ def to_inbound(event: Event, channel: LineChannel, received_at: float) -> Accept
         if media_type is None:
             log.info("line_message_ignored_unknown_content", event_type=kind_name)
             return None
-        return Accepted(InboundEvent(kind="media", media_type=media_type, **base), False, True)
+        text = sticker_text(message) if isinstance(message, StickerMessageContent) else None
+        return Accepted(InboundEvent(kind="media", media_type=media_type, text=text, **base), False, True)
     log.info("line_event_ignored_type_not_handled", event_type=kind_name)
     return None

@@ -19,7 +19,7 @@ from bots.common.text import (  # re-exported: inbound.py reads postbacks from h
     postback_data,
 )
 from bots.common.textsplit import split_text, truncate_utf16
-from dialogs.types import Choice, OutboundMessage
+from dialogs.types import Choice, ContactLink, OutboundMessage
 from i18n.catalog import catalog
 
 MAX_TEXT = 5000
@@ -58,6 +58,33 @@ def quick_reply(choices: Sequence[Choice]) -> dict[str, Any]:
     }
 
 
+MAX_ALT_TEXT = 400
+MAX_CALL_BUTTONS = 10
+
+
+def call_buttons(contacts: Sequence[ContactLink]) -> dict[str, Any] | None:
+    """A Flex bubble with one call button (URI action `tel:`) per line, so the resident dials
+    with one tap. The number leads the label, so it stays visible when the label is cut."""
+    if not contacts:
+        return None
+    shown = list(contacts)[:MAX_CALL_BUTTONS]
+    buttons = [
+        {
+            "type": "button",
+            "style": "primary" if i == 0 else "secondary",
+            "height": "sm",
+            "action": {"type": "uri", "label": truncate_utf16(f"{c.number} {c.label}", MAX_LABEL), "uri": c.uri},
+        }
+        for i, c in enumerate(shown)
+    ]
+    alt = truncate_utf16(" / ".join(f"{c.label} {c.number}" for c in shown), MAX_ALT_TEXT)
+    return {
+        "type": "flex",
+        "altText": alt,
+        "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": buttons}},
+    }
+
+
 def numbered_text(choices: Sequence[Choice], language: str) -> str:
     lines = [f"{i}. {c.label}" for i, c in enumerate(choices, start=1)]
     return "\n".join([*lines, number_hint(language)])
@@ -80,6 +107,9 @@ def render(messages: Sequence[OutboundMessage], language: str) -> Rendered:
         if msg.choices and len(msg.choices) <= MAX_QUICK_REPLIES:
             pending_quick = quick_reply(msg.choices)
         out.messages.extend(chunks)
+        buttons = call_buttons(msg.contacts)
+        if buttons is not None:
+            out.messages.append(buttons)
     # LINE shows only the quick reply of the last message received, so the buttons ride on
     # the batch's final message even when a plain message follows the question.
     if pending_quick and out.messages:

@@ -62,7 +62,10 @@ def to_inbound(update: Update, bot: TelegramBot) -> Accepted | None:
             return Accepted(InboundEvent(kind="message", text=msg.text, **common), chat_id=msg.chat.id)
         for attr, media_type in MEDIA_FIELDS:
             if getattr(msg, attr, None):
-                return Accepted(InboundEvent(kind="media", media_type=media_type, **common), chat_id=msg.chat.id)
+                # A photo, video or document may carry a caption: the resident's words, screened.
+                caption = (msg.caption or "").strip() or None
+                return Accepted(InboundEvent(kind="media", media_type=media_type, text=caption, **common),
+                                chat_id=msg.chat.id)
         log.info("telegram_message_ignored_no_content")
         return None
     if update.callback_query is not None:

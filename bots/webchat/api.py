@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from casecore.db import transaction
 from casecore.models import Conversation, Message
+from dialogs.profile import Contact
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
@@ -175,8 +176,9 @@ def webchat_router(ctx: AppContext) -> APIRouter:
             rows = (await s.scalars(
                 select(Message).where(Message.conversation_id == session_id, Message.id > after).order_by(Message.id)
             )).all()
+            lines = ctx.profiles.get(conv.profile_id).all_contacts() if conv.profile_id in ctx.profiles else []
             return {
-                "messages": [_resident_view(m) for m in rows if m.text is not None or m.media_type or m.choice_id],
+                "messages": [_resident_view(m, lines) for m in rows if m.text is not None or m.media_type or m.choice_id],
                 "conversation_status": conv.status,
                 "state": conv.dialog_node or None,
                 "case_id": conv.case_id,
@@ -222,13 +224,19 @@ async def _drain_client(ws: WebSocket) -> None:
             await ws.receive_text()  # pings; the socket only pushes
 
 
-def _resident_view(m: Message) -> dict[str, Any]:
+def _resident_view(m: Message, lines: list[Contact] | None = None) -> dict[str, Any]:
     """What the resident may see of a transcript row: never private notes or translations
-    meant for staff; counsellor messages in the resident's language."""
+    meant for staff; counsellor messages in the resident's language. An emergency message
+    read back carries its lines again (`contacts`), so the page can make them call links."""
     text = m.text
     if m.sender == "counsellor" and m.translation:
         text = m.translation
+    contacts = []
+    if lines and text and m.kind == "emergency" and m.direction == "out":
+        contacts = [{"label": c.label_for(m.language or "ja"), "number": c.phone, "uri": c.tel_uri}
+                    for c in lines if c.phone and c.tel_uri and c.phone in text]
     return {
+        "contacts": contacts,
         "id": m.id, "direction": m.direction, "sender": m.sender, "text": text, "choice": m.choice_id,
         "choices": m.choices or [], "multi": m.multi, "kind": m.kind,
         # Canned replies are written per language, so only real MT output gets the marker.

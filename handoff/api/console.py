@@ -208,7 +208,16 @@ class ConsoleSocket:
 
     async def _payloads(self, cid: int | None, event: dict[str, Any]) -> list[dict[str, Any]]:
         if cid is None:
+            if event.get("type") == "risk_flagged":
+                # Codes only (kinds, level); shown only to counsellors who may see that municipality.
+                if not access.can_see(self.me, str(event.get("profile_id") or "")):
+                    return []
+                return [{"type": "risk_flagged", "conversation_id": event.get("conversation_id"),
+                         "kinds": list(event.get("kinds") or []), "level": event.get("level")},
+                        {"type": "queue_changed", "conversation_id": event.get("conversation_id")}]
             return [{"type": "queue_changed", "conversation_id": event.get("conversation_id")}]
+        if event.get("type") == "risk_flagged":
+            return []  # told once, through the queue topic
         out: list[dict[str, Any]] = []
         ids = [int(i) for i in event.get("message_ids") or []]
         if event.get("message_id"):

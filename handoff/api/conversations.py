@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select, update
 
-from casecore import access, audit
+from casecore import access, audit, store
 from casecore.db import transaction
 from casecore.lifecycle import InvalidTransition, allowed_triggers, next_status
 from casecore.models import (
@@ -33,8 +34,10 @@ from handoff.api.auth import current_counsellor_dep
 from handoff.api.cases import case_summary, face_sheet, message_view
 from handoff.context import HandoffContext as AppContext
 from handoff.hub import QUEUE_TOPIC
+from i18n import risk
 from i18n.catalog import catalog
 
+log = structlog.get_logger(__name__)
 CODED_FIELDS = ("for_whom", "age_band", "household", "public_assistance", "residence", "contact_method", "contact_time")
 MAX_NOTE_CHARS = 10_000
 MAX_REASON_CHARS = 2_000
@@ -113,6 +116,21 @@ def translation_available(ctx: AppContext, language: str) -> bool:
     return bool(supports("ja", language)) if supports else True
 
 
+def risk_screen_status() -> dict[str, Any]:
+    """Whether the risk screen's learned layer runs (`i18n.risk.status()` once the detector has
+    one). Without it the screen is the lexicon alone: the console says so, never silently."""
+    status = getattr(risk, "status", None)
+    if status is None:
+        return {"learned": False, "degraded": True, "reason": "this build has no learned layer"}
+    raw = status()
+    data = dict(raw) if isinstance(raw, dict) else {
+        k: getattr(raw, k) for k in ("learned", "enabled", "ok", "reason", "model") if hasattr(raw, k)
+    }
+    learned = bool(next((data[k] for k in ("learned", "enabled", "ok") if k in data), False))
+    return {**{k: v for k, v in data.items() if isinstance(v, (str, bool, int, float)) or v is None},
+            "learned": learned, "degraded": not learned}
+
+
 def _me(c: Counsellor) -> dict[str, Any]:
     return {"id": c.id, "login": c.login, "display_name": c.display_name, "role": c.role}
 
@@ -120,6 +138,9 @@ def _me(c: Counsellor) -> dict[str, Any]:
 def conversations_router(ctx: AppContext) -> APIRouter:
     r = APIRouter(prefix="/api", tags=["handoff"])
     current = current_counsellor_dep(ctx)
+    screen_status = risk_screen_status()
+    if screen_status["degraded"]:
+        log.warning("risk_screen_lexicon_only", reason=screen_status.get("reason"))
 
     async def queue_changed(conversation_id: int) -> None:
         await ctx.hub.publish(QUEUE_TOPIC, {"type": "queue_changed", "conversation_id": conversation_id})
@@ -140,6 +161,7 @@ def conversations_router(ctx: AppContext) -> APIRouter:
             "mine": [i for i in held if i["owner_counsellor_id"] == me.id],
             "held": held,
             "now": now.isoformat(),
+            "risk_screen": risk_screen_status(),
         }
 
     @r.get("/canned")
@@ -293,6 +315,42 @@ def conversations_router(ctx: AppContext) -> APIRouter:
             await relay.publish_status(ctx, conversation_id, "closed")
             await queue_changed(conversation_id)
         return {"conversation_id": conversation_id, "blocked": body.blocked}
+
+    @r.post("/conversations/{conversation_id}/case", status_code=201)
+    async def open_case(conversation_id: int, me: Counsellor = Depends(current)) -> dict[str, Any]:
+        """Open a case from the conversation the counsellor holds, before the intake ends (a
+        crisis often comes before consent). The case takes what is known; consent stays exactly
+        as recorded (none is assumed). Audited; 403 for a counsellor who does not hold it."""
+        try:
+            async with transaction(ctx.sessions) as s:
+                await visible_conversation(s, conversation_id, me)
+                await ownership.require_owner(s, conversation_id, me)
+        except ownership.OwnershipError as exc:
+            async with transaction(ctx.sessions) as s:  # the refusal is audited in its own transaction
+                await audit.record(s, action="case_open_refused", target_type="conversation", target_id=conversation_id,
+                                   actor_type="counsellor", actor_id=me.id, detail={"status": exc.status})
+            raise _refuse(exc) from None
+        async with transaction(ctx.sessions) as s:
+            conv = await ownership.require_owner(s, conversation_id, me)  # held still, in this transaction
+            if conv.case_id is not None:
+                raise HTTPException(409, detail={"error": "this conversation already has a case", "case_id": conv.case_id})
+            state = conv.dialog_state or {}
+            answers = dict(state.get("answers") or {})
+            reasons = sorted({*(conv.urgency_reasons or []), *(state.get("urgent_reasons") or [])})
+            profile = ctx.profiles.get(conv.profile_id)
+            case = await store.create_case(
+                s, conv, answers=answers, language=conv.language, urgent_reasons=reasons,
+                recommended=profile.recommend(answers), now=utcnow(),
+            )
+            await audit.record(s, action="case_opened_from_conversation", target_type="case", target_id=case.id,
+                               actor_type="counsellor", actor_id=me.id,
+                               detail={"conversation_id": conv.id, "consented_use": conv.consented_use,
+                                       "urgent": case.urgent})
+            result = {"case_id": case.id, "case_number": case.number, "conversation_id": conv.id,
+                      "urgent": case.urgent, "urgency_reasons": list(case.urgency_reasons),
+                      "consented_use": conv.consented_use}
+        await queue_changed(conversation_id)
+        return result
 
     # ── the case behind the conversation ──────────────────────────────────────
     async def _case_or_404(s: Any, case_id: int, me: Counsellor) -> Case:

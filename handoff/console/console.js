@@ -147,6 +147,7 @@
     return api("GET", "/api/queue").then(function (q) {
       state.queue = q;
       state.clockSkew = Date.now() - new Date(q.now).getTime();
+      showScreenNotice(q.risk_screen);
       renderQueue();
     }).catch(function () {});
   }
@@ -170,6 +171,7 @@
     b.type = "button";
     var line1 = el("span", "line1");
     if (item.urgent) line1.appendChild(el("span", "badge urgent", "緊急"));
+    else if (item.look) { li.classList.add("look"); line1.appendChild(el("span", "badge look", "要確認")); }
     line1.appendChild(document.createTextNode((item.case_number ? "受付 " + item.case_number : "受付中 #" + item.id)));
     var line2 = el("span", "line2", label("language", item.language) + "・" + label("channel", item.channel) +
       (item.categories && item.categories.length ? "・" + item.categories.map(function (c) { return label("category", c); }).join("、") : ""));
@@ -189,6 +191,9 @@
     }
     if (item.urgency_reasons && item.urgency_reasons.length) {
       line3.appendChild(document.createTextNode("・" + item.urgency_reasons.map(function (r) { return label("urgency", r); }).join("、")));
+    }
+    if (item.look_reasons && item.look_reasons.length) {
+      line3.appendChild(document.createTextNode("・要確認: " + item.look_reasons.map(function (r) { return label("urgency", r); }).join("、")));
     }
     b.appendChild(line1); b.appendChild(line2); b.appendChild(line3);
     b.setAttribute("aria-label", line1.textContent + " " + line2.textContent + " " + line3.textContent);
@@ -285,6 +290,7 @@
 
     $("claim").hidden = c.status !== "waiting";
     $("release").hidden = !c.mine;
+    $("open-case").hidden = !(c.mine && !c.case_id);  // a crisis often comes before consent
     $("transfer").parentNode.hidden = !c.mine;
     $("composer").hidden = !c.mine;
 
@@ -441,6 +447,17 @@
     }).then(function () { $("claim").disabled = false; scheduleQueue(); });
   }
 
+  // Open the case from the conversation held (consent stays as recorded: none is assumed).
+  function openCase() {
+    var id = state.convId;
+    $("open-case").disabled = true;
+    act(api("POST", "/api/conversations/" + id + "/case"), function (res) {
+      $("action-error").textContent = "受付 " + res.case_number + " を作成しました" +
+        (res.consented_use ? "。" : "(利用の同意はまだありません)。");
+      return loadConversation(false);
+    }).then(function () { $("open-case").disabled = false; scheduleQueue(); });
+  }
+
   function sendReply(ev) {
     if (ev) ev.preventDefault();
     var text = $("reply").value;
@@ -529,6 +546,29 @@
     n.textContent = s === "open" ? "リアルタイム接続中" : s === "closed" ? "再接続しています…" : "";
   }
 
+  // A message screened positive (in any conversation, also one a counsellor holds): a banner
+  // at once, with the kinds in words, until a counsellor opens or dismisses it.
+  function showRiskAlert(e) {
+    var box = $("risk-alert");
+    var id = Number(e.conversation_id);
+    var kinds = (e.kinds || []).map(function (k) { return label("urgency", k); }).join("、");
+    var look = e.level === "look";
+    box.classList.toggle("look", look);
+    $("risk-alert-text").textContent = (look ? "要確認: " : "緊急: ") + "相談 #" + id + " に「" + kinds + "」に当たるメッセージが届きました。" +
+      (look ? "早めに内容を確認してください。" : "すぐに確認してください。");
+    box.setAttribute("data-id", String(id));
+    box.hidden = false;
+    scheduleQueue();
+    if (id === state.convId) loadConversation(false);
+  }
+
+  function showScreenNotice(status) {
+    var n = $("screen-notice");
+    if (!status || status.degraded === false) { n.hidden = true; return; }
+    n.textContent = "危険の判定は語彙の照合だけで動いています(学習モデルなし: " + (status.reason || "理由不明") + ")。見落としに注意してください。";
+    n.hidden = false;
+  }
+
   function openSocket() {
     if (state.ws || !window.WebSocket) return;
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -569,6 +609,8 @@
       loadQueue();
     } else if (e.type === "queue_changed") {
       scheduleQueue();
+    } else if (e.type === "risk_flagged") {
+      showRiskAlert(e);
     } else if (e.type === "messages" && e.conversation_id === state.convId) {
       e.messages.forEach(function (m) { appendMessage(m, true); });
     } else if (e.type === "status" && e.conversation_id === state.convId) {
@@ -590,6 +632,12 @@
       api("POST", "/api/auth/logout").catch(function () {}).then(function () { showLogin("ログアウトしました。"); });
     });
     $("claim").addEventListener("click", claim);
+    $("risk-alert-open").addEventListener("click", function () {
+      var box = $("risk-alert");
+      box.hidden = true;
+      location.hash = "#c/" + box.getAttribute("data-id");
+    });
+    $("risk-alert-dismiss").addEventListener("click", function () { $("risk-alert").hidden = true; });
     $("composer").addEventListener("submit", sendReply);
     $("reply").addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) sendReply(ev);
@@ -598,6 +646,7 @@
     $("send-canned").addEventListener("click", sendCanned);
     $("canned").addEventListener("change", previewCanned);
     $("release").addEventListener("click", release);
+    $("open-case").addEventListener("click", openCase);
     $("transfer").addEventListener("click", transfer);
     $("close-conv").addEventListener("click", closeConversation);
     $("save-programmes").addEventListener("click", saveProgrammes);

@@ -286,6 +286,32 @@
     if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  // The server marks each phone line of an emergency message ({number, uri}); every
+  // occurrence of a number becomes a tel: link (only tel: URIs of digits, + and %23 for #).
+  var TEL_URI = /^tel:(?:\+|%23)?[0-9]{2,15}$/;
+  function appendMarked(parent, text, contacts) {
+    text = String(text == null ? "" : text);
+    var marks = contacts.filter(function (c) {
+      return c && typeof c.number === "string" && c.number && typeof c.uri === "string" && TEL_URI.test(c.uri);
+    }).sort(function (a, b) { return b.number.length - a.number.length; });
+    var last = 0;
+    while (last < text.length) {
+      var best = -1, hit = null;
+      marks.forEach(function (c) {
+        var i = text.indexOf(c.number, last);
+        if (i >= 0 && (best < 0 || i < best)) { best = i; hit = c; }
+      });
+      if (best < 0) break;
+      if (best > last) appendText(parent, text.slice(last, best), true);
+      var a = node("a", "link tel", hit.number);
+      a.href = hit.uri;
+      a.setAttribute("aria-label", (hit.label ? hit.label + " " : "") + hit.number);
+      parent.appendChild(a);
+      last = best + hit.number.length;
+    }
+    if (last < text.length) appendText(parent, text.slice(last), true);
+  }
+
   function isNearBottom() {
     var c = el.conversation;
     return c.scrollHeight - c.scrollTop - c.clientHeight < 80;
@@ -316,7 +342,12 @@
     li.appendChild(label);
     var bubble = node("div", "bubble");
     // Links only in what the service or a counsellor wrote; a summary echoes the resident.
-    appendText(bubble, m.text, m.direction !== "in" && kind !== "summary");
+    // The lines the server names (`contacts`) are call links in every language.
+    if (m.direction !== "in" && Array.isArray(m.contacts) && m.contacts.length) {
+      appendMarked(bubble, m.text, m.contacts);
+    } else {
+      appendText(bubble, m.text, m.direction !== "in" && kind !== "summary");
+    }
     li.appendChild(bubble);
     if (m.machine_translated) {
       var mt = node("span", "mt", t("mt"));
