@@ -123,12 +123,13 @@ def test_human_word_inside_a_problem_description_is_not_a_command() -> None:
     assert results[-1].state.answers["problem_text"].startswith("I need a person")
 
 
-@pytest.mark.parametrize("text,kind", [("もう死にたい", "suicide"), ("夫に殴られています", "violence"),
+@pytest.mark.parametrize("text,kind", [("もう死にたい", "suicide"), ("夫に殴られています", "domestic_violence"),
                                        ("I want to kill myself", "suicide"), ("今夜泊まるところがない", "no_shelter")])
 def test_risk_in_free_text_marks_urgent_and_shows_contacts(text: str, kind: str) -> None:
     results = run([*START, C("agree"), T(text)])
     last = results[-1]
-    assert [e["reasons"] for e in effects([last], "mark_urgent")] == [[kind]]
+    [reasons] = [e["reasons"] for e in effects([last], "mark_urgent")]
+    assert kind in reasons  # a husband's violence is domestic violence (and violence)
     assert effects([last], "request_human") == [{"reason": "risk"}]
     assert any(m.kind == "emergency" for m in last.messages)
 
