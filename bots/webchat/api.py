@@ -30,9 +30,10 @@ from dialogs.profile import Contact
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
-from handoff.pages import all_languages, namespace_table, with_data_block
+from handoff.pages import all_languages, json_block, namespace_table, with_data_block
 from handoff.router import ProcessResult
 from i18n.catalog import available_languages, catalog
+from i18n.formats import list_separators
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
@@ -113,6 +114,12 @@ def webchat_router(ctx: AppContext) -> APIRouter:
 
     # The page's own words (the `page` catalog, every language) ride in the HTML.
     page = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+    # ...and so do the server's message limit (the page warns before anything is cut) and how
+    # each language joins chosen items in the resident's bubble.
+    config = {"max_message_chars": ctx.settings.max_message_chars,
+              "list_separators": list_separators(available_languages())}
+    page = page.replace('<script type="application/json" id="page-config"></script>',
+                        f'<script type="application/json" id="page-config">{json_block(config)}</script>')
 
     @r.get("/chat", include_in_schema=False)
     async def chat_page() -> HTMLResponse:
