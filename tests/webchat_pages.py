@@ -51,10 +51,13 @@ def active_ids(page: Any) -> list[str]:
     return page.locator(f"{ACTIVE} button").evaluate_all("bs => bs.map(b => b.getAttribute('data-choice-id'))")
 
 
-def drive_to_summary(page: Any, problem: str = "Rent is three months late and I lost my job.") -> None:
-    """From the consent question to the summary: no danger, two difficulties, the problem in
-    words, every optional question skipped, this chat as the contact."""
-    choose(page, "agree")
+def drive_to_summary(page: Any, problem: str = "Rent is three months late and I lost my job.",
+                     *, consented: bool = False) -> None:
+    """From the consent question (or, `consented`, the safety question) to the summary: no
+    danger, two difficulties, the problem in words, every optional question skipped, this
+    chat as the contact."""
+    if not consented:
+        choose(page, "agree")
     choose(page, "none")  # the safety question: nothing urgent
     for _ in range(30):
         state = page.get_attribute("#chat", "data-state")

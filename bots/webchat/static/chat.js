@@ -72,6 +72,7 @@
 
   var el = {
     log: document.getElementById("log"),
+    logRegion: document.getElementById("log-region"),
     conversation: document.getElementById("conversation"),
     loading: document.getElementById("loading"),
     toolbar: document.getElementById("toolbar"),
@@ -937,7 +938,7 @@
   }
 
   function ready() {
-    el.log.setAttribute("aria-busy", "false");
+    el.logRegion.setAttribute("aria-busy", "false");
     el.loading.hidden = true;
     root.setAttribute("data-ready", "true");
     connectWs();
@@ -1018,7 +1019,7 @@
     state.wsAttempt = 0;
     root.removeAttribute("data-ready");
     el.log.textContent = "";
-    el.log.setAttribute("aria-busy", "true");
+    el.logRegion.setAttribute("aria-busy", "true");
     el.loading.hidden = false;
     clearError();
     renderStatus();
