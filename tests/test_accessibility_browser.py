@@ -104,8 +104,8 @@ def test_summary_screen_fits_320_360_390_in_every_language(live_server: LiveServ
             expect(page.locator("#log .kind-summary")).to_have_count(1)
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 740})
-                summary = page.locator("#log .kind-summary").last
-                summary.scroll_into_view_if_needed()
+                # the end of the summary and its confirm / change buttons in view
+                page.locator(ACTIVE).last.scroll_into_view_if_needed()
                 measured = assert_controls_fit(page, f"{lang} at {width}px")
                 assert measured >= 8, f"{lang} at {width}px: only {measured} controls measured"
                 page.screenshot(path=artifact(f"webchat-summary-{lang}-{width}.png"))
