@@ -30,7 +30,8 @@ async def monthly_report(settings: Settings, month: str, profile_id: str) -> dic
     start, end = _month_bounds(month)
     try:
         async with transaction(make_sessionmaker(engine)) as s:
-            # Only non-personal columns are selected: the report never decrypts anything.
+            # Counts only leave: coded fields (district, categories) are encrypted at rest and
+            # decrypted here in memory to be counted; free text and names are never selected.
             rows = (await s.execute(select(
                 Case.age_band, Case.district, Case.categories, Case.channel, Case.language, Case.urgent,
                 Case.recommended_programmes, Case.status,
