@@ -1092,6 +1092,7 @@
     if (data.type === "status" && data.conversation_status === "closed") {
       // The chat ended; its token no longer reads anything, so do not ask the server.
       state.status = "closed";
+      root.setAttribute("data-status", "closed");
       renderStatus();
       retire(state.activeGroup);
     } else if (data.type === "status") {
