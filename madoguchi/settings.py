@@ -67,6 +67,29 @@ class Settings(BaseSettings):
     # Every model costs memory, so a centre with many installed pairs names the ones it mostly needs.
     translation_warm: str = Field("all", description="Models loaded at start: `all` installed, `none` (each on first use), or residents' languages to and from Japanese, e.g. `en,vi,zh-Hans`.")
 
+    # -- hardening (issue 17) ---------------------------------------------------------------
+    webchat_idle_hours: float = 24.0  # a web chat token stops working after this long unused
+    webchat_ws_auth_seconds: float = 5.0  # the socket's first frame must authenticate within this
+    quick_exit_url: str = "https://www.google.com/"  # the neutral page the quick-exit button opens
+    ops_access: str = "loopback"  # /metrics, /docs, /redoc, /openapi.json: off | loopback | token | open
+    ops_token: SecretStr | None = None  # bearer token when ops_access is "token"
+    log_identities: bool = False  # when true, logs carry IPs and session ids as keyed hashes
+    rate_limits_enabled: bool = True
+    # "N/seconds"; "off" disables one rule. Per-IP rules skip loopback clients: behind a local
+    # proxy every resident would share one address (run uvicorn with --proxy-headers).
+    limit_sessions_per_ip: str = "30/3600"
+    limit_sessions_per_device: str = "30/3600"
+    limit_messages_per_session: str = "30/60"
+    limit_messages_per_ip: str = "120/60"
+    limit_logins_per_ip: str = "20/900"
+    limit_logins_per_account: str = "10/900"
+    block_hours: float = 24.0 * 30  # a lead's block covers the browser (device cookie) this long
+    block_network_hours: float = 24.0  # and the network (IP) this long: shorter, IPs are shared
+    max_body_json: int = 64 * 1024  # bytes, JSON APIs
+    max_body_webhook: int = 1024 * 1024  # bytes, channel webhooks
+    max_body_login: int = 4 * 1024  # bytes, the login form
+    # -- end hardening (issue 17) -----------------------------------------------------------
+
     def translation_warm_pairs(self) -> list[tuple[str, str]] | None:
         """The pairs to warm: None for all installed, [] for none."""
         spec = self.translation_warm.strip()

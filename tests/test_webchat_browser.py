@@ -91,7 +91,7 @@ def wait_until(page: Any, condition: Any, timeout_ms: int = 15_000) -> None:
 
 
 def session_of(page: Any) -> dict[str, Any]:
-    stored = page.evaluate("JSON.parse(localStorage.getItem('madoguchi.webchat.v1'))")
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.webchat.v1'))")
     assert stored and stored["id"] and stored["token"]
     return stored
 
