@@ -1,7 +1,7 @@
 """web chat origins (hashed device and network) and blocks that hold (issue 17)
 
-Revision ID: h17_0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op

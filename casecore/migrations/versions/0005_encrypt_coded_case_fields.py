@@ -1,8 +1,8 @@
 """encrypt coded personal fields of cases: urgency reasons, categories, district, public
 assistance (issue 17); existing rows are converted in place
 
-Revision ID: h17_0004
-Revises: h17_0003
+Revision ID: 0005
+Revises: 0004
 """
 import json
 import os
