@@ -346,7 +346,7 @@ def test_lost_answers_are_retried_without_losing_or_duplicating_text(live_server
         route.abort("connectionreset")  # …but its answer never reaches the phone
 
     page.route("**/api/webchat/sessions/*/messages", lose_the_answer)
-    text = "今日食べるものがありません。\n助けてください <i>本当に</i>"
+    text = "家賃が払えなくて困っています。\n助けてください <i>本当に</i>"
     page.fill("#input", text)
     page.click("#send")
     page.wait_for_selector("#error:not([hidden])")
