@@ -1,41 +1,16 @@
-"""Words of the resident-side defences (issue 17) in every catalog language.
-
-They live in i18n/catalogs/security/<lang>.yaml. Until the catalog-namespace loader in
-i18n/catalog.py lands this small loader reads them; switch to it then.
-"""
+"""Words of the resident-side defences (issue 17) — the `security` catalog namespace
+(i18n/catalogs/security/<lang>.yaml), with the catalog's one fallback rule."""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
+from i18n.catalog import available_languages, catalog
 
-import yaml
-
-from i18n.catalog import available_languages
-
-SECURITY_DIR = Path(__file__).resolve().parent.parent / "i18n" / "catalogs" / "security"
 KEYS = ("rate_limited", "quick_exit", "quick_exit_hint", "warning", "removed", "session_ended", "blocked")
 
 
-@cache
-def _table(language: str) -> dict[str, str]:
-    path = SECURITY_DIR / f"{language}.yaml"
-    if not path.exists():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        return {str(k): str(v) for k, v in (yaml.safe_load(fh) or {}).items()}
-
-
 def security_text(key: str, language: str | None, **params: object) -> str:
-    """The text in the resident's language; Easy Japanese falls back to Japanese, every
-    other language to English, then Japanese."""
-    lang = language or "ja"
-    chain = [lang, "ja"] if lang.startswith("ja") else [lang, "en", "ja"]
-    for code in chain:
-        text = _table(code).get(key)
-        if text is not None:
-            return text.format(**params) if params else text
-    raise KeyError(key)
+    """The text in the resident's language (an unknown language falls back as every catalog does)."""
+    return catalog(language or "ja", "security").text(key, **params)
 
 
 def all_texts() -> dict[str, dict[str, str]]:
