@@ -16,9 +16,9 @@ from casecore.models import Counsellor
 from handoff import relay
 from handoff.api.auth import current_counsellor_dep
 from handoff.api.conversations import visible_conversation
+from handoff.context import HandoffContext as AppContext
 from handoff.hub import QUEUE_TOPIC
 from handoff.security_texts import security_text
-from handoff.context import HandoffContext as AppContext
 
 INT64_MAX = 2**63 - 1
 
