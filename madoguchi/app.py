@@ -27,6 +27,7 @@ from handoff.api.auth import auth_router
 from handoff.api.cases import cases_router
 from handoff.api.console import console_router
 from handoff.api.conversations import conversations_router
+from handoff.api.moderation import moderation_router
 from handoff.delivery import SenderRegistry
 from handoff.hub import Hub
 from handoff.locks import ConversationLocks
@@ -36,6 +37,7 @@ from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
 from madoguchi.landing import landing_router
+from madoguchi.security import install as install_hardening
 from madoguchi.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -185,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 response.headers.setdefault(name, value)
         return response
 
+    install_hardening(app, settings)  # issue 17: outermost middleware, log scrubbing (keep last)
     return app
 
 
@@ -197,5 +200,6 @@ def _mount(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> Non
     app.include_router(auth_router(ctx))
     app.include_router(cases_router(ctx))
     app.include_router(conversations_router(ctx))
+    app.include_router(moderation_router(ctx))  # issue 17: warn, remove
     app.include_router(console_router(ctx))
     app.openapi_schema = None  # regenerate with the routes now mounted

@@ -8,6 +8,8 @@ after the socket dropped. Screenshots go to test-artifacts/ (look at them).
 
 from __future__ import annotations
 
+import json
+
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +93,7 @@ def wait_until(page: Any, condition: Any, timeout_ms: int = 15_000) -> None:
 
 
 def session_of(page: Any) -> dict[str, Any]:
-    stored = page.evaluate("JSON.parse(localStorage.getItem('madoguchi.webchat.v1'))")
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.webchat.v1'))")
     assert stored and stored["id"] and stored["token"]
     return stored
 
@@ -215,7 +217,9 @@ def test_desktop_layout_and_keyboard_only(live_server: LiveServer, desktop_page:
     log = page.get_by_role("log", name="会話")
     assert log.get_attribute("aria-live") == "polite"
     textbox = page.get_by_role("textbox", name="メッセージ")
-    assert textbox.get_attribute("maxlength") == "4000"
+    # no maxlength (a browser would cut a paste silently): the page counts against the server's limit
+    assert textbox.get_attribute("maxlength") is None
+    assert json.loads(page.locator("#page-config").text_content())["max_message_chars"] == 4000
     page.get_by_role("button", name="送信").wait_for()
     toolbar = page.get_by_role("navigation", name="操作")
     for name in ("相談員と話す", "言語", "戻る", "やめる"):
@@ -346,7 +350,7 @@ def test_lost_answers_are_retried_without_losing_or_duplicating_text(live_server
         route.abort("connectionreset")  # …but its answer never reaches the phone
 
     page.route("**/api/webchat/sessions/*/messages", lose_the_answer)
-    text = "今日食べるものがありません。\n助けてください <i>本当に</i>"
+    text = "家賃が払えなくて困っています。\n助けてください <i>本当に</i>"
     page.fill("#input", text)
     page.click("#send")
     page.wait_for_selector("#error:not([hidden])")

@@ -29,7 +29,7 @@ from casecore.models import (
     Message,
 )
 from casecore.types import utcnow
-from handoff import canned, ownership, relay, waiting_list
+from handoff import blocks, canned, ownership, relay, waiting_list
 from handoff.api.auth import current_counsellor_dep
 from handoff.api.cases import case_summary, face_sheet, message_view
 from handoff.context import HandoffContext as AppContext
@@ -308,6 +308,8 @@ def conversations_router(ctx: AppContext) -> APIRouter:
             contact.blocked = body.blocked
             if body.blocked:
                 conv.status, conv.owner_counsellor_id = "closed", None
+            # issue 17: a web chat block also covers this browser and network (handoff/blocks.py)
+            await blocks.apply(s, ctx.settings, conversation_id, me.id, body.reason, body.blocked)
             await audit.record(s, action="contact_blocked" if body.blocked else "contact_unblocked",
                                target_type="contact_point", target_id=contact.id, actor_type="counsellor",
                                actor_id=me.id, detail={"conversation_id": conversation_id, "reason": body.reason})
