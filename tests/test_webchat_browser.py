@@ -9,7 +9,6 @@ after the socket dropped. Screenshots go to test-artifacts/ (look at them).
 from __future__ import annotations
 
 import json
-
 import re
 from datetime import UTC, datetime
 from typing import Any
