@@ -281,12 +281,17 @@ def test_desktop_layout_and_keyboard_only(live_server: LiveServer, desktop_page:
     assert page.input_value("#input").startswith("相談")
     page.fill("#input", "")
 
-    # The input cannot exceed the server's limit.
+    # Past the server's limit nothing is cut: the counter says by how much, Enter does not send.
     settings = live_server.extras["settings"]
     page.fill("#input", "あ" * (settings.max_message_chars + 100))
-    assert len(page.input_value("#input")) == settings.max_message_chars
-    assert "あと0文字" in page.inner_text("#counter")
+    assert len(page.input_value("#input")) == settings.max_message_chars + 100
+    assert "100文字多すぎます" in page.inner_text("#counter")
+    sent_before = page.locator("#log .msg-in").count()
+    page.press("#input", "Enter")
+    page.wait_for_selector("#error[data-error=err_too_long]")
+    assert page.locator("#log .msg-in").count() == sent_before
     page.fill("#input", "")
+    page.wait_for_selector("#error", state="hidden")
     page.screenshot(path=artifact("webchat-desktop.png"))
     assert_no_errors(page)
 
