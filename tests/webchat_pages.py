@@ -87,12 +87,26 @@ def drive_to_summary(page: Any, problem: str = "Rent is three months late and I 
 MEASURE = """() => {
   const vw = document.documentElement.clientWidth;
   const sel = 'button, a, textarea, input, [role=button]';
+  const conv = document.getElementById('conversation').getBoundingClientRect();
   const controls = Array.from(document.querySelectorAll(sel)).filter(c => {
     const r = c.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 && getComputedStyle(c).visibility !== 'hidden';
+    if (!(r.width > 0 && r.height > 0 && getComputedStyle(c).visibility !== 'hidden')) return false;
+    // in the conversation, only what is scrolled into its view
+    return !c.closest('#conversation') || (r.bottom > conv.top && r.top < conv.bottom);
   });
+  // nothing covers the header's words or another control (the quick-exit button is fixed)
+  const words = Array.from(document.querySelectorAll('#title, .subtitle'));
+  const meet = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const overlaps = [];
+  const items = controls.concat(words);
+  for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) {
+    const a = items[i], b = items[j];
+    if (a.contains(b) || b.contains(a)) continue;
+    if (meet(a.getBoundingClientRect(), b.getBoundingClientRect()))
+      overlaps.push([(a.id || a.className || a.tagName), (b.id || b.className || b.tagName)]);
+  }
   return {
-    vw, scrollWidth: document.documentElement.scrollWidth,
+    vw, scrollWidth: document.documentElement.scrollWidth, overlaps,
     boxes: controls.map(c => {
       const r = c.getBoundingClientRect();
       return {label: (c.innerText || c.getAttribute('aria-label') || c.id || c.tagName).trim().slice(0, 60),
@@ -112,4 +126,5 @@ def assert_controls_fit(page: Any, where: str) -> int:
         assert box["left"] >= -0.5 and box["right"] <= m["vw"] + 0.5, f"runs off-screen: {at}"
         assert not box["clipped"], f"label cut inside the button: {at}"
     assert m["scrollWidth"] <= m["vw"], f"{where}: the page scrolls sideways"
+    assert m["overlaps"] == [], f"{where}: one covers another: {m['overlaps']}"
     return len(m["boxes"])
