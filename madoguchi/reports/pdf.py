@@ -51,6 +51,11 @@ def _charts(report: Report, font: Path) -> list[bytes]:
         for rect, v in zip(rects, values, strict=True):
             if 0 < v < t:
                 rect.set_hatch("//")
+        from matplotlib.ticker import MaxNLocator
+
+        axis = ax.xaxis if horizontal else ax.yaxis
+        axis.set_major_locator(MaxNLocator(integer=True))
+        (ax.set_xlim if horizontal else ax.set_ylim)(0, max([t, *shown]) * 1.15)
         ax.bar_label(rects, labels=[str(report.cell(v)) if v else "" for v in values], fontsize=7, padding=2)
 
     pngs: list[bytes] = []
@@ -96,6 +101,8 @@ def render_pdf(report: Report) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_font("jp", "", str(font))
+    bold = font.with_name(font.name.replace("Regular", "Bold"))
+    pdf.add_font("jp", "B", str(bold if bold.is_file() else font))  # table headings are bold
     pdf.set_title(f"月次報告 {report.month}")
     pdf.set_author(report.centre)
     pdf.add_page()
