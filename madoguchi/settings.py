@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # The monthly report (000 §11, 002 §6(7))
     report_threshold: int = Field(5, ge=1, description="Counts below this are shown as `<N` in the monthly report (zero stays 0), so nobody can be singled out.")
     report_schedule: bool = Field(False, description="Mail last month's report (PDF and CSV) to each profile's `report.recipients` once, between the 1st and the 9th (Japanese time); needs `MADOGUCHI_SMTP_HOST`.")
+    report_font: Path | None = Field(None, description="A Japanese font file (.ttf/.otf/.ttc) for the PDF report; unset: Debian's fonts-noto-cjk.")
     report_check_seconds: float = Field(86_400.0, description="How often the report scheduler looks whether a report is due.")
 
     # LINE (a profile may carry its own credentials)
