@@ -49,9 +49,9 @@ def compose(report: Report, sender: str, recipients: list[str]) -> EmailMessage:
         f"{report.threshold}件未満の数は「<{report.threshold}」と表示しています。個人情報は含みません。\n\n"
         "このメールは madoguchi から自動で送信しています。\n"
     )
-    for fmt, (maintype, subtype) in (("pdf", ("application", "pdf")), ("csv", ("text", "csv"))):
-        data = renderer(fmt)(report)
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename(report, fmt))
+    msg.add_attachment(renderer("pdf")(report), maintype="application", subtype="pdf", filename=filename(report, "pdf"))
+    msg.add_attachment(renderer("csv")(report).decode("utf-8"), subtype="csv", charset="utf-8",
+                       filename=filename(report, "csv"))
     return msg
 
 
