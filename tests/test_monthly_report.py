@@ -416,3 +416,17 @@ def test_the_cli_says_what_is_wrong(args: list[str], message: str, tmp_path: Pat
     r = subprocess.run([sys.executable, "-c", "from madoguchi.cli import app; app()", "report", *args],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr + r.stdout
+
+
+def test_the_cli_writes_a_pdf_and_says_so_when_the_japanese_font_is_missing(tmp_path: Path) -> None:
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "MADOGUCHI_DATA_DIR": str(tmp_path),
+           "PATH": "/usr/bin:/bin", "MADOGUCHI_LOG_LEVEL": "WARNING"}
+    cmd = [sys.executable, "-c", "from madoguchi.cli import app; app()", "report", "--profile", OSAKA,
+           "--month", "2026-10", "--format", "pdf", "--out", str(tmp_path / "r.pdf")]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF") and "minato-osaka 2026-10" in r.stdout
+    # no CJK font: a message naming the package, not a traceback (the candidates are patched away)
+    code = ("import madoguchi.reports.pdf as p; p.FONT_CANDIDATES = (); from madoguchi.cli import app; app()")
+    r = subprocess.run([sys.executable, "-c", code, *cmd[3:]], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and "fonts-noto-cjk" in r.stderr and "Traceback" not in r.stderr
