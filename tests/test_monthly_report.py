@@ -403,6 +403,12 @@ async def test_the_dashboard_is_for_leads_of_their_municipalities(running: Runni
     async with transaction(ctx.sessions) as s:
         actions = (await s.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "report"))).all()
     assert actions.count("read_dashboard") == 2 and actions.count("dashboard_refused") == 2
+    page = await client.get("/console/dashboard")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert "/console/dashboard/static/dashboard.js" in page.text
+    js = await client.get("/console/dashboard/static/dashboard.js")
+    assert js.status_code == 200 and "/api/reports/dashboard" in js.text
+    assert (await client.get("/console/dashboard/static/secret.key")).status_code == 404
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -5,9 +5,11 @@ they may see; every read is audited. Aggregates only: no conversation, case or r
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import func, select
 
 from casecore import audit
@@ -21,6 +23,13 @@ from handoff.api.auth import current_counsellor_dep
 from handoff.context import HandoffContext as AppContext
 
 DASHBOARD_ROLES = ("lead", "admin")
+PAGE = Path(__file__).resolve().parent.parent / "console" / "dashboard"
+_FILES = {"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+}
 
 
 def _period(fig: F.Figures) -> dict[str, Any]:
@@ -32,10 +41,22 @@ def _period(fig: F.Figures) -> dict[str, Any]:
 
 
 def reports_router(ctx: AppContext) -> APIRouter:
-    r = APIRouter(prefix="/api/reports", tags=["reports"])
+    r = APIRouter(tags=["reports"])
     current = current_counsellor_dep(ctx)
+    pages = APIRouter(include_in_schema=False)
 
-    @r.get("/dashboard")
+    @pages.get("/console/dashboard")
+    async def dashboard_page() -> HTMLResponse:
+        """The page only: its figures come from /api/reports/dashboard, which checks the role."""
+        return HTMLResponse((PAGE / "dashboard.html").read_text(encoding="utf-8"), headers=_HEADERS)
+
+    @pages.get("/console/dashboard/static/{name}")
+    async def dashboard_static(name: str) -> FileResponse:
+        if name not in _FILES:
+            raise HTTPException(404, "not found")
+        return FileResponse(PAGE / name, media_type=_FILES[name], headers=_HEADERS)
+
+    @r.get("/api/reports/dashboard")
     async def dashboard(profile: str | None = Query(default=None, max_length=64),
                         me: Counsellor = Depends(current)) -> dict[str, Any]:
         """Live figures for the lead's dashboard, per profile the lead may see (`profile` picks one)."""
@@ -72,4 +93,5 @@ def reports_router(ctx: AppContext) -> APIRouter:
         return {"generated_at": now.isoformat(), "date": local.date().isoformat(), "timezone": "Asia/Tokyo",
                 "profiles": out}
 
+    r.include_router(pages)
     return r
