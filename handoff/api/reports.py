@@ -81,7 +81,9 @@ def reports_router(ctx: AppContext) -> APIRouter:
                 oldest = min((w[2] for w in waiting if w[2] is not None), default=None)
                 today = await F.compute(s, pid, midnight, now, [])
                 month = await F.compute(s, pid, now - timedelta(days=30), now, [])
+                prof = ctx.profiles.get(pid)
                 out[pid] = {
+                    "name": prof.t(prof.municipality, "ja"), "centre": prof.t(prof.centre_name, "ja"),
                     "waiting_now": sum(n for _, n, _ in waiting),
                     "urgent_waiting_now": sum(n for urgent, n, _ in waiting if urgent),
                     "longest_wait_minutes": round((now - oldest).total_seconds() / 60, 1) if oldest else None,

@@ -10,7 +10,7 @@
     main.replaceChildren();
     for (const [id, p] of Object.entries(data.profiles)) {
       const node = tpl.content.cloneNode(true);
-      node.querySelector(".name").textContent = id;
+      node.querySelector(".name").textContent = `${p.name}　${p.centre}（${id}）`;
       node.querySelector(".waiting").textContent = show(p.waiting_now);
       const urgent = node.querySelector(".urgent");
       urgent.textContent = show(p.urgent_waiting_now);
@@ -43,7 +43,7 @@
       if (r.status === 403) { status.textContent = "主任相談支援員のための画面です"; return; }
       const data = await r.json();
       render(data);
-      status.textContent = `${new Date(data.generated_at).toLocaleTimeString("ja-JP")} 現在`;
+      status.textContent = `${new Date(data.generated_at).toLocaleTimeString("ja-JP", { timeZone: "Asia/Tokyo" })} 現在`;
     } catch (e) {
       status.textContent = "更新できませんでした。しばらくして再度試します。";
     }
