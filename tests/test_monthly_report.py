@@ -270,6 +270,7 @@ async def test_every_figure_of_a_synthetic_month(running: Running, tmp_path: Pat
     assert json.loads(texts["json"])["sections"][0]["rows"][0]["month"] == 13
     assert "港区 月次報告 2026年10月" in texts["pdf"] and "2026年度累計" in texts["pdf"]
     assert "新規相談" in texts["csv"] and "新規相談" in texts["xlsx"]
+    assert "アンケートの推移,2026-10 回答数,6" in texts["csv"] and "アンケートの推移,2026-05 回答数,<5" in texts["csv"]
     for fmt, body in texts.items():
         for secret in PERSONAL:
             assert secret not in body, (fmt, secret)

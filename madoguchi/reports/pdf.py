@@ -85,10 +85,13 @@ def _charts(report: Report, font: Path) -> list[bytes]:
     b.set_title("言語別（当月）")
     save(fig)
 
-    fig, a = plt.subplots(figsize=(10, 2.6))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 2.8), gridspec_kw={"width_ratios": [1.4, 1]})
     waits = report.month_figures.wait_buckets()
     bars(a, list(waits), list(waits.values()))
     a.set_title("引き継ぎ依頼から対応開始までの待ち時間（当月）")
+    months = [f"{int(m[5:])}月" for m, _, _ in report.survey_trend]
+    bars(b, months, [n for _, n, _ in report.survey_trend])
+    b.set_title("アンケート回答数の推移（年度）")
     save(fig)
     return pngs
 

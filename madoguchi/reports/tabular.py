@@ -19,6 +19,9 @@ def _table(report: Report) -> list[list[object]]:
         rows.append(["月別の新規相談", label, v, "", "件"])
     for hour, v in enumerate(report.suppressed_series(report.by_hour)):
         rows.append(["時間帯別の新規相談（当月）", f"{hour:02d}時台", v, "", "件"])
+    for month, answers, helped in report.survey_trend:
+        rows.append(["アンケートの推移", f"{month} 回答数", report.cell(answers), "", "件"])
+        rows.append(["アンケートの推移", f"{month} 役に立った（はい）", report.cell(helped), "", "件"])
     return rows
 
 
