@@ -122,7 +122,8 @@ def base(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The form both terms and messages are matched in."""
-    text = _fold_kana(pre(text))
+    # Devanagari candrabindu and anusvara are typed for one another (थाकेँ, थाकें).
+    text = _fold_kana(pre(text)).replace("\u0901", "\u0902")
     text = _LATIN_WORD.sub(_unleet, text)
     text = strip_latin_diacritics(text)
     text = _REPEATS.sub(r"\1", text)  # diiiie -> die, and kill -> kil on both sides
