@@ -38,6 +38,7 @@ _WINDOW = {"negated": {True: 8, False: 4}, "past": {True: 14, False: 40},
            "others": {True: 14, False: 40}, "actor": {True: 14, False: 40},
            "ordinary": {True: 16, False: 40}}
 _CUE_GROUPS = ("negated", "past", "others")
+_LOOK_GROUPS = (*_CUE_GROUPS, "ordinary")
 # Someone else's danger is for a counsellor to look at; a collapse in front of the resident, a
 # child at risk, a family without a bed or food is the resident's own emergency.
 _OTHERS_LOWER = frozenset({"suicide", "self_harm", "domestic_violence", "violence"})
@@ -77,16 +78,22 @@ class Hit:
     sentence: int = 0  # cues and actors act within their sentence only
 
 
-def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
-    """Per language: terms, actors, look cues, not_risk, ordinary. The file's `extend:` section
-    (a later pass of general word forms, kept apart so its history reads) is merged in."""
+def _read(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh) or {}
-    extra = doc.pop("extend", None) or {}
-    for lang, spec in extra.items():
+        return yaml.safe_load(fh) or {}
+
+
+def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
+    """Per language: terms (by kind), actors, look cues (negated, past, others, ordinary),
+    not_risk. The file's `extend:` section (a later pass of general word forms, kept apart so its
+    history reads) is merged in; its `combined` terms are in combined_terms()."""
+    doc = _read(path)
+    for lang, spec in (doc.pop("extend", None) or {}).items():
         into = doc.setdefault(lang, {}) or {}
         doc[lang] = into
         for section, value in (spec or {}).items():
+            if section == "combined":
+                continue
             if isinstance(value, dict):
                 target = into.setdefault(section, {}) or {}
                 into[section] = target
@@ -95,6 +102,13 @@ def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
             else:
                 into[section] = list(into.get(section) or []) + list(value or [])
     return doc
+
+
+def combined_terms(path: Path = TERMS_FILE) -> dict[str, dict[str, list[str]]]:
+    """Per language, terms that are two kinds at once (`suicide+self_harm`) or a kind only near
+    an actor (`with_partner`, `with_child`)."""
+    extend = _read(path).get("extend") or {}
+    return {lang: dict((spec or {}).get("combined") or {}) for lang, spec in extend.items()}
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？\n]+")
@@ -106,8 +120,9 @@ _GAP_CHARS = {True: 8, False: 24}  # the gap a…b allows, by "spaceless script"
 def gap_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The a…b terms, one regex each (few: the automaton holds everything else)."""
     out = []
-    for spec in load_terms().values():
-        for kind, words in ((spec or {}).get("terms") or {}).items():
+    specs = [(spec or {}).get("terms") or {} for spec in load_terms().values()]
+    for terms in specs + list(combined_terms().values()):
+        for kind, words in terms.items():
             for w in words or []:
                 if _GAP not in str(w):
                     continue
@@ -155,7 +170,7 @@ def automaton() -> Any:
                 for form, e in _entries(w, "term", kind, lang):
                     table.setdefault(form, []).append(e)
         for group, words in (spec.get("look") or {}).items():
-            if group not in _CUE_GROUPS:
+            if group not in _LOOK_GROUPS:
                 raise ValueError(f"{lang}: unknown look group {group!r}")
             for w in words or []:
                 for form, e in _entries(w, "look", group, lang):
@@ -167,9 +182,11 @@ def automaton() -> Any:
         for w in spec.get("not_risk") or []:
             for form, e in _entries(w, "mask", None, lang):
                 table.setdefault(form, []).append(e)
-        for w in spec.get("ordinary") or []:
-            for form, e in _entries(w, "look", "ordinary", lang):
-                table.setdefault(form, []).append(e)
+    for lang, spec in combined_terms().items():
+        for kind, words in spec.items():
+            for w in words or []:
+                for form, e in _entries(w, "term", kind, lang):
+                    table.setdefault(form, []).append(e)
     auto = ahocorasick.Automaton()
     for form, entries in table.items():
         auto.add_word(form, tuple(set(entries)))
