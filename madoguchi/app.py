@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
+from bots.webchat.survey import survey_router
 from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker, transaction
 from casecore.migrate import upgrade_async
@@ -28,6 +29,7 @@ from handoff.api.cases import cases_router
 from handoff.api.console import console_router
 from handoff.api.conversations import conversations_router
 from handoff.api.moderation import moderation_router
+from handoff.api.reports import reports_router
 from handoff.delivery import SenderRegistry
 from handoff.hub import Hub
 from handoff.locks import ConversationLocks
@@ -130,6 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             background += await adapter.start()
         if ctx.translator is not None:
             background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
+        if settings.report_schedule:  # the monthly report mailed by the 10th
+            from madoguchi.reports.delivery import schedule_loop
+
+            background.append(asyncio.create_task(schedule_loop(settings, ctx.sessions, ctx.profiles), name="report-schedule"))
         log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
                  channels=[a.name for a in adapters])
         try:
@@ -202,4 +208,6 @@ def _mount(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> Non
     app.include_router(conversations_router(ctx))
     app.include_router(moderation_router(ctx))  # issue 17: warn, remove
     app.include_router(console_router(ctx))
+    app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
+    app.include_router(survey_router(ctx))  # the web chat's post-session survey
     app.openapi_schema = None  # regenerate with the routes now mounted
