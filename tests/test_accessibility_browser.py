@@ -141,8 +141,6 @@ def test_console_has_no_wcag_violation(live_server: LiveServer, browser: Any, ax
         page.context.close()
 
 
-@pytest.mark.xfail(strict=True, reason="handoff/console (not this branch's to change): the transcript's <li> "
-                   "sit in a non-list role and #transcript scrolls without keyboard access")
 def test_console_conversation_view_has_no_wcag_violation(live_server: LiveServer, browser: Any, axe_source: str) -> None:
     live_server.call(make_counsellor(live_server.ctx, "axe2"))
     resident = new_page(browser, locale="en-US", **PHONE)
