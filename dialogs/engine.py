@@ -17,7 +17,21 @@ from typing import Any
 from dialogs.flow import Flow, Node, advance, jump, load_flow
 from dialogs.profile import Contact, Profile
 from dialogs.state import DialogState
-from dialogs.types import Choice, ContactLink, Effect, OutboundMessage
+from dialogs.types import (
+    FLOW_EFFECTS,
+    Choice,
+    ContactLink,
+    CreateCase,
+    Effect,
+    EndConversation,
+    FlagLook,
+    MarkUrgent,
+    OutboundMessage,
+    PurgeUnconsented,
+    RecordConsent,
+    RequestHuman,
+    SetLanguage,
+)
 from i18n import risk
 from i18n.catalog import Catalog, available_languages, catalog, language_name
 
@@ -151,8 +165,8 @@ class _Step:
     def say(self, key: str, kind: str = "text", **extra: Any) -> None:
         self.out.append(OutboundMessage(text=self.cat.text(key, **{**self.params(), **extra}), kind=kind))  # type: ignore[arg-type]
 
-    def effect(self, kind: str, **data: Any) -> None:
-        self.effects.append(Effect(kind, data))
+    def effect(self, effect: Effect) -> None:
+        self.effects.append(effect)
 
     def node(self, name: str | None = None) -> Node:
         return self.flow.nodes[name or self.s.node or self.flow.start]
@@ -298,25 +312,24 @@ class _Step:
         for eff in node.effects:
             if eff == "create_case":
                 answers = dict(self.s.answers)
-                self.effect(
-                    "create_case",
+                self.effect(CreateCase(
                     answers=answers,
                     language=self.s.language or "ja",
                     urgent_reasons=list(self.s.urgent_reasons),
                     recommended=self.ctx.profile.recommend(answers),
-                )
-                self.effect("request_human", reason="intake_complete")
+                ))
+                self.effect(RequestHuman(reason="intake_complete"))
             elif eff in ("purge_unconsented", "end_conversation") and self.keeps_record():
                 continue  # a crisis record is kept, and the conversation stays in the queue
             else:
-                self.effect(eff)
+                self.effect(FLOW_EFFECTS[eff]())
 
     # ── the step ───────────────────────────────────────────────────────────────
     def run(self) -> StepResult:
         inp = self.inp
         if inp.language_hint and self.s.language is None and inp.language_hint in available_languages():
             self.s.language, self.s.language_source = inp.language_hint, "channel"
-            self.effect("set_language", language=inp.language_hint, source="channel")
+            self.effect(SetLanguage(language=inp.language_hint, source="channel"))
 
         # Safeguarding comes before everything else: every text, in every state.
         finding = self.screen()
@@ -324,7 +337,7 @@ class _Step:
         if self.s.node is None:  # first contact
             if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
                 self.s.language, self.s.language_source = inp.detected_language, "detected"
-                self.effect("set_language", language=inp.detected_language, source="detected")
+                self.effect(SetLanguage(language=inp.detected_language, source="detected"))
             if inp.kind == "follow":
                 self.say("greeting.follow")
             if finding.level == "emergency":
@@ -436,11 +449,11 @@ class _Step:
         new = [k for k in finding.kinds if k not in self.s.urgent_reasons]
         if new:
             self.s.urgent_reasons.extend(new)
-            self.effect("mark_urgent", reasons=new, level="emergency")
+            self.effect(MarkUrgent(reasons=new, level="emergency"))
         self.say_risk(list(finding.kinds))
         if not self.s.human_requested:
             self.s.human_requested = True
-            self.effect("request_human", reason="risk")
+            self.effect(RequestHuman(reason="risk"))
         if offer_choices:
             self.out.append(OutboundMessage(
                 text=self.cat.text("risk.choose"),
@@ -454,10 +467,10 @@ class _Step:
         if not new:
             return
         self.s.look_reasons.extend(new)
-        self.effect("flag_look", reasons=new)
+        self.effect(FlagLook(reasons=new))
         if not self.s.human_requested:
             self.s.human_requested = True
-            self.effect("request_human", reason="look")
+            self.effect(RequestHuman(reason="look"))
         lines = [self.cat.text("risk.look")]
         links: list[ContactLink] = []
         if any(k in _LIFE_KINDS for k in finding.kinds):
@@ -537,7 +550,7 @@ class _Step:
 
     def request_human(self, reason: str) -> None:
         self.s.human_requested = True
-        self.effect("request_human", reason=reason)
+        self.effect(RequestHuman(reason=reason))
         key = "human.requested" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "human.requested_out_of_hours"
         self.say(key)
 
@@ -572,8 +585,8 @@ class _Step:
                 self.say("stop.purged")
                 lang = self.s.language
                 self.s = DialogState(flow=self.s.flow, language=lang, language_source=self.s.language_source)
-                self.effect("purge_unconsented")
-                self.effect("end_conversation")
+                self.effect(PurgeUnconsented())
+                self.effect(EndConversation())
         return self.result()
 
     def resume(self) -> StepResult:
@@ -635,7 +648,7 @@ class _Step:
             return
         if node.name == "language":
             self.s.language, self.s.language_source = cid, "explicit"
-            self.effect("set_language", language=cid, source="explicit")
+            self.effect(SetLanguage(language=cid, source="explicit"))
         elif node.store:
             self.s.answers[node.store] = cid
         if node.consent:
@@ -653,8 +666,8 @@ class _Step:
         wording = self.cat.consent(kind)
         if kind == "use":
             self.s.consented_use = decision == "granted"
-        self.effect("record_consent", consent_kind=kind, decision=decision, wording_version=wording.version,
-                    wording_hash=wording.hash, language=wording.language)
+        self.effect(RecordConsent(consent_kind=kind, decision=decision, wording_version=wording.version,
+                                  wording_hash=wording.hash, language=wording.language))
 
     def answer_multi(self, node: Node) -> None:
         cid = self.read_choice(node)
@@ -688,7 +701,7 @@ class _Step:
         if not new:
             return
         self.s.urgent_reasons.extend(new)
-        self.effect("mark_urgent", reasons=new, level="emergency")
+        self.effect(MarkUrgent(reasons=new, level="emergency"))
         if "danger" in new:
             self.say("safety.emergency", kind="emergency")
         kinds = [c for c in new if c in risk.KINDS]  # medical, no_shelter, no_food: their own lines
@@ -696,7 +709,7 @@ class _Step:
             self.say_risk(kinds)
         if not self.s.human_requested:
             self.s.human_requested = True
-            self.effect("request_human", reason="safety")
+            self.effect(RequestHuman(reason="safety"))
 
     def answer_text(self, node: Node) -> None:
         if self.inp.choice == "skip" or (self.inp.text and self.match_choice(node, self.inp.text) == "skip"):
