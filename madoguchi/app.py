@@ -19,14 +19,12 @@ from sqlalchemy import text
 from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
 from casecore import crypto
-from casecore.db import make_engine, make_sessionmaker, transaction
+from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
-from casecore.store import purge_stale_unconsented
 from dialogs.profile import ProfileRegistry
-from handoff.api.auth import auth_router
-from handoff.api.cases import cases_router
-from handoff.api.console import console_router
-from handoff.api.conversations import conversations_router
+from handoff import api as handoff_api
+from handoff.actions import purge
+from handoff.api.conversations import log_screen_status
 from handoff.delivery import SenderRegistry
 from handoff.hub import Hub
 from handoff.locks import ConversationLocks
@@ -89,8 +87,7 @@ def _attach_translation(ctx: AppContext) -> None:
 async def _purge_loop(ctx: AppContext) -> None:
     while True:
         try:
-            async with transaction(ctx.sessions) as s:
-                n = await purge_stale_unconsented(s, timedelta(days=ctx.settings.purge_unconsented_after_days))
+            n = await purge.stale(ctx, timedelta(days=ctx.settings.purge_unconsented_after_days))
             if n:
                 log.info("stale_unconsented_purged", conversations=n)
         except Exception:
@@ -120,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ctx = ctx
         adapters = load_channels().build(ctx)
         app.state.channels = {a.name: a for a in adapters}
-        _mount(app, ctx, adapters)
+        _mount_channels(app, adapters)
+        log_screen_status()
         await ctx.hub.start()
         await ctx.router.start()
         background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
@@ -176,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(landing_router())  # `/`: the landing page leading to the chat
+    handoff_api.mount(app)  # the counsellor API and console (context from app.state)
 
     @app.middleware("http")
     async def _page_security_headers(request: Request, call_next: Any) -> Response:
@@ -188,14 +187,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _mount(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
-    """Routers need the context, which exists once the lifespan has started."""
+def _mount_channels(app: FastAPI, adapters: list[ChannelAdapter]) -> None:
+    """The channels configured in this process (their credentials are known once the context
+    exists). The counsellor API is mounted by create_app (handoff.api.mount)."""
     for adapter in adapters:
         routes = adapter.routes()
         if routes is not None:
             app.include_router(routes)
-    app.include_router(auth_router(ctx))
-    app.include_router(cases_router(ctx))
-    app.include_router(conversations_router(ctx))
-    app.include_router(console_router(ctx))
     app.openapi_schema = None  # regenerate with the routes now mounted

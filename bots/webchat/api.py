@@ -27,6 +27,7 @@ from sqlalchemy import select
 from casecore.db import transaction
 from casecore.models import Conversation, Message
 from dialogs.profile import Contact
+from handoff.actions import conversation as conversation_actions
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
@@ -148,11 +149,8 @@ def webchat_router(ctx: AppContext) -> APIRouter:
             # "message" with no text: the intake starts without LINE's "thanks for adding us".
             profile_id=profile_id, kind="message", language_hint=hint,
         ))
-        async with transaction(ctx.sessions) as s:
-            conv = await s.get(Conversation, result.conversation_id)
-            assert conv is not None
-            conv.access_token_hash = _hash(token)
-            language = conv.language
+        assert result.conversation_id is not None
+        language = await conversation_actions.set_access_token(ctx, result.conversation_id, _hash(token))
         return {"session_id": result.conversation_id, "token": token, **_reply(result, language, ctx.settings.max_message_chars)}
 
     @r.post("/api/webchat/sessions/{session_id}/messages")
