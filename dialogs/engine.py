@@ -563,8 +563,9 @@ class _Step:
             self.ask(node)
         elif cmd == "lang":
             self.s.return_to = node.name
-            self.s.node = jump(self.flow, node.name, "language")
-            self.ask(self.node("language"))
+            language = self.flow.name_for("language")
+            self.s.node = jump(self.flow, node.name, language)
+            self.ask(self.node(language))
         elif cmd == "back":
             if not self.s.history:
                 self.ask(node, prefix=self.cat.text("back.unavailable"))
@@ -608,7 +609,7 @@ class _Step:
     def move_on(self, node: Node, outcome: str) -> None:
         edge = node.branches.get(outcome)  # plain `next` edges say nothing extra
         self.s.history.append(node.name)
-        if node.name == "language" and self.s.return_to:
+        if node.role == "language" and self.s.return_to:
             target, self.s.return_to = self.s.return_to, None
             self.s.node = jump(self.flow, node.name, target)
             self.say("language.changed")
@@ -616,7 +617,7 @@ class _Step:
             return
         if self.s.return_after and node.name == self.s.return_after:
             self.s.return_after = None
-            self.enter(jump(self.flow, node.name, "summary"))
+            self.enter(jump(self.flow, node.name, self.flow.name_for("summary")))
             return
         nxt = advance(self.flow, node.name, outcome)
         if edge is not None:
@@ -646,16 +647,16 @@ class _Step:
         cid = self.read_choice(node)
         if cid is None:
             return
-        if node.name == "language":
+        if node.role == "language":
             self.s.language, self.s.language_source = cid, "explicit"
             self.effect(SetLanguage(language=cid, source="explicit"))
         elif node.store:
             self.s.answers[node.store] = cid
         if node.consent:
             self.record_consent(node.consent, cid)
-        if node.name == "summary" and cid == "confirm" and not self.s.consented_use:
+        if node.role == "summary" and cid == "confirm" and not self.s.consented_use:
             # A case never exists without consent to use (it may have been withdrawn).
-            self.enter("consent_use")
+            self.enter(self.flow.name_for("consent_use"))
             return
         self.move_on(node, cid if cid in node.branches else "answered")
 
@@ -683,7 +684,7 @@ class _Step:
                 return
             chosen = list(self.s.selection)
             self.s.answers[node.store or node.name] = chosen
-            if node.name == "safety_check":
+            if node.role == "safety":
                 self.safety_outcome(chosen)
             self.move_on(node, "answered")
             return

@@ -125,7 +125,8 @@ async def _dialog_step(
     inbound: Message, event: InboundEvent, text: str | None, cut: bool, resumed: bool, now: datetime,
 ) -> ProcessResult:
     state = DialogState.from_dict(conv.dialog_state)
-    state.flow = state.flow or profile.flow
+    if not conv.dialog_state:  # a new intake runs the profile's flow (DialogState defaults to "intake")
+        state.flow = profile.flow
     # Detect until a language is chosen: a crisis at the language question is answered in the
     # language it was written in.
     unknown = state.node is None or state.language is None
