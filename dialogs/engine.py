@@ -333,39 +333,60 @@ class _Step:
 
         # Safeguarding comes before everything else: every text, in every state.
         finding = self.screen()
-
-        if self.s.node is None:  # first contact
-            if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
-                self.s.language, self.s.language_source = inp.detected_language, "detected"
-                self.effect(SetLanguage(language=inp.detected_language, source="detected"))
-            if inp.kind == "follow":
-                self.say("greeting.follow")
-            if finding.level == "emergency":
-                # The contacts first; the service and its consent wait for the resident's choice.
-                self.place(self.flow.start)
-                self.s.after_risk = "enter"
-                self.respond_emergency(finding)
-                return self.result()
-            if finding:
-                self.respond_look(finding)
-            self.enter(self.flow.start)
-            return self.result()
-
+        if self.s.node is None:
+            return self.first_contact(finding)
         node = self.node()
         if self.s.finished:
-            if finding.level == "emergency":
-                self.respond_emergency(finding, offer_choices=False)
-                return self.result()
-            if finding:
-                self.respond_look(finding)
-                return self.result()
-            cmd = self.command(None)
-            if cmd == "human" and not self.s.human_requested:
-                self.request_human("asked")
-            elif self._ack_due():
-                self.say("waiting.ack" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "waiting.ack_out_of_hours")
-            return self.result()
+            return self.after_intake(finding)
+        early = self.risk_gate(node, finding) or self.media_or_pause_gate(node, finding)
+        if early is not None:
+            return early
+        cmd = None if finding else self.command(node)  # a screened message is never a command
+        if cmd:
+            return self.run_command(cmd, node)
+        if node.type == "text":
+            self.answer_text(node)
+        elif node.type == "multi":
+            self.answer_multi(node)
+        else:
+            self.answer_choice(node)
+        return self.result()
 
+    def first_contact(self, finding: risk.RiskFinding) -> StepResult:
+        inp = self.inp
+        if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
+            self.s.language, self.s.language_source = inp.detected_language, "detected"
+            self.effect(SetLanguage(language=inp.detected_language, source="detected"))
+        if inp.kind == "follow":
+            self.say("greeting.follow")
+        if finding.level == "emergency":
+            # The contacts first; the service and its consent wait for the resident's choice.
+            self.place(self.flow.start)
+            self.s.after_risk = "enter"
+            self.respond_emergency(finding)
+            return self.result()
+        if finding:
+            self.respond_look(finding)
+        self.enter(self.flow.start)
+        return self.result()
+
+    def after_intake(self, finding: risk.RiskFinding) -> StepResult:
+        """The bot's part is over: crises are still answered; otherwise a person, or an ack."""
+        if finding.level == "emergency":
+            self.respond_emergency(finding, offer_choices=False)
+            return self.result()
+        if finding:
+            self.respond_look(finding)
+            return self.result()
+        cmd = self.command(None)
+        if cmd == "human" and not self.s.human_requested:
+            self.request_human("asked")
+        elif self._ack_due():
+            self.say("waiting.ack" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "waiting.ack_out_of_hours")
+        return self.result()
+
+    def risk_gate(self, node: Node, finding: risk.RiskFinding) -> StepResult | None:
+        """A screened message (or the choice after one): the step ends here when answered."""
         if finding.level == "emergency":
             return self.emergency_step(node, finding)
         if finding:
@@ -377,13 +398,15 @@ class _Step:
                 return self.result()
         elif self.s.after_risk and self.after_risk_step(node):
             return self.result()
+        return None
 
+    def media_or_pause_gate(self, node: Node, finding: risk.RiskFinding) -> StepResult | None:
+        inp = self.inp
         if inp.kind == "media":
             if not finding:
                 self.say("media.unsupported")
             self.ask(node)
             return self.result()
-
         if (inp.resumed or self.s.paused) and inp.choice not in ("continue", "restart"):
             self.s.paused = True
             self.out.append(OutboundMessage(
@@ -393,18 +416,7 @@ class _Step:
             return self.result()
         if self.s.paused or inp.choice in ("continue", "restart"):
             return self.resume()
-
-        cmd = None if finding else self.command(node)  # a screened message is never a command
-        if cmd:
-            return self.run_command(cmd, node)
-
-        if node.type == "text":
-            self.answer_text(node)
-        elif node.type == "multi":
-            self.answer_multi(node)
-        else:
-            self.answer_choice(node)
-        return self.result()
+        return None
 
     def result(self) -> StepResult:
         return StepResult(self.s, self.out, self.effects)

@@ -79,7 +79,7 @@ async def _console_view(running: Any, case_id: int) -> tuple[dict[str, Any], dic
 async def test_a_renamed_flow_runs_the_web_chat_intake_face_sheet_and_console(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, profiles_dir=profiles_with(tmp_path), profile="renamed-ward")
     async for running in start_app(settings):
-        session, reply = await run_intake(running.client)
+        _session, reply = await run_intake(running.client)
         assert reply["conversation_status"] == "waiting" and reply["state"] == "passed_on", reply
         assert reply["case_id"]
         item, views = await _console_view(running, reply["case_id"])

@@ -24,7 +24,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -245,32 +245,38 @@ class EmailIntake:
             if earlier:
                 answers.problem_text = "\n\n".join([*earlier, answers.problem_text]).strip()
                 answers.categories, answers.safety = keywords(answers.problem_text)
+        await self._walk(send, res, answers, profile, hint or "ja")
+        # 3. attachments are not stored, but the transcript shows one was sent
+        if mail.attachments:
+            kinds = mail.attachment_kinds
+            await send("attachments", kind="media", media_type="image" if kinds == ["image"] else "file")
+        return run
+
+    async def _walk(self, send: Callable[..., Awaitable[ProcessResult]], res: ProcessResult,
+                    answers: MailAnswers, profile: Profile, language: str) -> None:
+        """Answer the flow's questions, node by node, with what the mail says; stop where it
+        says nothing (the answer mail asks that question again)."""
         flow = load_flow(profile.flow)
         visited: set[str] = set()
         resumed = False
         for _ in range(MAX_STEPS):
             if res.conversation_status in ("counsellor", "closed") or not res.state:
-                break
+                return
             if not resumed and res.messages and any(c.id == "continue" for c in res.messages[-1].choices):
                 resumed = True
                 res = await send("resume", choice="continue")
                 continue
             node = flow.nodes.get(res.state)
             if node is None or node.type == "end" or node.name in visited:
-                break
-            inputs = self._inputs_for(node, answers, profile, hint or "ja")
+                return
+            inputs = self._inputs_for(node, answers, profile, language)
             if not inputs:
-                break
+                return
             visited.add(node.name)
             for suffix, choice, text in inputs:
                 res = await send(f"{node.name}:{suffix}", choice=choice, text=text)
             if res.state == node.name and not res.duplicate:
-                break  # the answer was not accepted: the mail asks this question again
-        # 3. attachments are not stored, but the transcript shows one was sent
-        if mail.attachments:
-            kinds = mail.attachment_kinds
-            await send("attachments", kind="media", media_type="image" if kinds == ["image"] else "file")
-        return run
+                return  # the answer was not accepted: the mail asks this question again
 
     def _inputs_for(
         self, node: Node, ans: MailAnswers, profile: Profile, language: str
