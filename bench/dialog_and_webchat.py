@@ -49,7 +49,8 @@ def bench_dialog(rounds: int) -> None:
 
 async def bench_webchat(intakes: int, database_url: str | None, redis_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = make_settings(Path(tmp), database_url=database_url, redis_url=redis_url)
+        settings = make_settings(Path(tmp), database_url=database_url, redis_url=redis_url,
+                                 rate_limits_enabled=False)  # a benchmark is a flood on purpose
         async for running in start_app(settings):
             client = running.client
             samples: list[float] = []

@@ -134,17 +134,19 @@ class Case(Base):
     contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
     status: Mapped[str] = mapped_column(String(16), default="new")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    urgency_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Coded personal fields are encrypted too (issue 17): they say a lot about a person, and
+    # nothing filters on them in SQL; the monthly report counts them after decrypting in memory.
+    urgency_reasons: Mapped[list[str]] = mapped_column(EncryptedJSON, default=list)
     language: Mapped[str] = mapped_column(String(16), default="ja")
     channel: Mapped[str] = mapped_column(String(16))
     for_whom: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(EncryptedJSON, default=list)
     problem_text: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     problem_text_ja: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    district: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    district: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     household: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    public_assistance: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    public_assistance: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     residence: Mapped[str | None] = mapped_column(String(16), nullable=True)
     contact_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     contact_time: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -220,3 +222,32 @@ class CaseCounter(Base):
     __tablename__ = "case_counter"
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- hardening (issue 17): blocks that hold across new web chat sessions ----------------------
+class WebchatOrigin(Base):
+    """Where a web chat session came from, as keyed hashes only: the browser (a signed device
+    cookie) and the network (the IP). Lets a lead's block cover the next session too."""
+
+    __tablename__ = "webchat_origin"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    device_hash: Mapped[str] = mapped_column(String(64))
+    network_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ResidentBlock(Base):
+    """A lead's block of a browser or network for a set time (002 §6(1)⑥)."""
+
+    __tablename__ = "resident_block"
+    __table_args__ = (Index("ix_resident_block_value", "kind", "value_hash"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # device, network
+    value_hash: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"), nullable=True)
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(16), default="rules")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
+
+from casecore import crypto
 
 
 class ConversationLocks:
@@ -27,7 +28,8 @@ class ConversationLocks:
                 if self._redis is None:
                     yield
                 else:
-                    name = "madoguchi:lock:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+                    # keyed hash: the key names a resident (channel user id, mail address)
+                    name = "madoguchi:lock:" + crypto.cipher().blind_index("lock:" + key)[:32]
                     async with self._redis.lock(name, timeout=self._timeout, blocking_timeout=self._timeout):
                         yield
         finally:

@@ -20,6 +20,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from casecore import crypto
 from handoff.events import InboundEvent
 
 log = structlog.get_logger(__name__)
@@ -92,7 +93,9 @@ class RedisStreamQueue:
 
     async def submit(self, event: InboundEvent) -> None:
         shard = self.shard_of(event.conversation_key)
-        await self._r.xadd(self._stream(shard), {"e": event.model_dump_json()})
+        # Sealed with the field cipher: residents' words and user ids never sit readable in
+        # Redis or its append-only file (issue 17).
+        await self._r.xadd(self._stream(shard), {"e": crypto.cipher().encrypt(event.model_dump_json())})
 
     async def _hold_lease(self, shard: int) -> bool:
         key = f"{self._prefix}:lease:{shard}"
@@ -122,7 +125,7 @@ class RedisStreamQueue:
                     if not fields:  # deleted meanwhile
                         await self._r.xack(stream, self.GROUP, entry_id)
                         continue
-                    event = InboundEvent.model_validate_json(fields[b"e"])
+                    event = _open(fields[b"e"])
                     await _handle_safely(self._handler, event)
                     await self._r.xack(stream, self.GROUP, entry_id)
                     await self._r.xdel(stream, entry_id)
@@ -164,6 +167,13 @@ class RedisStreamQueue:
                 if (await self._r.get(key) or b"").decode() == self._me:
                     await self._r.delete(key)
         self._tasks.clear()
+
+
+def _open(blob: bytes) -> InboundEvent:
+    """An entry as written by submit(): sealed JSON (a plain JSON entry left by an older
+    version before an upgrade is still read)."""
+    raw = blob.decode()
+    return InboundEvent.model_validate_json(raw if raw.startswith("{") else crypto.cipher().decrypt(raw))
 
 
 async def _handle_safely(handler: Handler | None, event: InboundEvent) -> None:

@@ -32,6 +32,7 @@ from handoff.context import HandoffContext as AppContext
 from handoff.delivery import DeliveryTarget
 from handoff.hub import conversation_topic
 from handoff.ownership import require_owner
+from handoff.security_texts import security_text
 from i18n.catalog import catalog
 
 log = structlog.get_logger(__name__)
@@ -134,3 +135,18 @@ async def show_typing(ctx: AppContext, conversation_id: int, me: Counsellor) -> 
     return True
 
 
+
+
+async def publish_status(ctx: AppContext, conversation_id: int, status: str) -> None:
+    """Tell the resident's page and every console that the owner changed (actions queue the
+    same event with `OnCommit.status_changed`, published after their commit)."""
+    await ctx.hub.publish(conversation_topic(conversation_id), {
+        "type": "conversation_status", "conversation_id": conversation_id, "conversation_status": status,
+    })
+
+
+def security_notice(key: str) -> Render:
+    """A notice from the security texts: (the resident's words, their language, Japanese)."""
+    def render(language: str) -> tuple[str, str, str]:
+        return security_text(key, language), language, security_text(key, "ja")
+    return render

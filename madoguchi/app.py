@@ -34,6 +34,7 @@ from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
 from madoguchi.landing import landing_router
+from madoguchi.security import install as install_hardening
 from madoguchi.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 response.headers.setdefault(name, value)
         return response
 
+    install_hardening(app, settings)  # issue 17: outermost middleware, log scrubbing (keep last)
     return app
 
 

@@ -74,9 +74,14 @@ def doctor() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the schema migrations to MADOGUCHI_DATABASE_URL (or the embedded SQLite)."""
+    from casecore import crypto
     from casecore.migrate import upgrade
 
-    upgrade(Settings().resolved_database_url, revision)
+    settings = Settings()
+    # Data migrations (e.g. 0005, encrypting coded case fields) need the field cipher.
+    crypto.configure(crypto.FieldCipher.from_secrets(
+        settings.resolved_secret_key(), [k.get_secret_value() for k in settings.old_secret_keys]))
+    upgrade(settings.resolved_database_url, revision)
     typer.echo("database is up to date")
 
 

@@ -30,7 +30,8 @@ async def monthly_report(settings: Settings, month: str, profile_id: str) -> dic
     start, end = _month_bounds(month)
     try:
         async with transaction(make_sessionmaker(engine)) as s:
-            # Only non-personal columns are selected: the report never decrypts anything.
+            # Counts only leave: coded fields (district, categories) are encrypted at rest and
+            # decrypted here in memory to be counted; free text and names are never selected.
             rows = (await s.execute(select(
                 Case.age_band, Case.district, Case.categories, Case.channel, Case.language, Case.urgent,
                 Case.recommended_programmes, Case.status,
@@ -44,6 +45,12 @@ async def monthly_report(settings: Settings, month: str, profile_id: str) -> dic
             # Removals and trouble (002 §6(7)): staff blocks and the attempts that followed.
             removal_actions = (await s.scalars(select(AuditEvent.action).where(
                 AuditEvent.action.in_(["contact_blocked", "blocked_contact_ignored"]),
+                AuditEvent.at >= start, AuditEvent.at < end,
+            ))).all()
+            # Warnings and removals by a lead (issue 17, handoff/api/moderation.py): the steps
+            # before a block. A conversation removed and then blocked is one removal.
+            moderation = (await s.execute(select(AuditEvent.action, AuditEvent.target_id, AuditEvent.detail).where(
+                AuditEvent.action.in_(["resident_warned", "resident_removed", "contact_blocked"]),
                 AuditEvent.at >= start, AuditEvent.at < end,
             ))).all()
     finally:
@@ -72,7 +79,12 @@ async def monthly_report(settings: Settings, month: str, profile_id: str) -> dic
         "topics": dict(topics.most_common()),
         "recommended_programmes": dict(referrals.most_common()),
         "by_status": dict(Counter(r.status for r in rows)),
-        "removals": sum(1 for a in removal_actions if a == "contact_blocked"),
+        "warnings": sum(1 for m in moderation if m.action == "resident_warned"),
+        "removals": len({
+            str(m.target_id) if m.action == "resident_removed" else str((m.detail or {}).get("conversation_id"))
+            for m in moderation if m.action in ("resident_removed", "contact_blocked")
+        }),
+        "blocks": sum(1 for a in removal_actions if a == "contact_blocked"),
         "messages_from_removed_residents": sum(1 for a in removal_actions if a == "blocked_contact_ignored"),
     }
 

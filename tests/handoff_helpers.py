@@ -59,6 +59,22 @@ async def resident_messages(client: httpx.AsyncClient, session: dict[str, Any]) 
     return r.json()
 
 
+async def closed_resident_view(running: Running, session: dict[str, Any]) -> dict[str, Any]:
+    """After a chat closed, its token reads nothing any more (issue 17: a shared phone must
+    not show it again); what the resident was pushed is checked in the store instead, as the
+    resident's page rendered it."""
+    from bots.webchat.api import _resident_view
+    from casecore.models import Conversation, Message
+
+    r = await running.client.get(f"/api/webchat/sessions/{session['session_id']}/messages", headers=resident_headers(session))
+    assert r.status_code == 404 and r.json()["detail"]["code"] == "session_ended", r.text
+    async with transaction(running.ctx.sessions) as s:
+        conv = await s.get(Conversation, session["session_id"])
+        rows = (await s.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))).all()
+        return {"conversation_status": conv.status,
+                "messages": [_resident_view(m) for m in rows if m.text is not None or m.media_type or m.choice_id]}
+
+
 async def audit_actions(ctx: AppContext, target_type: str, target_id: int) -> list[tuple[str, int | None]]:
     async with transaction(ctx.sessions) as s:
         rows = (await s.scalars(

@@ -76,7 +76,7 @@ def chat_type(page: Any, text: str) -> None:
 
 
 def session_id(page: Any) -> int:
-    return int(page.evaluate("JSON.parse(localStorage.getItem('madoguchi.webchat.v1')).id"))
+    return int(page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.webchat.v1')).id"))
 
 
 def assert_clean(page: Any, expected: str | None = None) -> None:

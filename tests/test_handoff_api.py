@@ -14,6 +14,7 @@ from casecore.models import AuditEvent, CaseStatusChange, Conversation, Message
 from tests.conftest import Running
 from tests.handoff_helpers import (
     audit_actions,
+    closed_resident_view,
     counsellor_client,
     resident_headers,
     resident_messages,
@@ -211,7 +212,7 @@ async def test_transfer_release_and_close(running: Running) -> None:
         assert (await suzuki.post(f"/api/conversations/{cid}/claim")).status_code == 200
         r = await suzuki.post(f"/api/conversations/{cid}/close", json={"message": "本日はありがとうございました。"})
         assert r.status_code == 200 and r.json()["status"] == "closed"
-        seen = await resident_messages(client, session)
+        seen = await closed_resident_view(running, session)
         assert seen["conversation_status"] == "closed"
         assert seen["messages"][-1]["text"] == "本日はありがとうございました。"
         r = await client.post(f"/api/webchat/sessions/{cid}/messages", json={"text": "もう一度"}, headers=resident_headers(session))
@@ -235,7 +236,7 @@ async def test_a_lead_may_close_a_colleagues_conversation(running_sqlite: Runnin
         assert (await suzuki.post(f"/api/conversations/{cid}/close", json=body)).status_code == 403
         assert (await lead.post(f"/api/conversations/{cid}/messages", json={"text": "x"})).status_code == 403
         assert (await lead.post(f"/api/conversations/{cid}/close", json=body)).status_code == 200
-        seen = await resident_messages(client, session)
+        seen = await closed_resident_view(running_sqlite, session)
         assert seen["conversation_status"] == "closed" and seen["messages"][-1]["text"] == "本日の相談はここまでです。"
         actions = await audit_actions(running_sqlite.ctx, "conversation", cid)
         lead_id = (await lead.get("/api/auth/me")).json()["id"]
@@ -249,7 +250,7 @@ async def test_close_without_a_message_sends_the_standard_closing(running_sqlite
         cid = session["session_id"]
         await sato.post(f"/api/conversations/{cid}/claim")
         assert (await sato.post(f"/api/conversations/{cid}/close")).status_code == 200
-        last = (await resident_messages(client, session))["messages"][-1]
+        last = (await closed_resident_view(running_sqlite, session))["messages"][-1]
         assert last["sender"] == "system" and "ended" in last["text"].lower()
 
 

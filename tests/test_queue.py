@@ -5,11 +5,20 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
 from redis.asyncio import Redis
 
+from casecore import crypto
 from handoff.events import InboundEvent
 from handoff.queue import InProcessQueue, RedisStreamQueue
+from tests.conftest import TEST_SECRET
 from tests.requirements import require
+
+
+@pytest.fixture(autouse=True)
+def _field_cipher() -> None:
+    """Redis entries are sealed with the field cipher, as the app configures it."""
+    crypto.configure(crypto.FieldCipher.from_secrets(TEST_SECRET))
 
 
 def _events(users: int, per_user: int) -> list[InboundEvent]:

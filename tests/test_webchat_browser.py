@@ -91,7 +91,7 @@ def wait_until(page: Any, condition: Any, timeout_ms: int = 15_000) -> None:
 
 
 def session_of(page: Any) -> dict[str, Any]:
-    stored = page.evaluate("JSON.parse(localStorage.getItem('madoguchi.webchat.v1'))")
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.webchat.v1'))")
     assert stored and stored["id"] and stored["token"]
     return stored
 
@@ -346,7 +346,7 @@ def test_lost_answers_are_retried_without_losing_or_duplicating_text(live_server
         route.abort("connectionreset")  # …but its answer never reaches the phone
 
     page.route("**/api/webchat/sessions/*/messages", lose_the_answer)
-    text = "今日食べるものがありません。\n助けてください <i>本当に</i>"
+    text = "家賃が払えなくて困っています。\n助けてください <i>本当に</i>"
     page.fill("#input", text)
     page.click("#send")
     page.wait_for_selector("#error:not([hidden])")

@@ -105,8 +105,14 @@ def classify(mail: ParsedMail, own_addresses: Iterable[str] = ()) -> LoopVerdict
 
 
 def address_key(address: str) -> str:
-    """Rate-limit keys hold a hash, never the address."""
-    return hashlib.sha256(address.lower().encode()).hexdigest()[:32]
+    """Rate-limit keys hold a keyed hash (the app's secret), never the address: a plain hash
+    of a guessable mail address could be looked up."""
+    from casecore import crypto
+
+    try:
+        return crypto.cipher().blind_index("email-rate:" + address.lower())[:32]
+    except RuntimeError:  # field encryption not configured (a unit test of this class alone)
+        return hashlib.sha256(address.lower().encode()).hexdigest()[:32]
 
 
 class RateLimiter:

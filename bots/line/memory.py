@@ -11,6 +11,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from casecore import crypto
+
 NUMBERED_TTL_SECONDS = 24 * 3600
 _LOCAL_MAX = 50_000
 
@@ -21,12 +23,16 @@ class ChoiceMemory:
         self._prefix = prefix
         self._local: OrderedDict[str, tuple[float, list[str]]] = OrderedDict()
 
+    def _rkey(self, key: str) -> str:
+        """The key names the LINE user: Redis gets a keyed hash of it (issue 17)."""
+        return self._prefix + crypto.cipher().blind_index("line-numbered:" + key)[:32]
+
     async def remember(self, key: str, choice_ids: list[str]) -> None:
         if self._redis is not None:
             if choice_ids:
-                await self._redis.set(self._prefix + key, json.dumps(choice_ids), ex=NUMBERED_TTL_SECONDS)
+                await self._redis.set(self._rkey(key), json.dumps(choice_ids), ex=NUMBERED_TTL_SECONDS)
             else:
-                await self._redis.delete(self._prefix + key)
+                await self._redis.delete(self._rkey(key))
             return
         self._local.pop(key, None)
         if choice_ids:
@@ -36,7 +42,7 @@ class ChoiceMemory:
 
     async def numbered(self, key: str) -> list[str]:
         if self._redis is not None:
-            raw = await self._redis.get(self._prefix + key)
+            raw = await self._redis.get(self._rkey(key))
             return list(json.loads(raw)) if raw else []
         entry = self._local.get(key)
         if entry is None or entry[0] < time.monotonic():

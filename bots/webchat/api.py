@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
+import json
+import re
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +21,30 @@ from fastapi import (
     HTTPException,
     Query,
     Request,
+    Response,
     WebSocket,
     WebSocketDisconnect,
 )
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
 
 from casecore.db import transaction
 from casecore.models import Conversation, Message
+from casecore.types import utcnow
 from dialogs.profile import Contact
+from handoff import blocks
 from handoff.actions import conversation as conversation_actions
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
 from handoff.pages import all_languages, namespace_table, with_data_block
+from handoff.ratelimit import limiter, rule
 from handoff.router import ProcessResult
+from handoff.security_texts import all_texts, security_text
 from i18n.catalog import available_languages, catalog
+from i18n.risk import screen
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
@@ -46,19 +57,38 @@ SECURITY_HEADERS = {
 }
 
 
+INT64_MAX = 2**63 - 1
+# C0 controls but tab, newline and carriage return, and DEL: nothing a resident means to write,
+# and PostgreSQL refuses NUL outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _strip_controls(value: str | None) -> str | None:
+    return None if value is None else _CONTROL.sub("", value)
+
+
+def refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> HTTPException:
+    """Every refusal in one shape: {"detail": {"code", "message"}} (FastAPI's `detail`)."""
+    return HTTPException(status, {"code": code, "message": message}, headers=headers)
 
 
 class NewSession(BaseModel):
     language: str | None = Field(default=None, max_length=35)
     profile: str | None = Field(default=None, max_length=64)
 
+    _clean = field_validator("language", "profile")(_strip_controls)
+
 
 class PostMessage(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     choice: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.\-\u3000-\u9fff]+$")
-    client_message_id: str | None = Field(default=None, max_length=64)
+    client_message_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+    _clean = field_validator("text")(_strip_controls)
 
     @model_validator(mode="after")
     def _one_of(self) -> PostMessage:
@@ -97,27 +127,67 @@ def _browser_language(value: str | None) -> str | None:
     return base if base in langs else None
 
 
+def _page(ctx: AppContext) -> str:
+    """chat.html with the quick-exit target and its words in every language, as a JSON data
+    block (not a script: the page's CSP allows only its own files to run)."""
+    data = {"exit_url": ctx.settings.quick_exit_url, "texts": all_texts()}
+    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    # The page's own words (the `page` catalog, every language) ride in another data block.
+    html = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+    return html.replace("</body>", f'<script type="application/json" id="madoguchi-safety">{blob}</script>\n</body>', 1)
+
+
+def _client_ip(request: Request | WebSocket) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _limit_ip(ip: str | None) -> str | None:
+    """The IP for per-IP limits; None (no limit) for loopback, where behind a local proxy
+    every resident would share one address."""
+    try:
+        return None if ip is None or ipaddress.ip_address(ip).is_loopback else ip
+    except ValueError:
+        return ip
+
+
 def webchat_router(ctx: AppContext) -> APIRouter:
     r = APIRouter(tags=["webchat"])
+    secret = ctx.settings.resolved_secret_key()
+    idle = timedelta(hours=ctx.settings.webchat_idle_hours)
+    page = _page(ctx)
 
-    async def session_conv(session_id: int, token: str) -> Conversation:
+    def ended(language: str | None) -> HTTPException:
+        return refusal(404, "session_ended", security_text("session_ended", language))
+
+    def expired(conv: Conversation) -> bool:
+        last = max(t for t in (conv.created_at, conv.last_inbound_at, conv.updated_at) if t is not None)
+        return utcnow() - last > idle
+
+    async def session_conv(session_id: int, token: str, language: str | None = None, *, allow_closed: bool = False) -> Conversation:
+        """The session behind a token. A closed chat's token stops working for reads at once
+        (a shared phone must not show it again), and any token after the idle time."""
         async with transaction(ctx.sessions) as s:
             conv = await s.get(Conversation, session_id)
             if conv is None or conv.channel != "webchat" or not conv.access_token_hash or not secrets.compare_digest(conv.access_token_hash, _hash(token)):
-                raise HTTPException(404, "no such chat session (or the token does not match)")
+                raise ended(language)
+            if (conv.status == "closed" and not allow_closed) or expired(conv):
+                raise ended(conv.language)
             return conv
 
     async def bearer(authorization: str | None = Header(default=None)) -> str:
         if not authorization or not authorization.lower().startswith("bearer "):
-            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+            raise refusal(401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
         return authorization[7:].strip()
 
-    # The page's own words (the `page` catalog, every language) ride in the HTML.
-    page = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+    async def limited(name: str, identity: str | None, language: str | None) -> None:
+        verdict = await limiter(ctx).hit(rule(ctx, name), identity or "")
+        if not verdict.allowed:
+            raise refusal(429, "rate_limited", security_text("rate_limited", language, seconds=verdict.retry_after),
+                          headers={"Retry-After": str(verdict.retry_after)})
 
     @r.get("/chat", include_in_schema=False)
     async def chat_page() -> HTMLResponse:
-        return HTMLResponse(page, headers=SECURITY_HEADERS)
+        return HTMLResponse(page, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
 
     @r.get("/api/webchat/strings")
     async def page_strings(lang: str | None = Query(default=None, max_length=35)) -> dict[str, Any]:
@@ -134,30 +204,53 @@ def webchat_router(ctx: AppContext) -> APIRouter:
         return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
 
     @r.post("/api/webchat/sessions", status_code=201)
-    async def create_session(request: Request, body: NewSession | None = None) -> dict[str, Any]:
+    async def create_session(request: Request, response: Response, body: NewSession | None = None) -> dict[str, Any]:
         """Start a chat. Answers the session id, a bearer token for the other calls, and the
-        bot's first messages."""
+        bot's first messages. Sets an HttpOnly device cookie so that a lead's block also
+        covers the next session from this browser."""
         body = body or NewSession()
+        hint = _browser_language(body.language) or _browser_language(request.headers.get("accept-language"))
         profile_id = body.profile or ctx.profiles.default_id
         if profile_id not in ctx.profiles:
-            raise HTTPException(422, f"unknown profile {profile_id!r}")
+            raise refusal(422, "unknown_profile", "unknown profile")
+        ip = _client_ip(request)
+        device = blocks.read_device_cookie(secret, request.cookies.get(blocks.DEVICE_COOKIE))
+        cookie = None
+        if device is None:
+            device, cookie = blocks.new_device_cookie(secret)
+        await limited("sessions_per_ip", _limit_ip(ip), hint)
+        await limited("sessions_per_device", device, hint)
+        async with transaction(ctx.sessions) as s:
+            if await blocks.is_blocked(s, device, ip):
+                raise refusal(403, "blocked", security_text("blocked", hint))
         visitor = uuid.uuid4().hex  # the web chat has no account: each session is a contact point
         token = secrets.token_urlsafe(32)
-        hint = _browser_language(body.language) or _browser_language(request.headers.get("accept-language"))
         result = await ctx.router.process(InboundEvent(
             channel="webchat", channel_event_id=f"start:{visitor}", external_user_id=visitor,
             # "message" with no text: the intake starts without LINE's "thanks for adding us".
             profile_id=profile_id, kind="message", language_hint=hint,
         ))
         assert result.conversation_id is not None
-        language = await conversation_actions.set_access_token(ctx, result.conversation_id, _hash(token))
+        language = await conversation_actions.start_webchat_session(ctx, result.conversation_id, _hash(token), device, ip)
+        if cookie is not None:
+            response.set_cookie(
+                blocks.DEVICE_COOKIE, cookie, httponly=True, samesite="strict", secure=ctx.settings.cookie_secure,
+                max_age=int(ctx.settings.block_hours * 3600) + 86400, path="/api/webchat",
+            )
         return {"session_id": result.conversation_id, "token": token, **_reply(result, language, ctx.settings.max_message_chars)}
 
     @r.post("/api/webchat/sessions/{session_id}/messages")
-    async def post_message(session_id: int, body: PostMessage, token: str = Depends(bearer)) -> dict[str, Any]:
-        conv = await session_conv(session_id, token)
+    async def post_message(request: Request, body: PostMessage, session_id: int = PathParam(ge=1, le=INT64_MAX),
+                           token: str = Depends(bearer)) -> dict[str, Any]:
+        conv = await session_conv(session_id, token, allow_closed=True)
         if conv.status == "closed":
-            raise HTTPException(409, "this chat has ended; start a new session")
+            raise refusal(409, "closed", security_text("session_ended", conv.language))
+        # A crisis always gets through: flagged text passes the flood limits (never silently
+        # dropped either way: a limited message is answered 429 and the page sends it again).
+        flagged = bool(body.text) and bool(screen(body.text, language=conv.language).kinds)
+        if not flagged:
+            await limited("messages_per_session", str(session_id), conv.language)
+            await limited("messages_per_ip", _limit_ip(_client_ip(request)), conv.language)
         event_id = f"{session_id}:{body.client_message_id or uuid.uuid4().hex}"
         result = await ctx.router.process(InboundEvent(
             channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
@@ -168,7 +261,8 @@ def webchat_router(ctx: AppContext) -> APIRouter:
         return _reply(result, language, ctx.settings.max_message_chars)
 
     @r.get("/api/webchat/sessions/{session_id}/messages")
-    async def list_messages(session_id: int, token: str = Depends(bearer), after: int = 0) -> dict[str, Any]:
+    async def list_messages(session_id: int = PathParam(ge=1, le=INT64_MAX), token: str = Depends(bearer),
+                            after: int = Query(default=0, ge=0, le=INT64_MAX)) -> dict[str, Any]:
         conv = await session_conv(session_id, token)
         async with transaction(ctx.sessions) as s:
             rows = (await s.scalars(
@@ -186,17 +280,24 @@ def webchat_router(ctx: AppContext) -> APIRouter:
 
     @r.websocket("/api/webchat/sessions/{session_id}/ws")
     async def socket(ws: WebSocket, session_id: int) -> None:
-        token = ws.query_params.get("token") or ""
+        """Authenticates with its first frame, `{"type": "auth", "token": …}`, within a few
+        seconds (never a token in the URL, which access logs and history keep); answers
+        `{"type": "ready"}` once subscribed; closes 4401 otherwise, 4410 when the chat ends."""
+        await ws.accept()
         try:
+            first = await asyncio.wait_for(ws.receive_json(), ctx.settings.webchat_ws_auth_seconds)
+            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
+            if not isinstance(token, str) or not 0 < session_id <= INT64_MAX:
+                raise ValueError("no auth frame")
             await session_conv(session_id, token)
-        except HTTPException:
-            await ws.close(code=4401)
+        except (TimeoutError, ValueError, HTTPException, WebSocketDisconnect, RuntimeError, json.JSONDecodeError):
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await ws.close(code=4401)
             return
-        # Subscribe before accepting, so nothing published in between is lost.
         async with ctx.hub.subscribe(conversation_topic(session_id)) as q:
-            await ws.accept()
             reader = asyncio.create_task(_drain_client(ws))
             try:
+                await ws.send_json({"type": "ready"})
                 while not reader.done():
                     getter = asyncio.create_task(q.get())
                     done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -206,6 +307,9 @@ def webchat_router(ctx: AppContext) -> APIRouter:
                     event = getter.result()
                     for payload in await _resident_payloads(ctx, session_id, event):
                         await ws.send_json(payload)
+                    if event.get("conversation_status") == "closed":
+                        await ws.close(code=4410)  # the token stops working: nothing more to push
+                        break
             except (WebSocketDisconnect, RuntimeError):
                 pass
             finally:

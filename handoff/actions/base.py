@@ -30,9 +30,10 @@ class ActionError(Exception):
     """Refused. `status` is the HTTP status to answer; `extra` goes into the error body
     (e.g. `holder`: who holds the conversation)."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, *, plain: bool = False, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
+        self.plain = plain  # answered as `{"detail": message}` (routes that always did so)
         self.extra = {k: v for k, v in extra.items() if v is not None}
 
     @property

@@ -89,7 +89,7 @@ async def open_from_conversation(ctx: HandoffContext, conversation_id: int, acto
 async def _case(s: AsyncSession, case_id: int) -> Case:
     case = await s.get(Case, case_id)
     if case is None:
-        raise ActionError(404, "no such case")
+        raise ActionError(404, "no such case", plain=True)
     return case
 
 

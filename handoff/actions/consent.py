@@ -29,7 +29,7 @@ async def record(ctx: HandoffContext, conversation_id: int, actor: Counsellor, e
     async with atomic(ctx) as (s, _):
         conv = await s.get(Conversation, conversation_id)
         if conv is None:
-            raise ActionError(404, "no such conversation")
+            raise ActionError(404, "no such conversation", plain=True)
         rec = await record_in(s, conv, eff, counsellor_id=actor.id)
         await s.flush()
         return rec.id

@@ -22,7 +22,7 @@ from casecore.lifecycle import CONVERSATION
 from casecore.models import Case, ContactPoint, Conversation, Counsellor
 from casecore.store import is_crisis_record
 from casecore.types import utcnow
-from handoff import relay
+from handoff import blocks, relay
 from handoff.actions.base import ActionError, atomic, conversation_next
 from handoff.actions.messages import add_counsellor_message, add_notice, notice
 from handoff.context import HandoffContext
@@ -153,12 +153,14 @@ async def block(ctx: HandoffContext, conversation_id: int, actor: Counsellor, *,
     async with atomic(ctx) as (s, after):
         conv = await s.get(Conversation, conversation_id)
         if conv is None:
-            raise ActionError(404, "no such conversation")
+            raise ActionError(404, "no such conversation", plain=True)
         contact = await s.get(ContactPoint, conv.contact_point_id)
         assert contact is not None
         contact.blocked = blocked
         if blocked:
             conv.status, conv.owner_counsellor_id = conversation_next(conv.status, "block"), None
+        # issue 17: a web chat block also covers this browser and network (handoff/blocks.py)
+        await blocks.apply(s, ctx.settings, conversation_id, actor.id, reason, blocked)
         await audit.record(s, action="contact_blocked" if blocked else "contact_unblocked",
                            target_type="contact_point", target_id=contact.id, actor_type="counsellor",
                            actor_id=actor.id, detail={"conversation_id": conversation_id, "reason": reason})
@@ -168,13 +170,16 @@ async def block(ctx: HandoffContext, conversation_id: int, actor: Counsellor, *,
     return blocked
 
 
-async def set_access_token(ctx: HandoffContext, conversation_id: int, token_hash: str) -> str:
-    """A web chat session's bearer token (its hash) on the conversation; returns its language."""
+async def start_webchat_session(ctx: HandoffContext, conversation_id: int, token_hash: str,
+                                device: str, ip: str | None) -> str:
+    """A web chat session's bearer token (its hash) on the conversation, and the browser and
+    network it came from (so a block holds, handoff/blocks.py); returns its language."""
     async with atomic(ctx) as (s, _):
         conv = await s.get(Conversation, conversation_id)
         if conv is None:
-            raise ActionError(404, "no such conversation")
+            raise ActionError(404, "no such conversation", plain=True)
         conv.access_token_hash = token_hash
+        await blocks.remember_origin(s, conv.id, device, ip)
         return conv.language
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +13,16 @@ from casecore import audit, staff
 from casecore.db import transaction
 from handoff.api.deps import COOKIE, Ctx, Me, websocket_counsellor
 from handoff.api.views import CounsellorView, LoggedOut
+from handoff.ratelimit import limiter, rule
 
 __all__ = ["COOKIE", "router", "websocket_counsellor"]
+
+
+def _loopback(ip: str | None) -> bool:
+    try:
+        return ip is not None and ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
 
 
 class LoginBody(BaseModel):
@@ -25,14 +34,24 @@ class LoginBody(BaseModel):
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=CounsellorView)
+@router.post("/login", response_model=CounsellorView,
+             responses={429: {"description": "too many attempts; see Retry-After"}})
 async def login(body: LoginBody, request: Request, response: Response, ctx: Ctx) -> dict[str, Any]:
+    # Flood limits (issue 17): every attempt per IP, failed attempts per account.
+    ip = request.client.host if request.client else None
+    account = "login:" + body.login.casefold()
+    for verdict in (await limiter(ctx).hit(rule(ctx, "logins_per_ip"), "" if _loopback(ip) else ip or ""),
+                    await limiter(ctx).check(rule(ctx, "logins_per_account"), account)):
+        if not verdict.allowed:
+            raise HTTPException(429, detail={"code": "rate_limited", "message": "too many login attempts; try again later"},
+                                headers={"Retry-After": str(verdict.retry_after)})
     async with transaction(ctx.sessions) as s:
         try:
             c = await staff.authenticate(s, body.login, body.password, body.otp)
         except staff.LoginError as exc:
             await audit.record(s, action="login_failed", target_type="login", target_id="-",
                                detail={"otp_required": exc.otp_required})
+            await limiter(ctx).hit(rule(ctx, "logins_per_account"), account)
             raise HTTPException(401, detail={"error": str(exc), "otp_required": exc.otp_required}) from None
         token = await staff.open_session(s, c, timedelta(hours=ctx.settings.session_hours))
         await audit.record(s, action="login", target_type="counsellor", target_id=c.id,

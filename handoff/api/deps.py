@@ -92,6 +92,8 @@ CaseInScope = Annotated[Case, Depends(case_in_scope)]
 
 def refusal(exc: ActionError) -> HTTPException:
     """An action's refusal as the API answers it: `{"detail": {"error": …, "holder"?: …}}`."""
+    if exc.plain:
+        return HTTPException(exc.status, detail=str(exc))
     return HTTPException(exc.status, detail={"error": str(exc), **exc.extra})
 
 

@@ -170,3 +170,15 @@ class CaseRead(CaseSummary):
 class ConsoleStrings(View):
     language: str
     labels: dict[str, Any]
+
+
+class Warned(View):
+    conversation_id: int
+    warned: bool
+    message_id: int | None
+
+
+class Removed(View):
+    conversation_id: int
+    status: str
+    removed: bool

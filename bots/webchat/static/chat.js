@@ -6,7 +6,9 @@
  *    (residents may type HTML or script; nothing is ever parsed as markup);
  *  - nothing the resident typed is lost: it is retried with the same client_message_id
  *    (the server dedupes) and put back in the input box if the server refuses it;
- *  - the session survives a reload (id + token in localStorage; the transcript is fetched).
+ *  - the session survives a reload of this tab only (id + token in sessionStorage, gone when
+ *    the tab closes; the transcript is fetched); the token never goes in a URL;
+ *  - a quick-exit button (and Esc twice) always leaves at once for a neutral site.
  */
 (function () {
   "use strict";
@@ -129,10 +131,19 @@
     return n;
   }
 
+  // -- session storage (issue 17): sessionStorage only, so a shared phone forgets the chat when
+  // the tab closes. An entry an older version left in localStorage is moved here once.
   var store = {
     load: function () {
       try {
-        var v = JSON.parse(window.localStorage.getItem(STORE_KEY) || "null");
+        var old = window.localStorage.getItem(STORE_KEY);
+        if (old !== null) {
+          window.localStorage.removeItem(STORE_KEY);
+          if (window.sessionStorage.getItem(STORE_KEY) === null) window.sessionStorage.setItem(STORE_KEY, old);
+        }
+      } catch (e) { /* storage blocked */ }
+      try {
+        var v = JSON.parse(window.sessionStorage.getItem(STORE_KEY) || "null");
         if (v && typeof v.id === "string" && typeof v.token === "string") return v;
       } catch (e) { /* storage blocked or corrupt: start fresh */ }
       return null;
@@ -140,15 +151,17 @@
     save: function () {
       if (!state.session) return;
       try {
-        window.localStorage.setItem(STORE_KEY, JSON.stringify({
+        window.sessionStorage.setItem(STORE_KEY, JSON.stringify({
           id: state.session.id, token: state.session.token, lang: state.lang
         }));
       } catch (e) { /* private mode: the chat still works, it just won't survive a reload */ }
     },
     clear: function () {
+      try { window.sessionStorage.removeItem(STORE_KEY); } catch (e) { /* ignore */ }
       try { window.localStorage.removeItem(STORE_KEY); } catch (e) { /* ignore */ }
     }
   };
+  // -- end session storage
 
   // ---------------------------------------------------------------- language and chrome
 
@@ -724,10 +737,10 @@
 
   // ---------------------------------------------------------------- live updates
 
+  // -- WebSocket connect (issue 17): the token goes in the first frame, never in the URL.
   function wsUrl() {
     var proto = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return proto + "//" + window.location.host + api + sessionPath("/ws") +
-      "?token=" + encodeURIComponent(state.session.token);
+    return proto + "//" + window.location.host + api + sessionPath("/ws");
   }
 
   function connectWs() {
@@ -737,24 +750,31 @@
     var ws;
     try { ws = new WebSocket(wsUrl()); } catch (e) { scheduleWs(); return; }
     state.ws = ws;
+    var token = state.session.token;
     ws.onopen = function () {
-      state.wsOpenedOnce = true;
-      state.wsAttempt = 0;
-      root.setAttribute("data-live", "open");
-      catchUp(); // pushes sent while the socket was down (or not yet open) are in the transcript
+      try { ws.send(JSON.stringify({ type: "auth", token: token })); } catch (e) { /* onclose follows */ }
     };
     ws.onmessage = function (ev) {
       var data;
       try { data = JSON.parse(ev.data); } catch (e) { return; }
+      if (data && data.type === "ready") { // authenticated and subscribed
+        state.wsOpenedOnce = true;
+        state.wsAttempt = 0;
+        root.setAttribute("data-live", "open");
+        catchUp(); // pushes sent while the socket was down (or not yet open) are in the transcript
+        return;
+      }
       onPush(data);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       if (state.ws !== ws) return;
       state.ws = null;
       root.setAttribute("data-live", "closed");
+      if (ev && ev.code === 4410) return; // the chat ended: its token no longer works
       scheduleWs();
     };
   }
+  // -- end WebSocket connect
 
   function scheduleWs() {
     if (!state.session || state.wsTimer) return;
@@ -775,7 +795,13 @@
 
   function onPush(data) {
     if (!data || typeof data !== "object") return;
-    if (data.type === "status") {
+    if (data.type === "status" && data.conversation_status === "closed") {
+      // The chat ended; its token no longer reads anything, so do not ask the server.
+      state.status = "closed";
+      root.setAttribute("data-status", "closed");
+      renderStatus();
+      retire(state.activeGroup);
+    } else if (data.type === "status") {
       // Pushes can arrive late (after the answer to a newer message already told us more), so
       // a different status is only a hint: ask the server for the current one.
       if (data.conversation_status !== state.status) catchUp();
@@ -970,7 +996,55 @@
     }
   });
 
+  // -- quick exit (issue 17): always visible; Esc twice does the same. Clears the page and this
+  // tab's storage, and replaces the chat's history entry with a neutral site, so Back does not
+  // return to the chat (as domestic-violence services do).
+  var safety = { exit_url: "https://www.google.com/", texts: {} };
+  try {
+    var blob = document.getElementById("madoguchi-safety");
+    if (blob) safety = JSON.parse(blob.textContent || "{}");
+  } catch (e) { /* keep the defaults */ }
+  var exitUrl = /^https?:\/\//i.test(String(safety.exit_url || "")) ? safety.exit_url : "https://www.google.com/";
+  var exitButton = document.getElementById("quick-exit");
+
+  function quickExit() {
+    try { window.sessionStorage.clear(); } catch (e) { /* ignore */ }
+    try { window.localStorage.removeItem(STORE_KEY); } catch (e) { /* ignore */ }
+    try { if (state.ws) state.ws.close(); } catch (e) { /* ignore */ }
+    state.session = null;
+    state.queue = [];
+    document.title = "";
+    try { document.body.textContent = ""; } catch (e) { /* ignore */ }
+    window.location.replace(exitUrl);
+  }
+
+  function exitLabels() {
+    if (!exitButton) return;
+    var texts = safety.texts || {};
+    var table = texts[state.lang] || texts[state.lang.split("-")[0]] || texts.ja || {};
+    var label = exitButton.querySelector(".quick-exit-label");
+    if (label && table.quick_exit) label.textContent = table.quick_exit;
+    if (table.quick_exit_hint) exitButton.title = table.quick_exit_hint;
+  }
+
+  if (exitButton) {
+    exitButton.addEventListener("click", quickExit);
+    // The page's language changes <html lang>: follow it.
+    if (window.MutationObserver) {
+      new MutationObserver(exitLabels).observe(document.documentElement, { attributes: true, attributeFilter: ["lang"] });
+    }
+  }
+  var lastEsc = 0;
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape" || ev.isComposing) return;
+    var now = Date.now();
+    if (now - lastEsc < 1500) { quickExit(); return; }
+    lastEsc = now;
+  }, true);
+  // -- end quick exit
+
   applyChrome();
+  exitLabels();
   autosize();
   start();
 })();
