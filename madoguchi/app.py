@@ -108,44 +108,57 @@ async def _warm(ctx: AppContext) -> None:
         log.exception("translation_warm_failed")
 
 
+async def _start(app: FastAPI, settings: Settings) -> tuple[AppContext, list[ChannelAdapter], list[asyncio.Task[Any]]]:
+    ctx = await build_context(settings)
+    app.state.ctx = ctx
+    adapters = load_channels().build(ctx)
+    app.state.channels = {a.name: a for a in adapters}
+    _mount_channels(app, adapters)
+    log_screen_status()
+    await ctx.hub.start()
+    await ctx.router.start()
+    background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
+    for adapter in adapters:
+        background += await adapter.start()
+    if ctx.translator is not None:
+        background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
+    log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
+             channels=[a.name for a in adapters])
+    return ctx, adapters, background
+
+
+async def _stop(ctx: AppContext, adapters: list[ChannelAdapter], background: list[asyncio.Task[Any]]) -> None:
+    for adapter in adapters:  # inbound first: pollers end their IMAP sessions cleanly
+        await adapter.stop()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    await ctx.router.queue.stop()
+    if ctx.translator is not None:
+        await ctx.translator.aclose()
+    for adapter in adapters:  # channel clients hold HTTP sessions
+        await adapter.aclose()
+    await ctx.hub.stop()
+    if ctx.redis is not None:
+        await ctx.redis.aclose()
+    await ctx.engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    ctx, adapters, background = await _start(app, settings)
+    try:
+        yield
+    finally:
+        await _stop(ctx, adapters, background)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     mlogging.configure(settings.log_level, settings.log_json)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = await build_context(settings)
-        app.state.ctx = ctx
-        adapters = load_channels().build(ctx)
-        app.state.channels = {a.name: a for a in adapters}
-        _mount_channels(app, adapters)
-        log_screen_status()
-        await ctx.hub.start()
-        await ctx.router.start()
-        background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
-        for adapter in adapters:
-            background += await adapter.start()
-        if ctx.translator is not None:
-            background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
-        log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
-                 channels=[a.name for a in adapters])
-        try:
-            yield
-        finally:
-            for adapter in adapters:  # inbound first: pollers end their IMAP sessions cleanly
-                await adapter.stop()
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await ctx.router.queue.stop()
-            if ctx.translator is not None:
-                await ctx.translator.aclose()
-            for adapter in adapters:  # channel clients hold HTTP sessions
-                await adapter.aclose()
-            await ctx.hub.stop()
-            if ctx.redis is not None:
-                await ctx.redis.aclose()
-            await ctx.engine.dispose()
+    def lifespan(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+        return _lifespan(app, settings)
 
     app = FastAPI(
         title="madoguchi",
