@@ -142,6 +142,12 @@ class OfficeHours(BaseModel):
         raise ValueError("no working day within 30 days; check the profile's closed days")
 
 
+class ReportSettings(BaseModel):
+    """Who receives the monthly report (the municipality's contact)."""
+
+    recipients: list[str] = Field(default_factory=list)
+
+
 class Profile(BaseModel):
     id: str
     municipality: dict[str, str]  # language -> name
@@ -161,6 +167,7 @@ class Profile(BaseModel):
     channels: dict[str, dict[str, str]] = Field(default_factory=dict)
     contacts: dict[str, Contact] = Field(default_factory=dict)  # local lines, by id
     risk_contacts: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RISK_CONTACTS))
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     def contact(self, contact_id: str) -> Contact | None:
         if contact_id == "lodging":

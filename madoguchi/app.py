@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
+from bots.webchat.survey import survey_router
 from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
@@ -25,6 +26,7 @@ from dialogs.profile import ProfileRegistry
 from handoff import api as handoff_api
 from handoff.actions import purge
 from handoff.api.conversations import log_screen_status
+from handoff.api.reports import reports_router
 from handoff.delivery import SenderRegistry
 from handoff.hub import Hub
 from handoff.locks import ConversationLocks
@@ -113,7 +115,7 @@ async def _start(app: FastAPI, settings: Settings) -> tuple[AppContext, list[Cha
     app.state.ctx = ctx
     adapters = load_channels().build(ctx)
     app.state.channels = {a.name: a for a in adapters}
-    _mount_channels(app, adapters)
+    _mount_channels(app, ctx, adapters)
     log_screen_status()
     await ctx.hub.start()
     await ctx.router.start()
@@ -122,6 +124,10 @@ async def _start(app: FastAPI, settings: Settings) -> tuple[AppContext, list[Cha
         background += await adapter.start()
     if ctx.translator is not None:
         background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
+    if settings.report_schedule:  # the monthly report mailed by the 10th
+        from madoguchi.reports.delivery import schedule_loop
+
+        background.append(asyncio.create_task(schedule_loop(settings, ctx.sessions, ctx.profiles), name="report-schedule"))
     log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
              channels=[a.name for a in adapters])
     return ctx, adapters, background
@@ -202,11 +208,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _mount_channels(app: FastAPI, adapters: list[ChannelAdapter]) -> None:
+def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
     """The channels configured in this process (their credentials are known once the context
     exists). The counsellor API is mounted by create_app (handoff.api.mount)."""
     for adapter in adapters:
         routes = adapter.routes()
         if routes is not None:
             app.include_router(routes)
+    # (still factories of the context: the lead's dashboard data and the web chat's survey)
+    app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
+    app.include_router(survey_router(ctx))  # the web chat's post-session survey
     app.openapi_schema = None  # regenerate with the routes now mounted

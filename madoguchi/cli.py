@@ -7,7 +7,6 @@ import getpass
 import os
 import secrets
 import sys
-from datetime import date
 
 import typer
 
@@ -143,18 +142,21 @@ def user_create(
 
 
 @app.command()
-def report(month: str = typer.Option(None, "--month", help="YYYY-MM; default: last month"),
-           profile: str = typer.Option(None, "--profile")) -> None:
-    """The monthly report for the municipality (counts only, no personal data)."""
-    from madoguchi.report import monthly_report, render_text
+def report(month: str = typer.Option(None, "--month", help="YYYY-MM, a Japanese month; default: last month"),
+           profile: str = typer.Option(None, "--profile", help="municipality profile id; default: MADOGUCHI_PROFILE"),
+           fmt: str = typer.Option("text", "--format", help="text, json, csv, xlsx or pdf"),
+           out: str = typer.Option(None, "--out", help="file to write; default: standard output (text, json, csv)"),
+           comments: bool = typer.Option(False, "--comments", help="include the survey's free comments (for leads only)")) -> None:
+    """The monthly report for the municipality (counts only, no personal data; counts under
+    MADOGUCHI_REPORT_THRESHOLD shown as "<N")."""
+    from pathlib import Path
 
-    if month is None:
-        today = date.today()
-        y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-        month = f"{y}-{m:02d}"
-    settings = Settings()
-    data = asyncio.run(monthly_report(settings, month, profile or settings.profile))
-    typer.echo(render_text(data))
+    from madoguchi.reports.cli import run_report
+
+    code, message = asyncio.run(run_report(Settings(), month, profile, fmt, Path(out) if out else None, comments))
+    if message:
+        typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
 
 
 @app.command("settings-table")

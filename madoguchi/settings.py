@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     resume_after_minutes: int = Field(30, description="A resident returning after this many minutes is asked whether to continue.")
     max_message_chars: int = Field(4_000, description="Longer messages are cut, and the resident told.")
 
+    # The monthly report (000 §11, 002 §6(7))
+    report_threshold: int = Field(5, ge=1, description="Counts below this are shown as `<N` in the monthly report (zero stays 0), so nobody can be singled out.")
+    report_schedule: bool = Field(False, description="Mail last month's report (PDF and CSV) to each profile's `report.recipients` once, between the 1st and the 9th (Japanese time); needs `MADOGUCHI_SMTP_HOST`.")
+    report_font: Path | None = Field(None, description="A Japanese font file (.ttf/.otf/.ttc) for the PDF report; unset: Debian's fonts-noto-cjk.")
+    report_check_seconds: float = Field(86_400.0, description="How often the report scheduler looks whether a report is due.")
+
     # LINE (a profile may carry its own credentials)
     line_channel_secret: SecretStr | None = Field(None, description="LINE Messaging API channel secret (32 hex characters; LINE Developers console, Basic settings).")
     line_channel_access_token: SecretStr | None = Field(None, description="LINE long-lived channel access token (Messaging API tab).")

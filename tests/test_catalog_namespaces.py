@@ -23,7 +23,7 @@ from i18n.catalog import (
 from tests.conftest import Running
 
 LANGUAGES = available_languages()  # the dialog's languages: every resident-facing namespace has them
-RESIDENT_FACING = ("dialog", "email", "canned", "page", "channel", "security")
+RESIDENT_FACING = ("dialog", "email", "canned", "page", "channel", "security", "survey")
 # The console is the counsellor's, in Japanese (DESIGN.md): its namespace has Japanese only,
 # and any other file added is held to the same rules.
 # ja and ja-easy spell the consent phrases of the mail out; other languages name the labels.
@@ -128,3 +128,17 @@ def test_pages_hold_no_word_tables_any_more() -> None:
     console = (root / "handoff/console/console.js").read_text(encoding="utf-8")
     assert "err_network:" not in chat and "くらしの相談チャット" not in chat
     assert "var LABELS = {" not in console and "ボット対応中" not in console
+
+
+def test_the_survey_names_every_choice_in_every_language() -> None:
+    from dialogs.survey import ANSWERS, survey_invitation, survey_questions
+
+    ja = catalog("ja", "survey").choices
+    for language in LANGUAGES:
+        theirs = catalog(language, "survey").choices
+        assert set(theirs) == set(ja), language
+        assert all(v.strip() and len(v) <= 20 for v in theirs.values()), language  # LINE's quick reply limit
+        invite = survey_invitation(language)
+        assert invite.text == catalog(language, "survey").texts["invite"]
+        assert [c.id for c in invite.choices] == ["survey_answer", "survey_skip"]
+        assert [c.id for c in survey_questions(language)[0].choices] == list(ANSWERS)

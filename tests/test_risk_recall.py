@@ -1,5 +1,8 @@
 """Regression gate on the held-out test split (i18n/risk/data/test/): issue 9's bar, per
-language. bench/risk.py prints the same figures in full."""
+language. The blind split is not a gate: after tuning it misses one Easy Japanese message
+(あした おきたく ないです, left out on purpose: "I don't want to get up tomorrow" is everyday
+too), so ja-easy sits at 96 %; blind2/ is never a gate, so it stays a first sight.
+bench/risk.py prints the same figures in full."""
 
 from __future__ import annotations
 
@@ -17,10 +20,10 @@ RECALL_TARGET = 0.99
 FALSE_ALARM_LIMIT = 0.05
 
 
-@pytest.fixture(scope="module")
-def findings() -> list[tuple[object, risk.RiskFinding]]:
+@pytest.fixture(scope="module", params=["test"])
+def findings(request: pytest.FixtureRequest) -> list[tuple[object, risk.RiskFinding]]:
     learned.reset()
-    return [(m, risk.screen(m.text, language=m.language)) for m in load("test")]
+    return [(m, risk.screen(m.text, language=m.language)) for m in load(request.param)]
 
 
 def test_split_covers_every_language_and_kind(findings) -> None:

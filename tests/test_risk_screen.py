@@ -206,3 +206,47 @@ def test_unknown_cue_group_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         monkeypatch.undo()
         lexicon.automaton.cache_clear()
+
+
+# ---- the generalisation pass (after the blind split's first sight) ------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("I can’t breathe", "i cant breathe"),  # a phone's curly apostrophe, and none, meet
+    ("しにたぃ", "しにたい"),  # small vowel kana typed for tone
+    ("थाकेँ", "थाकें"),  # Devanagari candrabindu and anusvara
+])
+def test_normalize_apostrophes_small_kana_candrabindu(raw: str, expected: str) -> None:
+    assert norm.normalize(raw) == norm.normalize(expected)
+
+
+def test_partner_terms_need_a_partner() -> None:
+    f = risk.screen("夫が生活費をくれないし、物を投げてくる", language="ja")
+    assert "domestic_violence" in f.kinds and f.level == "emergency"
+    assert not risk.screen("会社がお金をくれないので困っています", language="ja")
+    assert "domestic_violence" in risk.screen("my husband won't give me money and I'm scared",
+                                              language="en").kinds
+    assert not risk.screen("my boss won't give me money for the overtime", language="en")
+
+
+def test_child_without_food_is_also_neglect() -> None:
+    f = risk.screen("子どもが何日も何も食べていない", language="ja")
+    assert {"no_food", "child_abuse"} <= set(f.kinds)
+
+
+def test_terms_of_two_kinds_and_overdoses_told_as_counts() -> None:
+    assert {"suicide", "self_harm"} <= set(risk.screen("睡眠薬を少しずつ貯めてる",
+                                                       language="ja").kinds)
+    for text, lang in (("took like 30 paracetamol", "en"), ("薬を40錠飲んだ", "ja"),
+                       ("em vừa uống 20 viên thuốc", "vi")):
+        f = risk.screen(text, language=lang)
+        assert {"self_harm", "medical"} <= set(f.kinds), text
+    assert not risk.screen("the pharmacy gave me a box of 30 tablets", language="en")
+
+
+def test_ordinary_contexts_mask_the_worlds_dangers_not_the_residents() -> None:
+    assert not risk.screen("I volunteer at a homeless shelter", language="en")
+    assert not risk.screen("ニュースで殺人事件を見て怖くなった", language="ja")
+    # ... but never suicide, self-harm or medical: a resident may say it right after the news.
+    f = risk.screen("I saw the news and now I want to die", language="en")
+    assert f.kinds == ("suicide",) and f.level == "emergency"

@@ -11,11 +11,16 @@ from pydantic import BaseModel, Field
 
 from casecore import audit, staff
 from casecore.db import transaction
-from handoff.api.deps import COOKIE, Ctx, Me, websocket_counsellor
+from handoff.api.deps import COOKIE, Ctx, Me, current_counsellor, websocket_counsellor
 from handoff.api.views import CounsellorView, LoggedOut
 from handoff.ratelimit import limiter, rule
 
-__all__ = ["COOKIE", "router", "websocket_counsellor"]
+__all__ = ["COOKIE", "current_counsellor_dep", "router", "websocket_counsellor"]
+
+
+def current_counsellor_dep(_ctx: object = None) -> Any:
+    """For routers still built from the context (reports): the one dependency of deps.py."""
+    return current_counsellor
 
 
 def _loopback(ip: str | None) -> bool:

@@ -56,23 +56,25 @@ def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
     idiom = False
     for text in given:
         hits = lexicon.find(text, language)
-        idiom = idiom or any(h.role == "mask" for h in hits)
+        # An idiom (死ぬほど) or an ordinary context (the news, volunteering) the lexicon saw.
+        idiom = idiom or any(h.role == "mask" or (h.role, h.kind) == ("look", "ordinary")
+                             for h in hits)
         for kind, level in lexicon.levels(hits).items():
             _merge(found, kind, level)
             sources.setdefault(kind, []).append("lexicon")
     model = learned.model(KINDS)
     # The encoder is the costly layer (about 1 ms a token on one core): when the lexicon has
     # already raised an emergency, the head could add a kind but not change what happens. When
-    # the lexicon recognised an idiom (腹が減って死にそう, "this rent is killing me"), the head,
-    # which reads the words but not the idiom, does not overrule it.
+    # the lexicon recognised an idiom (腹が減って死にそう, "this rent is killing me") or an
+    # ordinary context ("a stabbing in the news"), the head, which reads the words but not the
+    # idiom, does not overrule it.
     if model is not None and "emergency" not in found.values() and not idiom:
         scores = model.scores(pre(given[0]))  # the original; as the head was trained
         head_level = "look" if scores and scores.look >= 0.5 else "emergency"
-        for kind, threshold in zip(KINDS, model.thresholds, strict=True):
-            if scores and scores.kinds[kind] >= threshold:
-                if kind not in found:
-                    found[kind] = head_level
-                sources.setdefault(kind, []).append("learned")
+        for kind in model.flagged(scores) if scores else ():
+            if kind not in found:
+                found[kind] = head_level
+            sources.setdefault(kind, []).append("learned")
     kinds = tuple(k for k in KINDS if k in found)
     level = None
     if kinds:

@@ -85,4 +85,7 @@ def term_variants(term: str, lemmas: bool = True) -> set[str]:
         rv = views(reading)
         if lemmas and rv and len(rv[2][1]) >= 2 and len(rv[2][0]) >= 3:
             found.add(rv[2][0])
-    return {f for f in found if f}
+    # The analyser sometimes reads a hiragana term as other words (おきなければ as …ないば): a
+    # variant must begin as the term or its reading does, or it would match far more.
+    starts = {normalize(term)[:1], surface[:1], reading[:1]}
+    return {f for f in found if f and f[:1] in starts}

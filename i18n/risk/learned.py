@@ -56,6 +56,7 @@ class Status:
 class Scores:
     kinds: dict[str, float]  # kind -> probability
     look: float  # probability that the mention is negated, past, third-party or hypothetical
+    risk: float = 0.0  # probability that this is any crisis rather than everyday hardship
 
 
 class _Model:
@@ -66,6 +67,11 @@ class _Model:
         self.thresholds = head["thresholds"].astype(np.float32)
         self.w_look = head["w_look"].astype(np.float32)
         self.b_look = float(head["b_look"])
+        # The risk unit (any crisis against everyday hardship); heads trained before it have none.
+        self.w_risk = head["w_risk"].astype(np.float32) if "w_risk" in head else None
+        self.b_risk = float(head["b_risk"]) if "b_risk" in head else 0.0
+        self.risk_threshold = float(head["risk_threshold"]) if "risk_threshold" in head else 2.0
+        self.lexicon_only = tuple(str(k) for k in head.get("lexicon_only", ()))
         self.kinds = kinds
         self.lock = threading.Lock()
 
@@ -76,7 +82,25 @@ class _Model:
             return None
         p = 1.0 / (1.0 + np.exp(-(x @ self.w + self.b)))
         look = 1.0 / (1.0 + np.exp(-(x @ self.w_look + self.b_look)))
-        return Scores({k: float(v) for k, v in zip(self.kinds, p, strict=True)}, float(look))
+        risk = 0.0
+        if self.w_risk is not None:
+            risk = float(1.0 / (1.0 + np.exp(-(x @ self.w_risk + self.b_risk))))
+        return Scores({k: float(v) for k, v in zip(self.kinds, p, strict=True)}, float(look),
+                      risk)
+
+    def flagged(self, scores: Scores) -> list[str]:
+        """The kinds the head raises: each above its own threshold; and when the risk unit
+        fires, every kind it may raise alone that scores 0.5 or more (at least the likeliest):
+        "tonight I will go for good" reads as both suicide and leaving home, and the suicide
+        response comes first."""
+        out = [k for k, t in zip(self.kinds, self.thresholds, strict=True)
+               if scores.kinds[k] >= t]
+        if scores.risk >= self.risk_threshold:
+            allowed = [k for k in self.kinds if k not in self.lexicon_only]
+            likely = [k for k in allowed if scores.kinds[k] >= 0.5]
+            out += [k for k in likely or [max(allowed, key=lambda k: scores.kinds[k])]
+                    if k not in out]
+        return out
 
 
 _lock = threading.Lock()

@@ -35,11 +35,23 @@ _JA_LANGS = ("ja", "ja-easy")
 # the term is in a spaceless script. Negation must touch the term ("not suicidal",
 # 死にたいわけじゃない); past and third-party cues may stand a clause away.
 _WINDOW = {"negated": {True: 8, False: 4}, "past": {True: 14, False: 40},
-           "others": {True: 14, False: 40}, "actor": {True: 14, False: 40}}
+           "others": {True: 14, False: 40}, "actor": {True: 14, False: 40},
+           "ordinary": {True: 16, False: 40}}
 _CUE_GROUPS = ("negated", "past", "others")
+_LOOK_GROUPS = (*_CUE_GROUPS, "ordinary")
 # Someone else's danger is for a counsellor to look at; a collapse in front of the resident, a
 # child at risk, a family without a bed or food is the resident's own emergency.
 _OTHERS_LOWER = frozenset({"suicide", "self_harm", "domestic_violence", "violence"})
+# Ordinary contexts (the news, volunteering, a shelter's own name) make a mention of the world's
+# dangers no danger to the resident; never for suicide, self-harm or medical, which a resident
+# may well say right after reading the news.
+_ORDINARY_MASKS = frozenset({"domestic_violence", "child_abuse", "violence", "no_shelter",
+                             "no_food"})
+# Conditional term groups: words that are a danger only near an actor (生活費をくれない, "takes
+# my phone" from a partner; "hitting" a child); elsewhere (a boss, a landlord) they say nothing.
+_CONDITIONAL = {"with_partner": "domestic_violence", "with_child": "child_abuse"}
+# A kind near an actor that is also the actor's kind: a child with nothing to eat is neglect.
+_ACTOR_KINDS = {"violence": ("domestic_violence", "child_abuse"), "no_food": ("child_abuse",)}
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,37 @@ class Hit:
     sentence: int = 0  # cues and actors act within their sentence only
 
 
-def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
+def _read(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
+
+
+def load_terms(path: Path = TERMS_FILE) -> dict[str, Any]:
+    """Per language: terms (by kind), actors, look cues (negated, past, others, ordinary),
+    not_risk. The file's `extend:` section (a later pass of general word forms, kept apart so its
+    history reads) is merged in; its `combined` terms are in combined_terms()."""
+    doc = _read(path)
+    for lang, spec in (doc.pop("extend", None) or {}).items():
+        into = doc.setdefault(lang, {}) or {}
+        doc[lang] = into
+        for section, value in (spec or {}).items():
+            if section == "combined":
+                continue
+            if isinstance(value, dict):
+                target = into.setdefault(section, {}) or {}
+                into[section] = target
+                for key, words in value.items():
+                    target[key] = list(target.get(key) or []) + list(words or [])
+            else:
+                into[section] = list(into.get(section) or []) + list(value or [])
+    return doc
+
+
+def combined_terms(path: Path = TERMS_FILE) -> dict[str, dict[str, list[str]]]:
+    """Per language, terms that are two kinds at once (`suicide+self_harm`) or a kind only near
+    an actor (`with_partner`, `with_child`)."""
+    extend = _read(path).get("extend") or {}
+    return {lang: dict((spec or {}).get("combined") or {}) for lang, spec in extend.items()}
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？\n]+")
@@ -80,8 +120,9 @@ _GAP_CHARS = {True: 8, False: 24}  # the gap a…b allows, by "spaceless script"
 def gap_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The a…b terms, one regex each (few: the automaton holds everything else)."""
     out = []
-    for spec in load_terms().values():
-        for kind, words in ((spec or {}).get("terms") or {}).items():
+    specs = [(spec or {}).get("terms") or {} for spec in load_terms().values()]
+    for terms in specs + list(combined_terms().values()):
+        for kind, words in terms.items():
             for w in words or []:
                 if _GAP not in str(w):
                     continue
@@ -123,7 +164,7 @@ def _language_entries(lang: str, spec: dict[str, Any]) -> list[tuple[str, Entry]
     for kind, words in (spec.get("terms") or {}).items():
         out += [fe for w in words or [] for fe in _entries(w, "term", kind, lang)]
     for group, words in (spec.get("look") or {}).items():
-        if group not in _CUE_GROUPS:
+        if group not in _LOOK_GROUPS:
             raise ValueError(f"{lang}: unknown look group {group!r}")
         out += [fe for w in words or [] for fe in _entries(w, "look", group, lang)]
     for kind, words in (spec.get("actors") or {}).items():
@@ -140,6 +181,11 @@ def automaton() -> Any:
     for lang, spec in load_terms().items():
         for form, e in _language_entries(lang, spec or {}):
             table.setdefault(form, []).append(e)
+    for lang, spec in combined_terms().items():
+        for kind, words in spec.items():
+            for w in words or []:
+                for form, e in _entries(w, "term", kind, lang):
+                    table.setdefault(form, []).append(e)
     auto = ahocorasick.Automaton()
     for form, entries in table.items():
         auto.add_word(form, tuple(set(entries)))
@@ -185,6 +231,39 @@ def _bounded(view: str, start: int, end: int, e: Entry) -> bool:
     return not (e.right and end < len(view) and _WORD.match(view[end]))
 
 
+# An overdose told as a count: "took like 30 paracetamol", 薬を40錠飲んだ, 吃了30片, uống 20 viên.
+# Ten or more of a unit of pills with a verb of taking in the same sentence (a prescription
+# "of 30 tablets" has no such verb). Units and verbs in normalised form (no accents, hiragana).
+_DOSE_UNITS = (
+    "錠", "粒", "じょう", "つぶ", "알", "片", "颗", "顆", "viên", "vien", "pills", "pill",
+    "tablets", "tablet", "paracetamol", "painkillers", "comprimidos", "pastillas", "tabletas",
+    "butir", "tableta", "चक्की", "ट्याब्लेट", "เม็ด", "လုံး", "remedios", "pilulas",
+)
+_DOSE_VERBS = (
+    "took", "taken", "swallowed", "飲", "のん", "のみ", "吃了", "吞了", "服了", "먹었", "삼켰",
+    "uong", "tome", "tomei", "tomou", "engoli", "minum", "nelen", "uminom", "ininom",
+    "खाएँ", "खाए", "खाइ", "กิน", "သောက်", "me tome",
+)
+_DOSE = re.compile(
+    r"(?<![0-9])([1-9][0-9]{1,2})\s*(?:"
+    + "|".join(sorted({re.escape(normalize(u)) for u in _DOSE_UNITS}, key=len, reverse=True))
+    + ")"
+)
+_DOSE_VERB_FORMS = tuple({normalize(v) for v in _DOSE_VERBS})
+
+
+def _doses(view: str, ends: list[int], index: int) -> list[Hit]:
+    out = []
+    for m in _DOSE.finditer(view):
+        s = bisect.bisect_right(ends, m.start())
+        lo = ends[s - 1] if s else 0
+        hi = ends[s] if s < len(ends) else len(view)
+        if any(v in view[lo:hi] for v in _DOSE_VERB_FORMS):
+            out.append(Hit("term", "self_harm+medical", "", index, m.start(), m.end(),
+                           bool(_SPACELESS.search(m.group(0))), s))
+    return out
+
+
 def find(text: str, language: str | None) -> list[Hit]:
     auto = automaton()
     hits: list[Hit] = []
@@ -208,6 +287,8 @@ def find(text: str, language: str | None) -> list[Hit]:
                 hits.append(Hit(e.role, e.kind, e.lang, i, start, end,
                                 bool(_SPACELESS.search(view[start:end])),
                                 bisect.bisect_right(ends, start)))
+        if i == 0:
+            hits.extend(_doses(view, ends, i))
         for kind, pattern in gap_patterns():
             for m in pattern.finditer(view):
                 if starts is None or m.start() in starts:
@@ -253,7 +334,8 @@ def levels(hits: list[Hit]) -> dict[str, str]:
 
 def _view_levels(hits: list[Hit]) -> dict[str, str]:
     masks = [h for h in hits if h.role == "mask"]
-    cues = [h for h in hits if h.role == "look"]
+    cues = [h for h in hits if h.role == "look" and h.kind != "ordinary"]
+    ordinary = [h for h in hits if h.role == "look" and h.kind == "ordinary"]
     actors = [h for h in hits if h.role == "actor"]
     out: dict[str, str] = {}
     for h in hits:
@@ -261,13 +343,19 @@ def _view_levels(hits: list[Hit]) -> dict[str, str]:
             continue
         if any(m.start < h.end and h.start < m.end for m in masks):
             continue  # the term is part of an idiom: 死ぬほど, 暇を殺す, 打我电话, dying to
-        kinds = [h.kind]
-        if h.kind == "violence":
-            # Violence by a partner or family member is also domestic violence; to a child, also
-            # abuse. The violence kind stays: recall first (an ex stalking is both), and both
-            # responses fit.
-            kinds += sorted({a.kind for a in actors if a.kind and _near(a, h, "actor")})
-        for kind in kinds:
+        near = sorted({a.kind for a in actors if a.kind and _near(a, h, "actor")})
+        if h.kind in _CONDITIONAL:
+            kinds = [_CONDITIONAL[h.kind]] if _CONDITIONAL[h.kind] in near else []
+        else:
+            kinds = h.kind.split("+")  # suicide+self_harm: 睡眠薬を貯めてる is both
+        for k in list(kinds):
+            # Violence by a partner or family member is also domestic violence; to a child,
+            # also abuse; a child without food, also neglect. The first kind stays: recall
+            # first, and both responses fit.
+            kinds += [a for a in near if a in _ACTOR_KINDS.get(k, ())]
+        for kind in dict.fromkeys(kinds):
+            if kind in _ORDINARY_MASKS and any(_near(o, h, "ordinary") for o in ordinary):
+                continue  # "volunteering at a homeless shelter", "a murder in the news"
             groups = [g for g in _CUE_GROUPS if g != "others" or kind in _OTHERS_LOWER]
             lowered = any(c.kind in groups and _near(c, h, str(c.kind)) for c in cues)
             level = "look" if lowered else "emergency"

@@ -27,6 +27,12 @@ _LATIN_LETTER = re.compile(r"[a-z]")
 _COMBINING_LATIN = re.compile(r"[\u0300-\u036f]")
 _REPEATS = re.compile(r"([a-z])\1+")
 _WS = re.compile(r"\s+")
+# Apostrophes inside Latin words go on both sides: "can't", "can’t" (a phone's curly one) and
+# "cant" meet.
+_APOSTROPHE = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
+# Small vowel kana typed for tone (しにたぃ, だょ) read as full ones; っ, ゃ, ゅ, ょ change words
+# and stay.
+_SMALL_VOWELS = str.maketrans("ぁぃぅぇぉ", "あいうえお")
 
 # Disguised spellings, applied before kana folding (タヒ is katakana ta + hi drawn as 死).
 _DISGUISES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -56,7 +62,7 @@ def _fold_kana(text: str) -> str:
             continue
         else:
             out.append(ch)
-    return "".join(out)
+    return "".join(out).translate(_SMALL_VOWELS)
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -122,7 +128,9 @@ def base(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The form both terms and messages are matched in."""
-    text = _fold_kana(pre(text))
+    # Devanagari candrabindu and anusvara are typed for one another (थाकेँ, थाकें).
+    text = _fold_kana(pre(text)).replace("\u0901", "\u0902")
+    text = _APOSTROPHE.sub("", text)
     text = _LATIN_WORD.sub(_unleet, text)
     text = strip_latin_diacritics(text)
     text = _REPEATS.sub(r"\1", text)  # diiiie -> die, and kill -> kil on both sides

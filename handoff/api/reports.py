@@ -1,0 +1,99 @@
+"""The lead's dashboard data (issue 15 item 4): today's waiting and urgent conversations, volumes
+by hour of day (for staffing), response times. Leads and admins only, scoped to the profiles
+they may see; every read is audited. Aggregates only: no conversation, case or resident."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy import func, select
+
+from casecore import audit
+from casecore.access import can_see
+from casecore.db import transaction
+from casecore.models import Conversation, Counsellor
+from casecore.reporting import figures as F
+from casecore.reporting.periods import JST
+from casecore.types import utcnow
+from handoff.api.auth import current_counsellor_dep
+from handoff.context import HandoffContext as AppContext
+
+DASHBOARD_ROLES = ("lead", "admin")
+PAGE = Path(__file__).resolve().parent.parent / "console" / "dashboard"
+_FILES = {"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+}
+
+
+def _period(fig: F.Figures) -> dict[str, Any]:
+    return {
+        "new_consultations": fig.consultations, "urgent": fig.urgent, "look": fig.look, "handoffs": fig.handoffs,
+        "unclaimed": fig.unclaimed, "by_hour": [fig.by_hour.get(h, 0) for h in range(24)],
+        "waiting_minutes": F.wait_stats(fig), "first_reply_minutes": F.response_stats(fig),
+    }
+
+
+def reports_router(ctx: AppContext) -> APIRouter:
+    r = APIRouter(tags=["reports"])
+    current = current_counsellor_dep(ctx)
+    pages = APIRouter(include_in_schema=False)
+
+    @pages.get("/console/dashboard")
+    async def dashboard_page() -> HTMLResponse:
+        """The page only: its figures come from /api/reports/dashboard, which checks the role."""
+        return HTMLResponse((PAGE / "dashboard.html").read_text(encoding="utf-8"), headers=_HEADERS)
+
+    @pages.get("/console/dashboard/static/{name}")
+    async def dashboard_static(name: str) -> FileResponse:
+        if name not in _FILES:
+            raise HTTPException(404, "not found")
+        return FileResponse(PAGE / name, media_type=_FILES[name], headers=_HEADERS)
+
+    @r.get("/api/reports/dashboard")
+    async def dashboard(profile: str | None = Query(default=None, max_length=64),
+                        me: Counsellor = Depends(current)) -> dict[str, Any]:
+        """Live figures for the lead's dashboard, per profile the lead may see (`profile` picks one)."""
+        visible = [p.id for p in ctx.profiles.all() if can_see(me, p.id)]
+        refused = me.role not in DASHBOARD_ROLES or (profile is not None and profile not in visible)
+        async with transaction(ctx.sessions) as s:
+            await audit.record(s, action="dashboard_refused" if refused else "read_dashboard", target_type="report",
+                               target_id=profile or "all", actor_type="counsellor", actor_id=me.id)
+        if refused:
+            raise HTTPException(403, "the dashboard is for leads of this municipality")
+        chosen = [profile] if profile else visible
+        now = utcnow()
+        local = now.astimezone(JST)
+        midnight = datetime(local.year, local.month, local.day, tzinfo=JST)
+        out: dict[str, Any] = {}
+        async with transaction(ctx.sessions) as s:
+            for pid in chosen:
+                waiting = (await s.execute(
+                    select(Conversation.urgent, func.count(), func.min(Conversation.waiting_since))
+                    .where(Conversation.profile_id == pid, Conversation.status == "waiting")
+                    .group_by(Conversation.urgent))).all()
+                oldest = min((w[2] for w in waiting if w[2] is not None), default=None)
+                today = await F.compute(s, pid, midnight, now, [])
+                month = await F.compute(s, pid, now - timedelta(days=30), now, [])
+                prof = ctx.profiles.get(pid)
+                out[pid] = {
+                    "name": prof.t(prof.municipality, "ja"), "centre": prof.t(prof.centre_name, "ja"),
+                    "waiting_now": sum(n for _, n, _ in waiting),
+                    "urgent_waiting_now": sum(n for urgent, n, _ in waiting if urgent),
+                    "longest_wait_minutes": round((now - oldest).total_seconds() / 60, 1) if oldest else None,
+                    "today": _period(today),
+                    "last_30_days": _period(month),
+                    # Case reviews (ケース検討) are not part of the data model yet.
+                    "open_reviews": {"recorded": False, "count": None, "note": "case reviews are not recorded yet"},
+                }
+        return {"generated_at": now.isoformat(), "date": local.date().isoformat(), "timezone": "Asia/Tokyo",
+                "profiles": out}
+
+    r.include_router(pages)
+    return r
