@@ -34,6 +34,7 @@ from dialogs.types import (
 )
 from i18n import risk
 from i18n.catalog import Catalog, available_languages, catalog, language_name
+from i18n.formats import format_datetime_for, list_separator
 
 # Commands that work at every node. A typed command is the whole message (after trimming and
 # normalising), never a word inside a longer one: 「人生やめたい」 or "i can't stop crying" are a
@@ -87,17 +88,14 @@ class StepResult:
         return self.state.node
 
 
-# How selected items are joined in a line, per language (「、」 reads wrong in Latin scripts).
-_SEPARATORS = {"ja": "、", "ja-easy": "、", "zh-Hans": "、", "zh-Hant": "、", "th": " ", "my": "၊ "}
-
-
 def separator(language: str | None) -> str:
-    return _SEPARATORS.get(language or "ja", ", ")
+    """How chosen items are joined in a line in `language` (i18n.formats, shared with the page)."""
+    return list_separator(language)
 
 
 def format_when(moment: datetime, language: str) -> str:
-    """Month/day reads as day/month in many languages: only Japanese gets the short form."""
-    return moment.strftime("%m/%d %H:%M") if language.startswith("ja") else moment.strftime("%Y-%m-%d %H:%M")
+    """A day and time in the language's own form (CLDR through Babel; Easy Japanese in kana)."""
+    return format_datetime_for(moment, language)
 
 
 def _norm(s: str) -> str:
@@ -276,27 +274,30 @@ class _Step:
         self.out.append(OutboundMessage(text=text, choices=self.choices_for(node), multi=node.type == "multi"))
 
     def summary_text(self) -> str:
+        # "(none)" after "Safety now" read as "no safety": an empty safety answer says the
+        # resident answered "nothing urgent", a skipped question says it was not answered.
         a = self.s.answers
         none = self.cat.text("summary.none")
+        skipped = self.cat.text("summary.skipped")
 
-        def lbl(v: Any) -> str:
+        def lbl(v: Any, empty: str = none) -> str:
             if v is None:
-                return none
+                return skipped
             if isinstance(v, list):
-                return separator(self.s.language).join(self.cat.label(x) for x in v) if v else none
+                return separator(self.s.language).join(self.cat.label(x) for x in v) if v else empty
             return self.cat.label(str(v))
 
         rows = [
             ("for_whom", lbl(a.get("for_whom"))),
-            ("safety", lbl(a.get("safety"))),
+            ("safety", lbl(a.get("safety"), self.cat.text("summary.safety_none"))),
             ("categories", lbl(a.get("categories"))),
-            ("problem_text", a.get("problem_text") or none),
+            ("problem_text", a.get("problem_text") or skipped),
             ("age_band", lbl(a.get("age_band"))),
             ("district", a.get("district") if a.get("district") not in (None, "outside") else lbl(a.get("district"))),
             ("household", lbl(a.get("household"))),
             ("public_assistance", lbl(a.get("public_assistance"))),
             ("residence", lbl(a.get("residence"))),
-            ("name", a.get("name") or none),
+            ("name", a.get("name") or self.cat.text("summary.anonymous")),
             ("contact_method", lbl(a.get("contact_method")) + (f" ({a['contact_detail']})" if a.get("contact_detail") else "")),
             ("contact_time", lbl(a.get("contact_time"))),
             ("share", lbl(a.get("share"))),

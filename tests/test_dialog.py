@@ -178,7 +178,7 @@ def test_handed_over_message_is_office_hours_aware() -> None:
     p = PROFILES.default
     assert "お待ちください" in handed_over_message(p, "ja", "2026-000001", False, OPEN).text
     closed = handed_over_message(p, "ja", "2026-000001", True, CLOSED).text
-    assert "11/25 08:30" in closed and "0120-279-338" in closed
+    assert "11月25日(水) 8:30" in closed and "0120-279-338" in closed
 
 
 def test_welfare_recipient_job_routing_differs() -> None:

@@ -8,6 +8,7 @@ after the socket dropped. Screenshots go to test-artifacts/ (look at them).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -215,7 +216,9 @@ def test_desktop_layout_and_keyboard_only(live_server: LiveServer, desktop_page:
     log = page.get_by_role("log", name="会話")
     assert log.get_attribute("aria-live") == "polite"
     textbox = page.get_by_role("textbox", name="メッセージ")
-    assert textbox.get_attribute("maxlength") == "4000"
+    # no maxlength (a browser would cut a paste silently): the page counts against the server's limit
+    assert textbox.get_attribute("maxlength") is None
+    assert json.loads(page.locator("#page-config").text_content())["max_message_chars"] == 4000
     page.get_by_role("button", name="送信").wait_for()
     toolbar = page.get_by_role("navigation", name="操作")
     for name in ("相談員と話す", "言語", "戻る", "やめる"):
@@ -278,12 +281,17 @@ def test_desktop_layout_and_keyboard_only(live_server: LiveServer, desktop_page:
     assert page.input_value("#input").startswith("相談")
     page.fill("#input", "")
 
-    # The input cannot exceed the server's limit.
+    # Past the server's limit nothing is cut: the counter says by how much, Enter does not send.
     settings = live_server.extras["settings"]
     page.fill("#input", "あ" * (settings.max_message_chars + 100))
-    assert len(page.input_value("#input")) == settings.max_message_chars
-    assert "あと0文字" in page.inner_text("#counter")
+    assert len(page.input_value("#input")) == settings.max_message_chars + 100
+    assert "100文字多すぎます" in page.inner_text("#counter")
+    sent_before = page.locator("#log .msg-in").count()
+    page.press("#input", "Enter")
+    page.wait_for_selector("#error[data-error=err_too_long]")
+    assert page.locator("#log .msg-in").count() == sent_before
     page.fill("#input", "")
+    page.wait_for_selector("#error", state="hidden")
     page.screenshot(path=artifact("webchat-desktop.png"))
     assert_no_errors(page)
 

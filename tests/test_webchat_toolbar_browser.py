@@ -105,7 +105,7 @@ def test_traditional_chinese_gets_traditional_page_text(live_server: LiveServer,
         expect(page.locator("#send")).not_to_have_text("发送")
         toolbar = page.inner_text("#toolbar")
         assert "與諮詢員交談" in toolbar and "与咨询员交谈" not in toolbar
-        stored = page.evaluate("JSON.parse(localStorage.getItem('madoguchi.webchat.v1'))")
+        stored = page.evaluate("JSON.parse(sessionStorage.getItem('madoguchi.webchat.v1'))")
         page.reload()  # the stored language keeps Traditional after a reload
         page.wait_for_selector("#chat[data-ready=true]", timeout=15_000)
         expect(page.locator("#title")).to_have_text("生活諮詢聊天")

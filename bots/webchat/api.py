@@ -40,11 +40,12 @@ from handoff.api.deps import Ctx, ws_ctx
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
-from handoff.pages import all_languages, namespace_table, with_data_block
+from handoff.pages import all_languages, json_block, namespace_table, with_data_block
 from handoff.ratelimit import limiter, rule
 from handoff.router import ProcessResult
 from handoff.security_texts import all_texts, security_text
 from i18n.catalog import available_languages, catalog
+from i18n.formats import list_separators
 from i18n.risk import screen
 
 STATIC = Path(__file__).parent / "static"
@@ -135,6 +136,12 @@ def _page(ctx: AppContext) -> str:
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     # The page's own words (the `page` catalog, every language) ride in another data block.
     html = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+    # ...and so do the server's message limit (the page warns before anything is cut) and how
+    # each language joins chosen items in the resident's bubble.
+    config = {"max_message_chars": ctx.settings.max_message_chars,
+              "list_separators": list_separators(available_languages())}
+    html = html.replace('<script type="application/json" id="page-config"></script>',
+                        f'<script type="application/json" id="page-config">{json_block(config)}</script>')
     return html.replace("</body>", f'<script type="application/json" id="madoguchi-safety">{blob}</script>\n</body>', 1)
 
 

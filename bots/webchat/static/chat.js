@@ -44,6 +44,23 @@
   // state.lang (lower case), with the short ids a flow may use as aliases.
   var LANG_ALIASES = { zh: "zh-hans", "zh-cn": "zh-hans", "zh-tw": "zh-hant", pt: "pt-br", fil: "tl" };
   var STRINGS = readStrings();
+  // The server's limit on a message and each language's list separator (#page-config).
+  var CONFIG = readConfig();
+  var DEFAULT_MAX_CHARS = 4000;
+
+  function readConfig() {
+    var node = document.getElementById("page-config"), raw = {};
+    try { raw = (node && JSON.parse(node.textContent)) || {}; } catch (e) { raw = {}; }
+    var seps = {};
+    Object.keys(raw.list_separators || {}).forEach(function (code) {
+      if (typeof raw.list_separators[code] === "string") seps[normLang(code)] = raw.list_separators[code];
+    });
+    Object.keys(LANG_ALIASES).forEach(function (alias) {
+      if (seps[alias] === undefined && seps[LANG_ALIASES[alias]] !== undefined) seps[alias] = seps[LANG_ALIASES[alias]];
+    });
+    var max = typeof raw.max_message_chars === "number" && raw.max_message_chars > 0 ? raw.max_message_chars : DEFAULT_MAX_CHARS;
+    return { maxChars: max, separators: seps };
+  }
 
   function readStrings() {
     var node = document.getElementById("page-strings"), raw = {}, out = {};
@@ -57,6 +74,7 @@
 
   var el = {
     log: document.getElementById("log"),
+    logRegion: document.getElementById("log-region"),
     conversation: document.getElementById("conversation"),
     loading: document.getElementById("loading"),
     toolbar: document.getElementById("toolbar"),
@@ -71,7 +89,8 @@
     send: document.getElementById("send"),
     hint: document.getElementById("input-hint"),
     counter: document.getElementById("counter"),
-    typing: document.getElementById("typing")
+    typing: document.getElementById("typing"),
+    easyJa: document.getElementById("easy-ja")
   };
 
   var state = {
@@ -91,7 +110,9 @@
     metaSeq: 0,           // bumped by every answer to a POST (newer than any GET in flight)
     catchingUp: false, catchUpAgain: false,
     ws: null, wsTimer: null, wsAttempt: 0, wsOpenedOnce: false,
-    typingTimer: null
+    typingTimer: null,
+    maxChars: CONFIG.maxChars, // the server's MADOGUCHI_MAX_MESSAGE_CHARS
+    spoke: false          // the resident has answered something (the first screen is over)
   };
 
   var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
@@ -107,6 +128,15 @@
       Object.keys(params).forEach(function (k) { s = s.split("{" + k + "}").join(String(params[k])); });
     }
     return s;
+  }
+
+  // How the resident's language joins chosen items (", " in Latin scripts, "、" in Japanese
+  // and Chinese, a space in Thai, "၊ " in Burmese), from the server like the strings.
+  function listSeparator() {
+    var seps = CONFIG.separators;
+    var v = seps[state.lang];
+    if (v === undefined) v = seps[state.lang.split("-")[0]];
+    return v === undefined ? ", " : v;
   }
 
   function uuid() {
@@ -198,6 +228,7 @@
     el.hint.textContent = touch ? t("input_hint_touch") : t("input_hint");
     el.input.setAttribute("enterkeyhint", touch ? "enter" : "send");
     updateCounter();
+    renderEasySwitch();
     renderStatus();
     Array.prototype.forEach.call(el.log.querySelectorAll("[data-who]"), function (n) {
       n.textContent = t(n.getAttribute("data-who")) + ": ";
@@ -469,6 +500,7 @@
     el.restart.hidden = s !== "closed";
     if (s !== "counsellor") hideTyping();  // released, transferred back or closed
     root.classList.toggle("is-closed", s === "closed");
+    renderEasySwitch();
     // Nothing to command in an ended chat; disabled buttons also leave the Tab order.
     Array.prototype.forEach.call(el.toolbar.querySelectorAll("button"), function (b) {
       b.disabled = s === "closed";
@@ -481,9 +513,10 @@
     if (typeof res.state === "string") state.dialogState = res.state;
     if (res.case_id !== undefined) state.caseId = res.case_id;
     if (typeof res.language === "string" && res.language) setLang(res.language);
-    // The server's limit wins over the page's default, should the two ever differ.
+    // The server's limit wins over the page's, should the two ever differ. No maxlength on
+    // the box: a browser would cut a long paste silently; the counter says it instead.
     if (typeof res.max_message_chars === "number" && res.max_message_chars > 0) {
-      el.input.maxLength = res.max_message_chars;
+      state.maxChars = res.max_message_chars;
       updateCounter();
     }
     root.setAttribute("data-status", state.status);
@@ -526,6 +559,7 @@
   //        back in the input box if the server refuses it, lang: language chosen by it}
   function enqueue(item) {
     item.id = uuid();
+    if (!item.quiet) { state.spoke = true; renderEasySwitch(); }
     if (item.display !== null && item.display !== undefined) {
       item.li = renderMessage({ direction: "in", text: item.display });
       item.li.classList.add("pending");
@@ -596,8 +630,7 @@
       } else {
         state.queue.shift();
         giveBack(item);
-        showError(err.kind === "too_long" ? "err_too_long" : "err_rejected",
-          { max: el.input.maxLength > 0 ? el.input.maxLength : 4000 });
+        showError(err.kind === "too_long" ? "err_too_long" : "err_rejected", { max: state.maxChars });
         if (state.activeGroup) setGroupEnabled(state.activeGroup, true);
       }
     }).then(function () {
@@ -655,6 +688,12 @@
     var text = el.input.value;
     if (!text.trim()) { el.input.focus(); return; }
     if (!state.session) return;
+    if (charCount(text) > state.maxChars) {
+      // Said before anything is cut: the text stays in the box to be split.
+      showError("err_too_long", { max: state.maxChars });
+      el.input.focus();
+      return;
+    }
     el.input.value = "";
     autosize();
     updateCounter();
@@ -667,9 +706,26 @@
     if (!state.session) return;
     enqueue({
       body: { choice: id },
-      display: opts.hidden ? null : label,
+      display: opts.hidden || opts.quiet ? null : label,
       hidden: !!opts.hidden,
+      quiet: !!opts.quiet,
       lang: opts.lang || null
+    });
+  }
+
+  // Easy Japanese in one tap on the first screen of a Japanese browser (the language question
+  // is skipped for it): the language command and the choice, answered in やさしい にほんご.
+  function renderEasySwitch() {
+    if (!el.easyJa) return;
+    el.easyJa.hidden = !(state.session && state.lang === "ja" && !state.spoke && state.status === "bot");
+  }
+
+  if (el.easyJa) {
+    el.easyJa.addEventListener("click", function () {
+      if (!state.session || state.lang !== "ja") return;
+      sendChoice("lang", null, { hidden: true, quiet: true });
+      sendChoice("ja-easy", null, { quiet: true, lang: "ja-easy" });
+      el.easyJa.hidden = true;
     });
   }
 
@@ -693,7 +749,7 @@
         sendChoice(x.getAttribute("data-choice-id"), x.textContent, { hidden: true });
       });
       var names = picked.map(function (x) { return x.textContent; });
-      sendChoice("done", names.length ? names.join("、") : t("selected_none"));
+      sendChoice("done", names.length ? names.join(listSeparator()) : t("selected_none"));
       return;
     }
     var lang = group.getAttribute("data-language-picker") === "true" && LANGUAGE_IDS[normLang(id)]
@@ -726,11 +782,25 @@
     el.input.style.height = Math.min(el.input.scrollHeight, 200) + "px";
   }
 
+  // Characters as the server counts them (code points: an emoji is one).
+  function charCount(text) {
+    var n = 0;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      if (c < 0xd800 || c > 0xdbff) n += 1;
+    }
+    return n;
+  }
+
   function updateCounter() {
-    var max = el.input.maxLength > 0 ? el.input.maxLength : 4000;
-    var left = max - el.input.value.length;
-    el.counter.textContent = left <= 500 ? t("counter", { n: left }) : "";
+    var max = state.maxChars;
+    var left = max - charCount(el.input.value);
+    el.counter.textContent = left < 0 ? t("counter_over", { n: -left, max: max }) :
+      left <= 500 ? t("counter", { n: left }) : "";
     el.counter.classList.toggle("counter-low", left <= 100);
+    el.counter.classList.toggle("counter-over", left < 0);
+    el.input.setAttribute("aria-invalid", left < 0 ? "true" : "false");
+    if (left >= 0 && el.error.getAttribute("data-error") === "err_too_long") clearError();
   }
 
   el.input.addEventListener("input", function () { autosize(); updateCounter(); });
@@ -886,7 +956,7 @@
         m.choices.forEach(function (c) { if (c && c.id) labels[c.id] = c.label; });
       }
       var li = renderMessage(m);
-      if (m.direction === "in") lastGroup = null;
+      if (m.direction === "in") { lastGroup = null; state.spoke = true; }
       else if (li.querySelector(".choices")) lastGroup = li.querySelector(".choices");
     });
     if (lastGroup && state.status !== "closed") activate(lastGroup);
@@ -894,7 +964,7 @@
   }
 
   function ready() {
-    el.log.setAttribute("aria-busy", "false");
+    el.logRegion.setAttribute("aria-busy", "false");
     el.loading.hidden = true;
     root.setAttribute("data-ready", "true");
     connectWs();
@@ -969,12 +1039,13 @@
     state.status = "bot";
     state.dialogState = null;
     state.caseId = null;
+    state.spoke = false;
     state.activeGroup = null;
     state.wsOpenedOnce = false;
     state.wsAttempt = 0;
     root.removeAttribute("data-ready");
     el.log.textContent = "";
-    el.log.setAttribute("aria-busy", "true");
+    el.logRegion.setAttribute("aria-busy", "true");
     el.loading.hidden = false;
     clearError();
     renderStatus();
