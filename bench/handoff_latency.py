@@ -101,6 +101,31 @@ async def wait_healthy(url: str, deadline: float) -> None:
             await asyncio.sleep(0.2)
 
 
+async def _read_console(ws: Any, arrivals: dict[str, float], queue_events: dict[int, float],
+                        watching: set[int]) -> None:
+    """When each resident message, queue change and watch confirmation reached the console."""
+    async for raw in ws:
+        now = time.perf_counter()
+        e = json.loads(raw)
+        if e["type"] == "messages":
+            for m in e["messages"]:
+                if m["sender"] == "resident" and m["text"]:
+                    arrivals.setdefault(m["text"], now)
+        elif e["type"] == "queue_changed" and e.get("conversation_id") is not None:
+            queue_events.setdefault(int(e["conversation_id"]), now)
+        elif e["type"] == "watching":
+            watching.add(int(e["conversation_id"]))
+
+
+async def until(cond: Any, limit: float = 5.0) -> bool:
+    end = time.perf_counter() + limit
+    while not cond():
+        if time.perf_counter() > end:
+            return False
+        await asyncio.sleep(0.001)
+    return True
+
+
 async def run(args: argparse.Namespace, urls: list[str]) -> None:
     a, b, c = urls[0], urls[1 % len(urls)], urls[2 % len(urls)]
     deadline = time.monotonic() + TIME_LIMIT
@@ -115,28 +140,7 @@ async def run(args: argparse.Namespace, urls: list[str]) -> None:
             queue_events: dict[int, float] = {}
             watching: set[int] = set()
 
-            async def reader() -> None:
-                async for raw in ws:
-                    now = time.perf_counter()
-                    e = json.loads(raw)
-                    if e["type"] == "messages":
-                        for m in e["messages"]:
-                            if m["sender"] == "resident" and m["text"]:
-                                arrivals.setdefault(m["text"], now)
-                    elif e["type"] == "queue_changed" and e.get("conversation_id") is not None:
-                        queue_events.setdefault(int(e["conversation_id"]), now)
-                    elif e["type"] == "watching":
-                        watching.add(int(e["conversation_id"]))
-
-            read_task = asyncio.create_task(reader())
-
-            async def until(cond: Any, limit: float = 5.0) -> bool:
-                end = time.perf_counter() + limit
-                while not cond():
-                    if time.perf_counter() > end:
-                        return False
-                    await asyncio.sleep(0.001)
-                return True
+            read_task = asyncio.create_task(_read_console(ws, arrivals, queue_events, watching))
 
             residents: list[tuple[int, dict[str, str]]] = []
             queue_delays: list[float] = []

@@ -20,6 +20,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,6 +36,45 @@ def rss_mb() -> float:
 
 def pct(a: int, b: int) -> str:
     return f"{100 * a / b:5.1f} % ({a}/{b})" if b else "   -"
+
+
+def _tally(data: list[Any], findings: list[Any], lexicon_only: list[set[str]]) -> tuple[Any, ...]:
+    """Recall per language and kind, false alarms per language, level agreement, and what the
+    learned layer alone caught or raised."""
+    by_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    fa: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    level_ok = [0, 0]
+    missed: list[str] = []
+    alarms: list[str] = []
+    head_caught = head_alarms = 0
+    for m, f, lex in zip(data, findings, lexicon_only, strict=True):
+        if m.level is None and f and not lex:
+            head_alarms += 1
+        if m.level == "emergency" and all(k in f.kinds for k in m.kinds) and not all(
+            k in lex for k in m.kinds
+        ):
+            head_caught += 1
+        if m.level is None:
+            fa[m.language][1] += 1
+            if f:
+                fa[m.language][0] += 1
+                alarms.append(f"  {m.language:8s} {','.join(f.kinds)}:{f.level}  {m.text}")
+            continue
+        level_ok[1] += 1
+        level_ok[0] += f.levels.get(m.kinds[0]) == m.level
+        if m.level != "emergency":
+            continue
+        for k in m.kinds:
+            hit = k in f.kinds
+            by_kind[k][0] += hit
+            by_kind[k][1] += 1
+        ok = all(k in f.kinds for k in m.kinds)
+        by_lang[m.language][0] += ok
+        by_lang[m.language][1] += 1
+        if not ok:
+            missed.append(f"  {m.language:8s} {'+'.join(m.kinds)} (found {f.kinds})  {m.text}")
+    return by_lang, by_kind, fa, level_ok, missed, alarms, head_caught, head_alarms
 
 
 def main() -> None:
@@ -77,39 +117,7 @@ def main() -> None:
             cpu.append((time.thread_time() - c) * 1000)
             times.append((time.perf_counter() - t) * 1000)
 
-    by_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    fa: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    level_ok = [0, 0]
-    missed: list[str] = []
-    alarms: list[str] = []
-    head_caught = head_alarms = 0
-    for m, f, lex in zip(data, findings, lexicon_only, strict=True):
-        if m.level is None and f and not lex:
-            head_alarms += 1
-        if m.level == "emergency" and all(k in f.kinds for k in m.kinds) and not all(
-            k in lex for k in m.kinds
-        ):
-            head_caught += 1
-        if m.level is None:
-            fa[m.language][1] += 1
-            if f:
-                fa[m.language][0] += 1
-                alarms.append(f"  {m.language:8s} {','.join(f.kinds)}:{f.level}  {m.text}")
-            continue
-        level_ok[1] += 1
-        level_ok[0] += f.levels.get(m.kinds[0]) == m.level
-        if m.level != "emergency":
-            continue
-        for k in m.kinds:
-            hit = k in f.kinds
-            by_kind[k][0] += hit
-            by_kind[k][1] += 1
-        ok = all(k in f.kinds for k in m.kinds)
-        by_lang[m.language][0] += ok
-        by_lang[m.language][1] += 1
-        if not ok:
-            missed.append(f"  {m.language:8s} {'+'.join(m.kinds)} (found {f.kinds})  {m.text}")
+    by_lang, by_kind, fa, level_ok, missed, alarms, head_caught, head_alarms = _tally(data, findings, lexicon_only)
 
     print(f"risk screen on the {args.split} split: {len(data)} messages, "
           f"{sum(v[1] for v in by_lang.values())} emergency, "

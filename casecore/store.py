@@ -1,5 +1,5 @@
-"""Case core operations used by the inbound path. Each takes the caller's session so one
-dialog step is one transaction."""
+"""Case core write helpers. Each takes the caller's session, so one action (handoff.actions)
+is one transaction; only handoff.actions imports this module (an import-linter contract)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casecore import audit, crypto
+from casecore.lifecycle import CONVERSATION
 from casecore.models import Case, ConsentRecord, ContactPoint, Conversation, Message
 from casecore.types import utcnow
 
@@ -208,7 +209,8 @@ async def purge_unconsented(session: AsyncSession, conv: Conversation) -> bool:
 
 
 async def purge_stale_unconsented(session: AsyncSession, older_than: timedelta) -> int:
-    """Abandoned intakes that never reached consent are deleted after the configured days."""
+    """Abandoned intakes that never reached consent are emptied and closed after the
+    configured days; returns how many."""
     cutoff = utcnow() - older_than
     convs = (
         await session.scalars(
@@ -224,6 +226,7 @@ async def purge_stale_unconsented(session: AsyncSession, older_than: timedelta) 
     purged = 0
     for conv in convs:
         if await purge_unconsented(session, conv):
-            conv.status = "closed"
+            if CONVERSATION.can(conv.status, "close"):
+                conv.status = CONVERSATION.next(conv.status, "close")
             purged += 1
     return purged

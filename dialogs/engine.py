@@ -17,7 +17,21 @@ from typing import Any
 from dialogs.flow import Flow, Node, advance, jump, load_flow
 from dialogs.profile import Contact, Profile
 from dialogs.state import DialogState
-from dialogs.types import Choice, ContactLink, Effect, OutboundMessage
+from dialogs.types import (
+    FLOW_EFFECTS,
+    Choice,
+    ContactLink,
+    CreateCase,
+    Effect,
+    EndConversation,
+    FlagLook,
+    MarkUrgent,
+    OutboundMessage,
+    PurgeUnconsented,
+    RecordConsent,
+    RequestHuman,
+    SetLanguage,
+)
 from i18n import risk
 from i18n.catalog import Catalog, available_languages, catalog, language_name
 from i18n.formats import format_datetime_for, list_separator
@@ -149,8 +163,8 @@ class _Step:
     def say(self, key: str, kind: str = "text", **extra: Any) -> None:
         self.out.append(OutboundMessage(text=self.cat.text(key, **{**self.params(), **extra}), kind=kind))  # type: ignore[arg-type]
 
-    def effect(self, kind: str, **data: Any) -> None:
-        self.effects.append(Effect(kind, data))
+    def effect(self, effect: Effect) -> None:
+        self.effects.append(effect)
 
     def node(self, name: str | None = None) -> Node:
         return self.flow.nodes[name or self.s.node or self.flow.start]
@@ -299,61 +313,81 @@ class _Step:
         for eff in node.effects:
             if eff == "create_case":
                 answers = dict(self.s.answers)
-                self.effect(
-                    "create_case",
+                self.effect(CreateCase(
                     answers=answers,
                     language=self.s.language or "ja",
                     urgent_reasons=list(self.s.urgent_reasons),
                     recommended=self.ctx.profile.recommend(answers),
-                )
-                self.effect("request_human", reason="intake_complete")
+                ))
+                self.effect(RequestHuman(reason="intake_complete"))
             elif eff in ("purge_unconsented", "end_conversation") and self.keeps_record():
                 continue  # a crisis record is kept, and the conversation stays in the queue
             else:
-                self.effect(eff)
+                self.effect(FLOW_EFFECTS[eff]())
 
     # ── the step ───────────────────────────────────────────────────────────────
     def run(self) -> StepResult:
         inp = self.inp
         if inp.language_hint and self.s.language is None and inp.language_hint in available_languages():
             self.s.language, self.s.language_source = inp.language_hint, "channel"
-            self.effect("set_language", language=inp.language_hint, source="channel")
+            self.effect(SetLanguage(language=inp.language_hint, source="channel"))
 
         # Safeguarding comes before everything else: every text, in every state.
         finding = self.screen()
-
-        if self.s.node is None:  # first contact
-            if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
-                self.s.language, self.s.language_source = inp.detected_language, "detected"
-                self.effect("set_language", language=inp.detected_language, source="detected")
-            if inp.kind == "follow":
-                self.say("greeting.follow")
-            if finding.level == "emergency":
-                # The contacts first; the service and its consent wait for the resident's choice.
-                self.place(self.flow.start)
-                self.s.after_risk = "enter"
-                self.respond_emergency(finding)
-                return self.result()
-            if finding:
-                self.respond_look(finding)
-            self.enter(self.flow.start)
-            return self.result()
-
+        if self.s.node is None:
+            return self.first_contact(finding)
         node = self.node()
         if self.s.finished:
-            if finding.level == "emergency":
-                self.respond_emergency(finding, offer_choices=False)
-                return self.result()
-            if finding:
-                self.respond_look(finding)
-                return self.result()
-            cmd = self.command(None)
-            if cmd == "human" and not self.s.human_requested:
-                self.request_human("asked")
-            elif self._ack_due():
-                self.say("waiting.ack" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "waiting.ack_out_of_hours")
-            return self.result()
+            return self.after_intake(finding)
+        early = self.risk_gate(node, finding) or self.media_or_pause_gate(node, finding)
+        if early is not None:
+            return early
+        cmd = None if finding else self.command(node)  # a screened message is never a command
+        if cmd:
+            return self.run_command(cmd, node)
+        if node.type == "text":
+            self.answer_text(node)
+        elif node.type == "multi":
+            self.answer_multi(node)
+        else:
+            self.answer_choice(node)
+        return self.result()
 
+    def first_contact(self, finding: risk.RiskFinding) -> StepResult:
+        inp = self.inp
+        if inp.detected_language and self.s.language is None and inp.detected_language in available_languages():
+            self.s.language, self.s.language_source = inp.detected_language, "detected"
+            self.effect(SetLanguage(language=inp.detected_language, source="detected"))
+        if inp.kind == "follow":
+            self.say("greeting.follow")
+        if finding.level == "emergency":
+            # The contacts first; the service and its consent wait for the resident's choice.
+            self.place(self.flow.start)
+            self.s.after_risk = "enter"
+            self.respond_emergency(finding)
+            return self.result()
+        if finding:
+            self.respond_look(finding)
+        self.enter(self.flow.start)
+        return self.result()
+
+    def after_intake(self, finding: risk.RiskFinding) -> StepResult:
+        """The bot's part is over: crises are still answered; otherwise a person, or an ack."""
+        if finding.level == "emergency":
+            self.respond_emergency(finding, offer_choices=False)
+            return self.result()
+        if finding:
+            self.respond_look(finding)
+            return self.result()
+        cmd = self.command(None)
+        if cmd == "human" and not self.s.human_requested:
+            self.request_human("asked")
+        elif self._ack_due():
+            self.say("waiting.ack" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "waiting.ack_out_of_hours")
+        return self.result()
+
+    def risk_gate(self, node: Node, finding: risk.RiskFinding) -> StepResult | None:
+        """A screened message (or the choice after one): the step ends here when answered."""
         if finding.level == "emergency":
             return self.emergency_step(node, finding)
         if finding:
@@ -365,13 +399,15 @@ class _Step:
                 return self.result()
         elif self.s.after_risk and self.after_risk_step(node):
             return self.result()
+        return None
 
+    def media_or_pause_gate(self, node: Node, finding: risk.RiskFinding) -> StepResult | None:
+        inp = self.inp
         if inp.kind == "media":
             if not finding:
                 self.say("media.unsupported")
             self.ask(node)
             return self.result()
-
         if (inp.resumed or self.s.paused) and inp.choice not in ("continue", "restart"):
             self.s.paused = True
             self.out.append(OutboundMessage(
@@ -381,18 +417,7 @@ class _Step:
             return self.result()
         if self.s.paused or inp.choice in ("continue", "restart"):
             return self.resume()
-
-        cmd = None if finding else self.command(node)  # a screened message is never a command
-        if cmd:
-            return self.run_command(cmd, node)
-
-        if node.type == "text":
-            self.answer_text(node)
-        elif node.type == "multi":
-            self.answer_multi(node)
-        else:
-            self.answer_choice(node)
-        return self.result()
+        return None
 
     def result(self) -> StepResult:
         return StepResult(self.s, self.out, self.effects)
@@ -437,11 +462,11 @@ class _Step:
         new = [k for k in finding.kinds if k not in self.s.urgent_reasons]
         if new:
             self.s.urgent_reasons.extend(new)
-            self.effect("mark_urgent", reasons=new, level="emergency")
+            self.effect(MarkUrgent(reasons=new, level="emergency"))
         self.say_risk(list(finding.kinds))
         if not self.s.human_requested:
             self.s.human_requested = True
-            self.effect("request_human", reason="risk")
+            self.effect(RequestHuman(reason="risk"))
         if offer_choices:
             self.out.append(OutboundMessage(
                 text=self.cat.text("risk.choose"),
@@ -455,10 +480,10 @@ class _Step:
         if not new:
             return
         self.s.look_reasons.extend(new)
-        self.effect("flag_look", reasons=new)
+        self.effect(FlagLook(reasons=new))
         if not self.s.human_requested:
             self.s.human_requested = True
-            self.effect("request_human", reason="look")
+            self.effect(RequestHuman(reason="look"))
         lines = [self.cat.text("risk.look")]
         links: list[ContactLink] = []
         if any(k in _LIFE_KINDS for k in finding.kinds):
@@ -538,7 +563,7 @@ class _Step:
 
     def request_human(self, reason: str) -> None:
         self.s.human_requested = True
-        self.effect("request_human", reason=reason)
+        self.effect(RequestHuman(reason=reason))
         key = "human.requested" if self.ctx.profile.office_hours.is_open(self.ctx.now) else "human.requested_out_of_hours"
         self.say(key)
 
@@ -551,8 +576,9 @@ class _Step:
             self.ask(node)
         elif cmd == "lang":
             self.s.return_to = node.name
-            self.s.node = jump(self.flow, node.name, "language")
-            self.ask(self.node("language"))
+            language = self.flow.name_for("language")
+            self.s.node = jump(self.flow, node.name, language)
+            self.ask(self.node(language))
         elif cmd == "back":
             if not self.s.history:
                 self.ask(node, prefix=self.cat.text("back.unavailable"))
@@ -573,8 +599,8 @@ class _Step:
                 self.say("stop.purged")
                 lang = self.s.language
                 self.s = DialogState(flow=self.s.flow, language=lang, language_source=self.s.language_source)
-                self.effect("purge_unconsented")
-                self.effect("end_conversation")
+                self.effect(PurgeUnconsented())
+                self.effect(EndConversation())
         return self.result()
 
     def resume(self) -> StepResult:
@@ -596,7 +622,7 @@ class _Step:
     def move_on(self, node: Node, outcome: str) -> None:
         edge = node.branches.get(outcome)  # plain `next` edges say nothing extra
         self.s.history.append(node.name)
-        if node.name == "language" and self.s.return_to:
+        if node.role == "language" and self.s.return_to:
             target, self.s.return_to = self.s.return_to, None
             self.s.node = jump(self.flow, node.name, target)
             self.say("language.changed")
@@ -604,7 +630,7 @@ class _Step:
             return
         if self.s.return_after and node.name == self.s.return_after:
             self.s.return_after = None
-            self.enter(jump(self.flow, node.name, "summary"))
+            self.enter(jump(self.flow, node.name, self.flow.name_for("summary")))
             return
         nxt = advance(self.flow, node.name, outcome)
         if edge is not None:
@@ -634,16 +660,16 @@ class _Step:
         cid = self.read_choice(node)
         if cid is None:
             return
-        if node.name == "language":
+        if node.role == "language":
             self.s.language, self.s.language_source = cid, "explicit"
-            self.effect("set_language", language=cid, source="explicit")
+            self.effect(SetLanguage(language=cid, source="explicit"))
         elif node.store:
             self.s.answers[node.store] = cid
         if node.consent:
             self.record_consent(node.consent, cid)
-        if node.name == "summary" and cid == "confirm" and not self.s.consented_use:
+        if node.role == "summary" and cid == "confirm" and not self.s.consented_use:
             # A case never exists without consent to use (it may have been withdrawn).
-            self.enter("consent_use")
+            self.enter(self.flow.name_for("consent_use"))
             return
         self.move_on(node, cid if cid in node.branches else "answered")
 
@@ -654,8 +680,8 @@ class _Step:
         wording = self.cat.consent(kind)
         if kind == "use":
             self.s.consented_use = decision == "granted"
-        self.effect("record_consent", consent_kind=kind, decision=decision, wording_version=wording.version,
-                    wording_hash=wording.hash, language=wording.language)
+        self.effect(RecordConsent(consent_kind=kind, decision=decision, wording_version=wording.version,
+                                  wording_hash=wording.hash, language=wording.language))
 
     def answer_multi(self, node: Node) -> None:
         cid = self.read_choice(node)
@@ -671,7 +697,7 @@ class _Step:
                 return
             chosen = list(self.s.selection)
             self.s.answers[node.store or node.name] = chosen
-            if node.name == "safety_check":
+            if node.role == "safety":
                 self.safety_outcome(chosen)
             self.move_on(node, "answered")
             return
@@ -689,7 +715,7 @@ class _Step:
         if not new:
             return
         self.s.urgent_reasons.extend(new)
-        self.effect("mark_urgent", reasons=new, level="emergency")
+        self.effect(MarkUrgent(reasons=new, level="emergency"))
         if "danger" in new:
             self.say("safety.emergency", kind="emergency")
         kinds = [c for c in new if c in risk.KINDS]  # medical, no_shelter, no_food: their own lines
@@ -697,7 +723,7 @@ class _Step:
             self.say_risk(kinds)
         if not self.s.human_requested:
             self.s.human_requested = True
-            self.effect("request_human", reason="safety")
+            self.effect(RequestHuman(reason="safety"))
 
     def answer_text(self, node: Node) -> None:
         if self.inp.choice == "skip" or (self.inp.text and self.match_choice(node, self.inp.text) == "skip"):

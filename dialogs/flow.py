@@ -23,6 +23,9 @@ class Edge(BaseModel):
 
 class Node(BaseModel):
     name: str = ""
+    # What the node means, for code that must find it whatever it is called (the engine, the
+    # email form, the console): language, consent_use, safety, problem, contact, summary, …
+    role: str | None = None
     type: Literal["choice", "multi", "text", "end"]
     prompt: str | None = None
     say: list[str] = Field(default_factory=list)
@@ -71,11 +74,35 @@ class Flow(BaseModel):
                 raise ValueError(f"node {node.name!r} has no way out")
         if self.start not in self.nodes:
             raise ValueError(f"start node {self.start!r} unknown")
+        roles = [n.role for n in self.nodes.values() if n.role]
+        if len(roles) != len(set(roles)):
+            raise ValueError(f"a role is given to two nodes: {sorted(r for r in roles if roles.count(r) > 1)}")
         return self
 
     @property
     def machine(self) -> Machine:
         return _machine_for(self.id, self.version)
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """role → node name (the flow's meaning as data)."""
+        return {n.role: n.name for n in self.nodes.values() if n.role}
+
+    def node_for(self, role: str) -> Node | None:
+        """The node playing `role`, or None when this flow has none."""
+        name = self.roles.get(role)
+        return self.nodes[name] if name else None
+
+    def name_for(self, role: str) -> str:
+        """The node name playing `role`; a flow the engine runs must have it."""
+        name = self.roles.get(role)
+        if name is None:
+            raise KeyError(f"flow {self.id!r} has no node with role {role!r}")
+        return name
+
+    def role_of(self, name: str | None) -> str | None:
+        node = self.nodes.get(name or "")
+        return node.role if node else None
 
 
 class _Cursor:
@@ -147,7 +174,10 @@ def _machine_for(flow_id: str, version: str) -> Machine:
 
 @cache
 def load_flow(name: str, directory: Path = FLOW_DIR) -> Flow:
-    with (directory / f"{name}.yaml").open(encoding="utf-8") as fh:
+    """A flow by name (`flows/<name>.yaml`), or a municipality's own flow file by its path
+    (a profile's `flow: /etc/madoguchi/flows/our-intake.yaml`)."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else directory / f"{name}.yaml"
+    with path.open(encoding="utf-8") as fh:
         flow = Flow.model_validate(yaml.safe_load(fh))
     _FLOWS[(flow.id, flow.version)] = flow
     return flow

@@ -1,13 +1,13 @@
 """Values the dialog produces: what to say, which buttons to offer, what the world should do.
 
-Channel adapters render `OutboundMessage`; the handoff layer applies `Effect`s inside the
-step's database transaction. Everything here is plain data so the dialog stays pure.
+Channel adapters render `OutboundMessage`; the handoff actions apply the typed effects inside
+the step's database transaction. Everything here is plain data so the dialog stays pure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,23 +55,86 @@ class OutboundMessage:
         }
 
 
+# ── effects: what the dialog asks the outside world to do ─────────────────────
+# One frozen dataclass per kind; `handoff.actions.effects` dispatches them by type (a registry,
+# no string switch). `kind` names the effect in the flow file (`effects: [purge_unconsented]`)
+# and in logs; `data` is the fields as a dict (for logs and tests).
+
+
+class _EffectBase:
+    __slots__ = ()
+    kind: ClassVar[str]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
-class Effect:
-    """Something the dialog asks the outside world to do. `kind` is one of EFFECT_KINDS."""
+class SetLanguage(_EffectBase):
+    kind: ClassVar[str] = "set_language"
+    language: str
+    source: str | None = None  # explicit, channel, detected
 
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent(_EffectBase):
+    kind: ClassVar[str] = "record_consent"
+    consent_kind: str  # use, share_agencies
+    decision: str  # granted, declined, discuss
+    wording_version: str
+    wording_hash: str
+    language: str
 
 
-EFFECT_KINDS = frozenset(
-    {
-        "record_consent",  # data: consent_kind, decision, wording_version, wording_hash, language
-        "create_case",  # data: the structured intake (answers) and recommended programmes
-        "request_human",  # data: reason (asked, risk, look, safety, intake_complete)
-        "mark_urgent",  # data: reasons (i18n.risk.KINDS or safety choices), level "emergency"
-        "flag_look",  # data: reasons; a counsellor looks soon (not urgent, no alarm)
-        "set_language",  # data: language, source
-        "purge_unconsented",  # the resident stopped or declined before consenting
-        "end_conversation",
-    }
+@dataclass(frozen=True, slots=True)
+class CreateCase(_EffectBase):
+    """The structured intake (answers) and the recommended programmes."""
+
+    kind: ClassVar[str] = "create_case"
+    answers: dict[str, Any]
+    language: str
+    urgent_reasons: list[str]
+    recommended: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHuman(_EffectBase):
+    kind: ClassVar[str] = "request_human"
+    reason: str | None = None  # asked, risk, look, safety, intake_complete
+
+
+@dataclass(frozen=True, slots=True)
+class MarkUrgent(_EffectBase):
+    kind: ClassVar[str] = "mark_urgent"
+    reasons: tuple[str, ...] | list[str]  # i18n.risk.KINDS or safety choices
+    level: str = "emergency"
+
+
+@dataclass(frozen=True, slots=True)
+class FlagLook(_EffectBase):
+    """A counsellor looks soon (not urgent, no alarm)."""
+
+    kind: ClassVar[str] = "flag_look"
+    reasons: tuple[str, ...] | list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeUnconsented(_EffectBase):
+    """The resident stopped or declined before consenting: nothing they wrote is kept."""
+
+    kind: ClassVar[str] = "purge_unconsented"
+
+
+@dataclass(frozen=True, slots=True)
+class EndConversation(_EffectBase):
+    kind: ClassVar[str] = "end_conversation"
+
+
+Effect = SetLanguage | RecordConsent | CreateCase | RequestHuman | MarkUrgent | FlagLook | PurgeUnconsented | EndConversation
+EFFECT_TYPES: tuple[type[_EffectBase], ...] = (
+    SetLanguage, RecordConsent, CreateCase, RequestHuman, MarkUrgent, FlagLook, PurgeUnconsented, EndConversation,
 )
+EFFECT_KINDS = frozenset(t.kind for t in EFFECT_TYPES)
+# Effects a flow file may name on an `end` node without data (`effects: [...]`).
+FLOW_EFFECTS: dict[str, type[_EffectBase]] = {t.kind: t for t in (PurgeUnconsented, EndConversation)}

@@ -1,4 +1,8 @@
-"""Sending to the resident while a counsellor holds the conversation.
+"""What the resident reads while a counsellor holds the conversation, and getting it to them.
+
+The messages themselves are stored by actions (`handoff.actions.messages`); this module
+prepares their text (translation, canned replies), delivers them after the commit and shows
+the typing indicator.
 
 The counsellor writes Japanese. The transcript keeps that original in `text` and what the
 resident reads in `translation` (machine translation, or a canned reply's human-written
@@ -18,32 +22,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from casecore import audit
 from casecore.db import transaction
-from casecore.models import Conversation, Counsellor, Message
-from casecore.types import utcnow
+from casecore.models import Conversation, Counsellor
 from dialogs.types import OutboundMessage
 from handoff import canned
+from handoff.actions.base import ActionError
 from handoff.context import HandoffContext as AppContext
 from handoff.delivery import DeliveryTarget
 from handoff.hub import conversation_topic
-from handoff.ownership import require_owner, require_owner_or_supervisor
+from handoff.ownership import require_owner
+from handoff.security_texts import security_text
 from i18n.catalog import catalog
 
 log = structlog.get_logger(__name__)
 
 
-class RelayError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
-class _Outgoing:
+class Outgoing:
     ja: str
     resident_text: str
     translation: str | None
@@ -57,65 +55,33 @@ def needs_translation(language: str) -> bool:
     return not language.startswith("ja")
 
 
-async def _prepare(ctx: AppContext, language: str, text: str | None, canned_key: str | None) -> _Outgoing:
+async def prepare(ctx: AppContext, language: str, text: str | None, canned_key: str | None) -> Outgoing:
     if canned_key is not None:
         try:
             c = canned.reply(canned_key, language)
         except KeyError:
-            raise RelayError(422, f"no canned reply {canned_key!r}") from None
+            raise ActionError(422, f"no canned reply {canned_key!r}") from None
         if not needs_translation(language):
-            return _Outgoing(c.ja, c.ja, None, None, None, None, False)
-        return _Outgoing(c.ja, c.text, c.text, c.language, "canned", None, False)
+            return Outgoing(c.ja, c.ja, None, None, None, None, False)
+        return Outgoing(c.ja, c.text, c.text, c.language, "canned", None, False)
     assert text is not None
     if not needs_translation(language):
-        return _Outgoing(text, text, None, None, None, None, False)
+        return Outgoing(text, text, None, None, None, None, False)
     translator = ctx.router.translator
     if translator is None:
-        return _Outgoing(text, text, None, None, "unavailable", None, False)
+        return Outgoing(text, text, None, None, "unavailable", None, False)
     res = await translator.translate(text, "ja", language)
     if res.status == "translated":
-        return _Outgoing(text, res.text, res.text, language, "translated", res.confidence, True)
+        return Outgoing(text, res.text, res.text, language, "translated", res.confidence, True)
     # untranslated / timeout / error: the Japanese goes out, marked in the transcript
-    return _Outgoing(text, text, None, None, res.status, None, False)
+    return Outgoing(text, text, None, None, res.status, None, False)
 
 
-def _target(conv: Conversation) -> DeliveryTarget:
+def target_of(conv: Conversation) -> DeliveryTarget:
     return DeliveryTarget(
         profile_id=conv.profile_id, channel=conv.channel, external_user_id=conv.contact_point.external_id,
         conversation_id=conv.id, language=conv.language, reply_context={},
     )
-
-
-async def send_counsellor_message(
-    ctx: AppContext, conversation_id: int, me: Counsellor, *, text: str | None = None,
-    canned_key: str | None = None, supervisor_ok: bool = False,
-) -> int:
-    """Store, audit, deliver and publish one counsellor message; returns its id.
-    `supervisor_ok`: a lead closing a colleague's conversation may send its last message."""
-    check = require_owner_or_supervisor if supervisor_ok else require_owner
-    async with transaction(ctx.sessions) as s:
-        conv = await check(s, conversation_id, me)
-        language = conv.language
-    out = await _prepare(ctx, language, text, canned_key)  # outside the transaction: may take seconds
-    async with transaction(ctx.sessions) as s:
-        conv = await check(s, conversation_id, me)  # still mine after translating?
-        msg = Message(
-            conversation_id=conv.id, direction="out", sender="counsellor", counsellor_id=me.id,
-            channel=conv.channel, kind="text", text=out.ja, language="ja", translation=out.translation,
-            translation_language=out.translation_language, translation_status=out.translation_status,
-            translation_confidence=out.confidence,
-            delivery_status="sent" if conv.channel == "webchat" else "pending", created_at=utcnow(),
-        )
-        s.add(msg)
-        await s.flush()
-        await audit.record(s, action="message_sent", target_type="conversation", target_id=conv.id,
-                           actor_type="counsellor", actor_id=me.id,
-                           detail={"message_id": msg.id, "canned": canned_key, "translation": out.translation_status})
-        target = _target(conv)
-        message_id = msg.id
-    await _deliver(ctx, target, message_id, "counsellor_message",
-                   OutboundMessage(text=out.resident_text, machine_translated=out.machine_translated))
-    return message_id
 
 
 Render = Callable[[str], tuple[str, str, str]]  # language -> (resident text, its language, Japanese)
@@ -133,46 +99,7 @@ def catalog_notice(key: str) -> Render:
     return render
 
 
-async def send_notice(
-    ctx: AppContext, conversation_id: int, name: str, render: Render, *,
-    once_key: str | None = None, kind: str = "notice",
-) -> int | None:
-    """Send a system notice in the resident's language. With `once_key`, at most once ever,
-    across every app process (the message table's unique (channel, channel_event_id)
-    decides); returns None when it was already sent or the conversation is gone."""
-    async with transaction(ctx.sessions) as s:
-        conv = await s.scalar(select(Conversation).where(Conversation.id == conversation_id))
-        if conv is None:
-            return None
-        language = conv.language
-    resident_text, lang, ja_text = render(language)
-    japanese = lang.startswith("ja")
-    try:
-        async with transaction(ctx.sessions) as s:
-            conv = await s.get(Conversation, conversation_id)
-            assert conv is not None
-            msg = Message(
-                conversation_id=conv.id, direction="out", sender="system", channel=conv.channel,
-                channel_event_id=f"handoff:{once_key}" if once_key else None, kind=kind,
-                text=resident_text, language=lang,
-                translation=None if japanese else ja_text, translation_language=None if japanese else "ja",
-                translation_status=None if japanese else "canned",
-                delivery_status="sent" if conv.channel == "webchat" else "pending", created_at=utcnow(),
-            )
-            s.add(msg)
-            await s.flush()
-            await audit.record(s, action="notice_sent", target_type="conversation", target_id=conv.id,
-                               detail={"message_id": msg.id, "notice": name})
-            target = _target(conv)
-            message_id = msg.id
-    except IntegrityError:
-        return None  # another process (or an earlier pass) sent it
-    await _deliver(ctx, target, message_id, "system_message",
-                   OutboundMessage(text=resident_text, kind="emergency" if kind == "emergency" else "notice"))
-    return message_id
-
-
-async def _deliver(ctx: AppContext, target: DeliveryTarget, message_id: int, event_type: str, message: OutboundMessage) -> None:
+async def deliver_after_commit(ctx: AppContext, target: DeliveryTarget, message_id: int, event_type: str, message: OutboundMessage) -> None:
     topic = conversation_topic(target.conversation_id)
     # The web chat resident (and every console watching) picks it up from the store.
     await ctx.hub.publish(topic, {"type": event_type, "conversation_id": target.conversation_id, "message_id": message_id})
@@ -192,7 +119,7 @@ async def show_typing(ctx: AppContext, conversation_id: int, me: Counsellor) -> 
     has one (LINE's loading animation, Telegram's chat action). Best effort, never raises."""
     async with transaction(ctx.sessions) as s:
         conv = await require_owner(s, conversation_id, me)
-        target = _target(conv)
+        target = target_of(conv)
     await ctx.hub.publish(conversation_topic(conversation_id), {
         "type": "typing", "conversation_id": conversation_id, "sender": "counsellor",
     })
@@ -208,8 +135,18 @@ async def show_typing(ctx: AppContext, conversation_id: int, me: Counsellor) -> 
     return True
 
 
+
+
 async def publish_status(ctx: AppContext, conversation_id: int, status: str) -> None:
-    """Tell the resident's page and every console that the owner changed."""
+    """Tell the resident's page and every console that the owner changed (actions queue the
+    same event with `OnCommit.status_changed`, published after their commit)."""
     await ctx.hub.publish(conversation_topic(conversation_id), {
         "type": "conversation_status", "conversation_id": conversation_id, "conversation_status": status,
     })
+
+
+def security_notice(key: str) -> Render:
+    """A notice from the security texts: (the resident's words, their language, Japanese)."""
+    def render(language: str) -> tuple[str, str, str]:
+        return security_text(key, language), language, security_text(key, "ja")
+    return render

@@ -21,6 +21,7 @@ import structlog
 from casecore.db import transaction
 from casecore.types import utcnow
 from handoff import relay, waiting_list
+from handoff.actions import messages
 from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
@@ -46,7 +47,7 @@ async def waiting_pass(ctx: AppContext, now: datetime | None = None) -> list[int
 
         if item["over_target"]:
             key = "waiting_reminder" if is_open else "waiting_reminder_out_of_hours"
-            mid = await relay.send_notice(
+            mid = await messages.notice(
                 ctx, cid, key, relay.canned_notice(key, {"next_open": when}),
                 once_key=f"reminder:{cid}:{int(since.timestamp())}",
             )
@@ -57,7 +58,7 @@ async def waiting_pass(ctx: AppContext, now: datetime | None = None) -> list[int
             contacts = {"next_open": when, "contacts": profile.emergency_text(lang), "lodging": profile.lodging_text(lang)}
             contacts_ja = {"next_open": when, "contacts": profile.emergency_text("ja"), "lodging": profile.lodging_text("ja")}
             key = "out_of_hours_lodging" if "no_shelter" in item["urgency_reasons"] else "out_of_hours_urgent"
-            mid = await relay.send_notice(
+            mid = await messages.notice(
                 ctx, cid, key, relay.canned_notice(key, contacts, contacts_ja),
                 once_key=f"closed:{cid}:{next_open.date().isoformat()}", kind="emergency",
             )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casecore import access
 from casecore.models import Case, ConsentRecord, Conversation, Counsellor
+from dialogs.flow import load_flow
 from dialogs.profile import ProfileRegistry
 
 
@@ -23,6 +24,19 @@ async def _share_consents(s: AsyncSession, conv_ids: list[int]) -> dict[int, str
         .order_by(ConsentRecord.id)
     )).all()
     return {r.conversation_id: r.decision for r in rows if r.conversation_id is not None}  # the latest wins
+
+
+def _stage(conv: Conversation, profiles: ProfileRegistry) -> str | None:
+    if not conv.dialog_node:
+        return None
+    flow_name = (conv.dialog_state or {}).get("flow") or (
+        profiles.get(conv.profile_id).flow if conv.profile_id in profiles else None)
+    if not flow_name:
+        return None
+    try:
+        return load_flow(flow_name).role_of(conv.dialog_node)
+    except (OSError, ValueError):
+        return None
 
 
 def _item(conv: Conversation, case: Case | None, share: str | None, profiles: ProfileRegistry, now: datetime) -> dict[str, Any]:
@@ -40,6 +54,8 @@ def _item(conv: Conversation, case: Case | None, share: str | None, profiles: Pr
         "categories": list(case.categories) if case else [str(c) for c in answers.get("categories") or []],
         "share_consent": (case.share_consent if case and case.share_consent else share),
         "state": conv.dialog_node or None,
+        # where the intake is, by the node's role in the flow file (a renamed node keeps it)
+        "stage": _stage(conv, profiles),
         "waiting_since": conv.waiting_since.isoformat() if conv.waiting_since else None,
         "waited_seconds": waited, "target_seconds": target,
         "over_target": bool(waited is not None and target is not None and waited > target),

@@ -173,53 +173,6 @@ def detect(text: str) -> Detection:
     return Detection(None, 0.0, False, "script")  # Arabic, Cyrillic...: not a catalog script
 
 
-def choose_language(
-    current: str | None,
-    explicit_choice: str | None,
-    channel_hint: str | None,
-    detection: Detection | None,
-    *,
-    current_explicit: bool = False,
-) -> str | None:
-    """The conversation's language after one more message. Pure; None means "not known
-    yet" (the caller asks, or uses the profile's default).
-
-    - An explicit choice by the resident always wins.
-    - Before a language is established: the channel's hint (LINE profile language,
-      Telegram language_code, browser language), else a reliable detection.
-    - Once established, only a reliable detection can change it, and not when the resident
-      chose it explicitly (`current_explicit`) or when the channel hint backs it up —
-      hints beat detection. Short or ambiguous messages never flip the language.
-    """
-    explicit = _catalog(explicit_choice)
-    if explicit is not None:
-        return explicit
-    hint = _catalog(channel_hint)
-    detected = detection.language if detection is not None and detection.reliable else None
-    cur = _catalog(current)
-    if cur is None:
-        return hint or detected
-    if detected is None or current_explicit or hint == cur:
-        return cur
-    if detected == cur or (cur == "ja-easy" and detected == "ja"):
-        return cur  # Easy Japanese reads as Japanese: not a reason to switch
-    return detected
-
-
-def _catalog(code: str | None) -> str | None:
-    """A catalog code for a loose code ('pt' -> 'pt-BR', 'zh-TW' -> 'zh-Hant', 'ja-easy' is
-    kept: it is a catalog language for prompts); None when not served."""
-    if not code:
-        return None
-    c = code.strip().replace("_", "-")
-    if c.lower() == "ja-easy":
-        return "ja-easy"
-    from i18n.translation.codes import normalize
-
-    n = normalize(c)
-    return n if n in SUPPORTED else None
-
-
 def detect_language(text: str) -> str | None:
     """The router's detector hook: a catalog code when the detection is reliable, else None."""
     d = detect(text)

@@ -20,15 +20,12 @@ from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
 from bots.webchat.survey import survey_router
 from casecore import crypto
-from casecore.db import make_engine, make_sessionmaker, transaction
+from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
-from casecore.store import purge_stale_unconsented
 from dialogs.profile import ProfileRegistry
-from handoff.api.auth import auth_router
-from handoff.api.cases import cases_router
-from handoff.api.console import console_router
-from handoff.api.conversations import conversations_router
-from handoff.api.moderation import moderation_router
+from handoff import api as handoff_api
+from handoff.actions import purge
+from handoff.api.conversations import log_screen_status
 from handoff.api.reports import reports_router
 from handoff.delivery import SenderRegistry
 from handoff.hub import Hub
@@ -93,8 +90,7 @@ def _attach_translation(ctx: AppContext) -> None:
 async def _purge_loop(ctx: AppContext) -> None:
     while True:
         try:
-            async with transaction(ctx.sessions) as s:
-                n = await purge_stale_unconsented(s, timedelta(days=ctx.settings.purge_unconsented_after_days))
+            n = await purge.stale(ctx, timedelta(days=ctx.settings.purge_unconsented_after_days))
             if n:
                 log.info("stale_unconsented_purged", conversations=n)
         except Exception:
@@ -114,47 +110,61 @@ async def _warm(ctx: AppContext) -> None:
         log.exception("translation_warm_failed")
 
 
+async def _start(app: FastAPI, settings: Settings) -> tuple[AppContext, list[ChannelAdapter], list[asyncio.Task[Any]]]:
+    ctx = await build_context(settings)
+    app.state.ctx = ctx
+    adapters = load_channels().build(ctx)
+    app.state.channels = {a.name: a for a in adapters}
+    _mount_channels(app, ctx, adapters)
+    log_screen_status()
+    await ctx.hub.start()
+    await ctx.router.start()
+    background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
+    for adapter in adapters:
+        background += await adapter.start()
+    if ctx.translator is not None:
+        background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
+    if settings.report_schedule:  # the monthly report mailed by the 10th
+        from madoguchi.reports.delivery import schedule_loop
+
+        background.append(asyncio.create_task(schedule_loop(settings, ctx.sessions, ctx.profiles), name="report-schedule"))
+    log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
+             channels=[a.name for a in adapters])
+    return ctx, adapters, background
+
+
+async def _stop(ctx: AppContext, adapters: list[ChannelAdapter], background: list[asyncio.Task[Any]]) -> None:
+    for adapter in adapters:  # inbound first: pollers end their IMAP sessions cleanly
+        await adapter.stop()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    await ctx.router.queue.stop()
+    if ctx.translator is not None:
+        await ctx.translator.aclose()
+    for adapter in adapters:  # channel clients hold HTTP sessions
+        await adapter.aclose()
+    await ctx.hub.stop()
+    if ctx.redis is not None:
+        await ctx.redis.aclose()
+    await ctx.engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    ctx, adapters, background = await _start(app, settings)
+    try:
+        yield
+    finally:
+        await _stop(ctx, adapters, background)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     mlogging.configure(settings.log_level, settings.log_json)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = await build_context(settings)
-        app.state.ctx = ctx
-        adapters = load_channels().build(ctx)
-        app.state.channels = {a.name: a for a in adapters}
-        _mount(app, ctx, adapters)
-        await ctx.hub.start()
-        await ctx.router.start()
-        background = [asyncio.create_task(_purge_loop(ctx), name="purge"), start_waiting_monitor(ctx)]
-        for adapter in adapters:
-            background += await adapter.start()
-        if ctx.translator is not None:
-            background.append(asyncio.create_task(_warm(ctx), name="translation-warm"))
-        if settings.report_schedule:  # the monthly report mailed by the 10th
-            from madoguchi.reports.delivery import schedule_loop
-
-            background.append(asyncio.create_task(schedule_loop(settings, ctx.sessions, ctx.profiles), name="report-schedule"))
-        log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
-                 channels=[a.name for a in adapters])
-        try:
-            yield
-        finally:
-            for adapter in adapters:  # inbound first: pollers end their IMAP sessions cleanly
-                await adapter.stop()
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await ctx.router.queue.stop()
-            if ctx.translator is not None:
-                await ctx.translator.aclose()
-            for adapter in adapters:  # channel clients hold HTTP sessions
-                await adapter.aclose()
-            await ctx.hub.stop()
-            if ctx.redis is not None:
-                await ctx.redis.aclose()
-            await ctx.engine.dispose()
+    def lifespan(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+        return _lifespan(app, settings)
 
     app = FastAPI(
         title="madoguchi",
@@ -184,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(landing_router())  # `/`: the landing page leading to the chat
+    handoff_api.mount(app)  # the counsellor API and console (context from app.state)
 
     @app.middleware("http")
     async def _page_security_headers(request: Request, call_next: Any) -> Response:
@@ -197,17 +208,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _mount(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
-    """Routers need the context, which exists once the lifespan has started."""
+def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
+    """The channels configured in this process (their credentials are known once the context
+    exists). The counsellor API is mounted by create_app (handoff.api.mount)."""
     for adapter in adapters:
         routes = adapter.routes()
         if routes is not None:
             app.include_router(routes)
-    app.include_router(auth_router(ctx))
-    app.include_router(cases_router(ctx))
-    app.include_router(conversations_router(ctx))
-    app.include_router(moderation_router(ctx))  # issue 17: warn, remove
-    app.include_router(console_router(ctx))
+    # (still factories of the context: the lead's dashboard data and the web chat's survey)
     app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
     app.include_router(survey_router(ctx))  # the web chat's post-session survey
     app.openapi_schema = None  # regenerate with the routes now mounted

@@ -329,27 +329,7 @@ def check_email(settings: Settings, profiles: Any = None) -> list[Finding]:
         return [_ok("email", "not configured")]
     found = []
     for where, box in boxes:
-        def has(name: str, box: dict[str, Any] = box) -> bool:
-            return bool(box.get(name) or box.get(f"{name}_env"))
-
-        problems, warnings = [], []
-        if not (has("imap_host") or has("lmtp_port")):
-            problems.append("no way in: set IMAP_HOST (a mailbox to poll) or LMTP_PORT (direct delivery)")
-        if not has("smtp_host"):
-            problems.append("no way out: SMTP_HOST is missing, so no mail can be answered")
-        elif not _port_ok(box.get("smtp_port", 587)):
-            problems.append(f"SMTP port {box.get('smtp_port')!r} is not a port number")
-        if has("smtp_host") and not has("smtp_from"):
-            problems.append("SMTP_FROM (the centre's address) is missing")
-        if has("imap_host"):
-            if not _port_ok(box.get("imap_port", 993)):
-                problems.append(f"IMAP port {box.get('imap_port')!r} is not a port number")
-            if not (has("imap_user") and has("imap_password")):
-                problems.append("IMAP_HOST is set without IMAP_USER and IMAP_PASSWORD")
-        if box.get("lmtp_port") is not None and not _port_ok(box["lmtp_port"]):
-            problems.append(f"LMTP port {box['lmtp_port']!r} is not a port number")
-        if str(box.get("smtp_port", "")) == "25":
-            warnings.append("SMTP port 25 usually means no authentication: use the relay's 587 (STARTTLS) or 465")
+        problems, warnings = _mailbox_problems(box)
         if problems:
             found.append(Finding("email", "fail", f"{where}: {'; '.join(problems)}",
                                  "see docs/operations.md, Mail; `madoguchi email check` then tries the servers"))
@@ -357,6 +337,32 @@ def check_email(settings: Settings, profiles: Any = None) -> list[Finding]:
             found.append(Finding("email", "warn", f"{where}: {'; '.join(warnings)}", "") if warnings
                          else _ok("email", f"{where}: host and port pairs complete"))
     return found
+
+
+def _mailbox_problems(box: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """What is wrong (and what is doubtful) with one mailbox's settings."""
+    def has(name: str) -> bool:
+        return bool(box.get(name) or box.get(f"{name}_env"))
+
+    problems, warnings = [], []
+    if not (has("imap_host") or has("lmtp_port")):
+        problems.append("no way in: set IMAP_HOST (a mailbox to poll) or LMTP_PORT (direct delivery)")
+    if not has("smtp_host"):
+        problems.append("no way out: SMTP_HOST is missing, so no mail can be answered")
+    elif not _port_ok(box.get("smtp_port", 587)):
+        problems.append(f"SMTP port {box.get('smtp_port')!r} is not a port number")
+    if has("smtp_host") and not has("smtp_from"):
+        problems.append("SMTP_FROM (the centre's address) is missing")
+    if has("imap_host"):
+        if not _port_ok(box.get("imap_port", 993)):
+            problems.append(f"IMAP port {box.get('imap_port')!r} is not a port number")
+        if not (has("imap_user") and has("imap_password")):
+            problems.append("IMAP_HOST is set without IMAP_USER and IMAP_PASSWORD")
+    if box.get("lmtp_port") is not None and not _port_ok(box["lmtp_port"]):
+        problems.append(f"LMTP port {box['lmtp_port']!r} is not a port number")
+    if str(box.get("smtp_port", "")) == "25":
+        warnings.append("SMTP port 25 usually means no authentication: use the relay's 587 (STARTTLS) or 465")
+    return problems, warnings
 
 
 # ── translation ──────────────────────────────────────────────────────────────

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from i18n.detect import Detection, choose_language, detect
+from i18n.detect import Detection, detect
 
 # One plain sentence per catalog language, the way a resident might write it.
 SAMPLES = {
@@ -61,45 +61,6 @@ def test_markup_and_strange_input_do_not_break_detection() -> None:
         d = detect(text)
         assert isinstance(d, Detection)
     assert detect("Привет, как дела, у меня проблемы").language is None  # not a catalog script
-
-
-VI = Detection("vi", 0.99, True, "lingua")
-VI_SHORT = Detection("vi", 0.7, False, "lingua")
-JA = Detection("ja", 1.0, True, "script")
-
-
-@pytest.mark.parametrize(
-    ("current", "explicit", "hint", "detection", "expected"),
-    [
-        # explicit choice beats everything
-        (None, "vi", "en", JA, "vi"),
-        ("en", "ko", "en", VI, "ko"),
-        # no language yet: the channel hint beats detection
-        (None, None, "en", VI, "en"),
-        (None, None, "pt", None, "pt-BR"),
-        (None, None, "zh-TW", None, "zh-Hant"),
-        # no hint: a reliable detection decides; an unreliable one does not
-        (None, None, None, VI, "vi"),
-        (None, None, None, VI_SHORT, None),
-        # established: unreliable detection never flips it
-        ("ja", None, None, VI_SHORT, "ja"),
-        # established and backed by the channel hint: detection does not flip it
-        ("en", None, "en", VI, "en"),
-        # established by an earlier guess: a reliable detection corrects it
-        ("en", None, None, VI, "vi"),
-        # Easy Japanese stays Easy Japanese when the resident writes Japanese
-        ("ja-easy", None, None, JA, "ja-easy"),
-        # hints for languages we do not serve are ignored
-        (None, None, "fr", VI, "vi"),
-    ],
-)
-def test_choose_language_policy(current, explicit, hint, detection, expected) -> None:
-    assert choose_language(current, explicit, hint, detection) == expected
-
-
-def test_explicitly_chosen_language_is_not_flipped_by_detection() -> None:
-    assert choose_language("en", None, None, VI, current_explicit=True) == "en"
-    assert choose_language("en", "vi", None, None, current_explicit=True) == "vi"
 
 
 def test_router_hook_returns_only_reliable_languages() -> None:

@@ -38,7 +38,7 @@ def test_form_lines_in_many_spellings() -> None:
     new = "同意します\nＱ３：２、５\nq5: 30代\n質問10：さとう\nQ4: 去年から\n失業しています\n\nありがとう"
     ans = read_answers(new, new)
     assert ans.form == {"categories": "２、５", "age_band": "30代", "name": "さとう",
-                        "problem_detail": "去年から\n失業しています"}
+                        "problem": "去年から\n失業しています"}
     assert ans.problem_text.startswith("去年から\n失業しています")
     assert "Q" not in ans.problem_text and "同意します" not in ans.problem_text
     assert "ありがとう" in ans.problem_text  # free text is never thrown away

@@ -51,7 +51,7 @@ def _form_prompts() -> list[tuple[str, str]]:
     from dialogs.flow import load_flow
 
     flow = load_flow("intake")
-    keys = [flow.nodes[q.node].prompt for q in FORM if flow.nodes[q.node].prompt]
+    keys = [node.prompt for q in FORM if (node := flow.node_for(q.role)) is not None and node.prompt]
     return [(lang, key) for lang in available_languages() for key in keys]
 
 

@@ -21,24 +21,24 @@ from bots.email.quotes import REPLY_MARKER
 @dataclass(frozen=True)
 class FormQuestion:
     number: int
-    node: str  # the flow node it answers
+    role: str  # the role (in the flow file) of the node it answers, whatever the node is called
     multi: bool = False
     free_text: bool = False
 
 
 # The questions one email asks, in the flow's order. Consent to use is asked in words.
 FORM: tuple[FormQuestion, ...] = (
-    FormQuestion(1, "safety_check", multi=True),
+    FormQuestion(1, "safety", multi=True),
     FormQuestion(2, "for_whom"),
     FormQuestion(3, "categories", multi=True),
-    FormQuestion(4, "problem_detail", free_text=True),
+    FormQuestion(4, "problem", free_text=True),
     FormQuestion(5, "age_band"),
     FormQuestion(6, "district"),
     FormQuestion(7, "household"),
     FormQuestion(8, "public_assistance"),
     FormQuestion(9, "residence"),
     FormQuestion(10, "name", free_text=True),
-    FormQuestion(11, "contact_method"),
+    FormQuestion(11, "contact"),
     FormQuestion(12, "contact_time"),
     FormQuestion(13, "consent_share"),
 )
@@ -126,7 +126,7 @@ def _consent_in(text: str) -> str | None:
 @dataclass
 class MailAnswers:
     consent: str | None = None  # agree, decline
-    # node -> raw answer text from a "Qn:" line (choice nodes are matched later, per node)
+    # role -> raw answer text from a "Qn:" line (choice nodes are matched later, per node)
     form: dict[str, str] = field(default_factory=dict)
     problem_text: str = ""
     categories: list[str] = field(default_factory=list)
@@ -145,7 +145,7 @@ def _read_form(text: str) -> dict[str, str]:
             return
         value = "\n".join(buf).strip()
         if value and not _placeholder(value):
-            found.setdefault(BY_NUMBER[current].node, value)
+            found.setdefault(BY_NUMBER[current].role, value)
 
     for line in text.splitlines():
         if REPLY_MARKER in line:
@@ -186,8 +186,8 @@ def read_answers(new_text: str, whole_body: str) -> MailAnswers:
         if not _Q_LINE.match(ln) and not _CONSENT_LINE.match(ln) and _consent_of_line(ln) is None
     ]
     problem = "\n".join(kept).strip()
-    if form.get("problem_detail"):
-        problem = "\n\n".join(p for p in (form["problem_detail"], problem) if p)
+    if form.get("problem"):
+        problem = "\n\n".join(p for p in (form["problem"], problem) if p)
     ans.problem_text = problem
     ans.categories, ans.safety = keywords(problem)
     if _RELATIVE.search(problem):

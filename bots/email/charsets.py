@@ -54,6 +54,20 @@ def _jis_to_sjis(j1: int, j2: int) -> bytes:
     return bytes((s1, s2))
 
 
+def _designation(data: bytes, i: int) -> tuple[str, int] | None:
+    """The mode an escape sequence at `i` switches to, and its length (None: not one we know)."""
+    seq = data[i + 1 : i + 3]
+    if seq in (b"$@", b"$B"):
+        return "kanji", 3
+    if seq in (b"(B", b"(J", b"(H"):
+        return "ascii", 3
+    if seq == b"(I":
+        return "kana", 3
+    if data[i + 1 : i + 4] in (b"$(D", b"$(Q"):
+        return "kanji", 4  # JIS X 0212/0213 designations: best effort
+    return None
+
+
 def decode_iso2022jp_ms(data: bytes) -> str:
     """ISO-2022-JP with the Microsoft/carrier extensions (CP50220/50221), errors replaced."""
     out: list[str] = []
@@ -69,25 +83,13 @@ def decode_iso2022jp_ms(data: bytes) -> str:
 
     while i < n:
         b = data[i]
-        if b == _ESC:
-            seq = data[i + 1 : i + 3]
-            if seq in (b"$@", b"$B"):
-                mode, i = "kanji", i + 3
-                continue
-            if seq in (b"(B", b"(J", b"(H"):
-                mode, i = "ascii", i + 3
-                continue
-            if seq == b"(I":
-                mode, i = "kana", i + 3
-                continue
-            if data[i + 1 : i + 4] == b"$(D" or data[i + 1 : i + 4] == b"$(Q":
-                mode, i = "kanji", i + 4  # JIS X 0212/0213 designations: best effort
-                continue
-        if b == _SO:
-            shifted, i = True, i + 1
+        designation = _designation(data, i) if b == _ESC else None
+        if designation is not None:
+            mode, length = designation
+            i += length
             continue
-        if b == _SI:
-            shifted, i = False, i + 1
+        if b in (_SO, _SI):
+            shifted, i = b == _SO, i + 1
             continue
         if b in (0x0A, 0x0D):
             # a line end resets to ASCII in well-formed mail; be lenient with broken ones

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,35 @@ _BUTTON_TALK = re.compile(r"(押して|押す|おして|ボタン|タップ|\bpr
 # no sentence end at all; its button talk is cut out as a clause below.)
 _ENDS = "。．!?！？.।။"
 _SENTENCE = re.compile(rf"[^{_ENDS}]*(?:[{_ENDS}]+[\"」』”»)']*\s*|$)")
+
+Inputs = list[tuple[str, str | None, str | None]]
+
+
+def _consent_inputs(ans: MailAnswers, _language: str) -> Inputs:
+    return [(ans.consent, ans.consent, None)] if ans.consent in ("agree", "decline") else []
+
+
+# Roles answered the same way in every mail: consent in words, the mail's language, the
+# summary confirmed (the counsellor reads it back).
+_FIXED: dict[str, Callable[[MailAnswers, str], Inputs]] = {
+    "consent_use": _consent_inputs,
+    "language": lambda _ans, language: [(language, language, None)],
+    "summary": lambda _ans, _language: [("confirm", "confirm", None)],
+}
+# Left blank in the form: answered by mail, as they wrote; sharing is never assumed (the
+# counsellor asks).
+_NEVER_ASSUMED = {"contact": "this_channel", "consent_share": "discuss"}
+
+
+def _multi_inputs(node: Node, picked: list[str], skip: Inputs) -> Inputs:
+    picked = [c for c in picked if c != node.none]
+    if not picked:
+        if node.none:
+            return [(node.none, node.none, None)]
+        picked = ["other"] if node.min else []
+    if not picked:
+        return skip
+    return [*((c, c, None) for c in picked), ("done", "done", None)]
 
 
 @dataclass
@@ -215,75 +245,66 @@ class EmailIntake:
             if earlier:
                 answers.problem_text = "\n\n".join([*earlier, answers.problem_text]).strip()
                 answers.categories, answers.safety = keywords(answers.problem_text)
-        flow = load_flow(profile.flow)
-        visited: set[str] = set()
-        resumed = False
-        for _ in range(MAX_STEPS):
-            if res.conversation_status in ("counsellor", "closed") or not res.state:
-                break
-            if not resumed and res.messages and any(c.id == "continue" for c in res.messages[-1].choices):
-                resumed = True
-                res = await send("resume", choice="continue")
-                continue
-            node = flow.nodes.get(res.state)
-            if node is None or node.type == "end" or node.name in visited:
-                break
-            inputs = self._inputs_for(node, answers, profile, hint or "ja")
-            if not inputs:
-                break
-            visited.add(node.name)
-            for suffix, choice, text in inputs:
-                res = await send(f"{node.name}:{suffix}", choice=choice, text=text)
-            if res.state == node.name and not res.duplicate:
-                break  # the answer was not accepted: the mail asks this question again
+        await self._walk(send, res, answers, profile, hint or "ja")
         # 3. attachments are not stored, but the transcript shows one was sent
         if mail.attachments:
             kinds = mail.attachment_kinds
             await send("attachments", kind="media", media_type="image" if kinds == ["image"] else "file")
         return run
 
+    async def _walk(self, send: Callable[..., Awaitable[ProcessResult]], res: ProcessResult,
+                    answers: MailAnswers, profile: Profile, language: str) -> None:
+        """Answer the flow's questions, node by node, with what the mail says; stop where it
+        says nothing (the answer mail asks that question again)."""
+        flow = load_flow(profile.flow)
+        visited: set[str] = set()
+        resumed = False
+        for _ in range(MAX_STEPS):
+            if res.conversation_status in ("counsellor", "closed") or not res.state:
+                return
+            if not resumed and res.messages and any(c.id == "continue" for c in res.messages[-1].choices):
+                resumed = True
+                res = await send("resume", choice="continue")
+                continue
+            node = flow.nodes.get(res.state)
+            if node is None or node.type == "end" or node.name in visited:
+                return
+            inputs = self._inputs_for(node, answers, profile, language)
+            if not inputs:
+                return
+            visited.add(node.name)
+            for suffix, choice, text in inputs:
+                res = await send(f"{node.name}:{suffix}", choice=choice, text=text)
+            if res.state == node.name and not res.duplicate:
+                return  # the answer was not accepted: the mail asks this question again
+
     def _inputs_for(
         self, node: Node, ans: MailAnswers, profile: Profile, language: str
     ) -> list[tuple[str, str | None, str | None]]:
-        """(event id suffix, choice, text) inputs answering `node`, or [] to stop there."""
-        name = node.name
-        value = ans.form.get(name)
-
-        def pick(multi: bool) -> list[str]:
-            return match_choices(value, self._choice_labels(node, profile, language), multi) if value else []
-
-        skip = [("skip", "skip", None)] if node.optional else []
-        if name == "consent_use":
-            return [(ans.consent, ans.consent, None)] if ans.consent in ("agree", "decline") else []
-        if name == "language":
-            return [(language, language, None)]
-        if name == "summary":
-            return [("confirm", "confirm", None)]
+        """(event id suffix, choice, text) inputs answering `node`, or [] to stop there. The
+        node is known by its role in the flow file, never by its name."""
+        role = node.role or node.name
+        fixed = _FIXED.get(role)
+        if fixed is not None:
+            return fixed(ans, language)
+        value = ans.form.get(role)
+        skip: list[tuple[str, str | None, str | None]] = [("skip", "skip", None)] if node.optional else []
         if node.type == "multi":
-            picked = pick(True) or (ans.safety if name == "safety_check" else ans.categories)
-            picked = [c for c in picked if c != node.none]
-            if not picked:
-                if node.none:
-                    return [(node.none, node.none, None)]
-                picked = ["other"] if node.min else []
-            if not picked:
-                return skip
-            return [*((c, c, None) for c in picked), ("done", "done", None)]
+            picked = self._pick(node, value, profile, language, multi=True)
+            return _multi_inputs(node, picked or (ans.safety if role == "safety" else ans.categories), skip)
         if node.type == "text":
-            text = ans.problem_text if name == "problem_detail" else value
-            if text:
-                return [("text", None, text)]
-            return skip
-        if name == "contact_method" and not value:
-            return [("this_channel", "this_channel", None)]  # answered by mail, as they wrote
-        if name == "consent_share" and not value:
-            return [("discuss", "discuss", None)]  # never assumed: the counsellor asks
-        chosen = pick(False)
-        if not chosen and name == "for_whom" and ans.for_whom:
+            text = ans.problem_text if role == "problem" else value
+            return [("text", None, text)] if text else skip
+        if role in _NEVER_ASSUMED and not value:
+            default = _NEVER_ASSUMED[role]
+            return [(default, default, None)]
+        chosen = self._pick(node, value, profile, language, multi=False)
+        if not chosen and role == "for_whom" and ans.for_whom:
             chosen = [ans.for_whom]
-        if chosen:
-            return [(chosen[0], chosen[0], None)]
-        return skip
+        return [(chosen[0], chosen[0], None)] if chosen else skip
+
+    def _pick(self, node: Node, value: str | None, profile: Profile, language: str, *, multi: bool) -> list[str]:
+        return match_choices(value, self._choice_labels(node, profile, language), multi) if value else []
 
     def _choice_labels(self, node: Node, profile: Profile, language: str) -> list[tuple[str, list[str]]]:
         from i18n.catalog import catalog
@@ -342,7 +363,7 @@ class EmailIntake:
                     emergency.append(m)
         # the mail's own steps (not the attachment note) decide what we say last
         final = run.steps[-2] if mail.attachments and len(run.steps) > 1 else run.steps[-1]
-        if final.state == "consent_use" and final.conversation_status != "closed":
+        if load_flow(profile.flow).role_of(final.state) == "consent_use" and final.conversation_status != "closed":
             return [], self._form(run, prior, profile, language, emergency, notices)
         last = [m for m in final.messages if m.kind not in ("emergency", "summary")]
         if not last and not emergency and not notices:
@@ -397,7 +418,7 @@ class EmailIntake:
         flow = load_flow(profile.flow)
         lines = [email_text(language, "form_heading"), ""]
         for q in FORM:
-            node = flow.nodes.get(q.node)
+            node = flow.node_for(q.role)
             if node is None or not node.prompt:
                 continue
             prompt = _without_button_talk(cat.text(node.prompt, **params), language)

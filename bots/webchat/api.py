@@ -35,6 +35,8 @@ from casecore.models import Conversation, Message
 from casecore.types import utcnow
 from dialogs.profile import Contact
 from handoff import blocks
+from handoff.actions import conversation as conversation_actions
+from handoff.api.deps import Ctx, ws_ctx
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
@@ -157,177 +159,189 @@ def _limit_ip(ip: str | None) -> str | None:
 
 
 def webchat_router(ctx: AppContext) -> APIRouter:
-    r = APIRouter(tags=["webchat"])
-    secret = ctx.settings.resolved_secret_key()
-    idle = timedelta(hours=ctx.settings.webchat_idle_hours)
-    page = _page(ctx)
+    """The web chat's routes (one module-level router; handlers read the context from
+    `request.app.state.ctx`)."""
+    return router
 
-    def ended(language: str | None) -> HTTPException:
-        return refusal(404, "session_ended", security_text("session_ended", language))
 
-    def expired(conv: Conversation) -> bool:
-        last = max(t for t in (conv.created_at, conv.last_inbound_at, conv.updated_at) if t is not None)
-        return utcnow() - last > idle
+router = APIRouter(tags=["webchat"])
 
-    async def session_conv(session_id: int, token: str, language: str | None = None, *, allow_closed: bool = False) -> Conversation:
-        """The session behind a token. A closed chat's token stops working for reads at once
-        (a shared phone must not show it again), and any token after the idle time."""
-        async with transaction(ctx.sessions) as s:
-            conv = await s.get(Conversation, session_id)
-            if conv is None or conv.channel != "webchat" or not conv.access_token_hash or not secrets.compare_digest(conv.access_token_hash, _hash(token)):
-                raise ended(language)
-            if (conv.status == "closed" and not allow_closed) or expired(conv):
-                raise ended(conv.language)
-            return conv
 
-    async def bearer(authorization: str | None = Header(default=None)) -> str:
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise refusal(401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        return authorization[7:].strip()
+def _page_for(ctx: AppContext) -> str:
+    """Built once per app (it holds the app's quick-exit URL)."""
+    page = ctx.extras.get("webchat_page")
+    if page is None:
+        page = ctx.extras["webchat_page"] = _page(ctx)
+    return page
 
-    async def limited(name: str, identity: str | None, language: str | None) -> None:
-        verdict = await limiter(ctx).hit(rule(ctx, name), identity or "")
-        if not verdict.allowed:
-            raise refusal(429, "rate_limited", security_text("rate_limited", language, seconds=verdict.retry_after),
-                          headers={"Retry-After": str(verdict.retry_after)})
 
-    @r.get("/chat", include_in_schema=False)
-    async def chat_page() -> HTMLResponse:
-        return HTMLResponse(page, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+def _ended(language: str | None) -> HTTPException:
+    return refusal(404, "session_ended", security_text("session_ended", language))
 
-    @r.get("/api/webchat/strings")
-    async def page_strings(lang: str | None = Query(default=None, max_length=35)) -> dict[str, Any]:
-        """The web chat page's own words (buttons, notices, errors) in a language, each
-        missing one filled from the fallback language; `{n}`-style placeholders are left
-        for the page."""
-        language = catalog(lang).language
-        return {"language": language, "strings": namespace_table("page", language)}
 
-    @r.get("/chat/static/{name}", include_in_schema=False)
-    async def chat_static(name: str) -> FileResponse:
-        if name not in STATIC_FILES:
-            raise HTTPException(404, "not found")
-        return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
+def _expired(ctx: AppContext, conv: Conversation) -> bool:
+    last = max(t for t in (conv.created_at, conv.last_inbound_at, conv.updated_at) if t is not None)
+    return utcnow() - last > timedelta(hours=ctx.settings.webchat_idle_hours)
 
-    @r.post("/api/webchat/sessions", status_code=201)
-    async def create_session(request: Request, response: Response, body: NewSession | None = None) -> dict[str, Any]:
-        """Start a chat. Answers the session id, a bearer token for the other calls, and the
-        bot's first messages. Sets an HttpOnly device cookie so that a lead's block also
-        covers the next session from this browser."""
-        body = body or NewSession()
-        hint = _browser_language(body.language) or _browser_language(request.headers.get("accept-language"))
-        profile_id = body.profile or ctx.profiles.default_id
-        if profile_id not in ctx.profiles:
-            raise refusal(422, "unknown_profile", "unknown profile")
-        ip = _client_ip(request)
-        device = blocks.read_device_cookie(secret, request.cookies.get(blocks.DEVICE_COOKIE))
-        cookie = None
-        if device is None:
-            device, cookie = blocks.new_device_cookie(secret)
-        await limited("sessions_per_ip", _limit_ip(ip), hint)
-        await limited("sessions_per_device", device, hint)
-        async with transaction(ctx.sessions) as s:
-            if await blocks.is_blocked(s, device, ip):
-                raise refusal(403, "blocked", security_text("blocked", hint))
-        visitor = uuid.uuid4().hex  # the web chat has no account: each session is a contact point
-        token = secrets.token_urlsafe(32)
-        result = await ctx.router.process(InboundEvent(
-            channel="webchat", channel_event_id=f"start:{visitor}", external_user_id=visitor,
-            # "message" with no text: the intake starts without LINE's "thanks for adding us".
-            profile_id=profile_id, kind="message", language_hint=hint,
-        ))
-        async with transaction(ctx.sessions) as s:
-            conv = await s.get(Conversation, result.conversation_id)
-            assert conv is not None
-            conv.access_token_hash = _hash(token)
-            language = conv.language
-            await blocks.remember_origin(s, conv.id, device, ip)
-        if cookie is not None:
-            response.set_cookie(
-                blocks.DEVICE_COOKIE, cookie, httponly=True, samesite="strict", secure=ctx.settings.cookie_secure,
-                max_age=int(ctx.settings.block_hours * 3600) + 86400, path="/api/webchat",
-            )
-        return {"session_id": result.conversation_id, "token": token, **_reply(result, language, ctx.settings.max_message_chars)}
 
-    @r.post("/api/webchat/sessions/{session_id}/messages")
-    async def post_message(request: Request, body: PostMessage, session_id: int = PathParam(ge=1, le=INT64_MAX),
-                           token: str = Depends(bearer)) -> dict[str, Any]:
-        conv = await session_conv(session_id, token, allow_closed=True)
-        if conv.status == "closed":
-            raise refusal(409, "closed", security_text("session_ended", conv.language))
-        # A crisis always gets through: flagged text passes the flood limits (never silently
-        # dropped either way: a limited message is answered 429 and the page sends it again).
-        flagged = bool(body.text) and bool(screen(body.text, language=conv.language).kinds)
-        if not flagged:
-            await limited("messages_per_session", str(session_id), conv.language)
-            await limited("messages_per_ip", _limit_ip(_client_ip(request)), conv.language)
-        event_id = f"{session_id}:{body.client_message_id or uuid.uuid4().hex}"
-        result = await ctx.router.process(InboundEvent(
-            channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
-            profile_id=conv.profile_id, text=body.text, choice=body.choice,
-        ))
-        async with transaction(ctx.sessions) as s:
-            language = await s.scalar(select(Conversation.language).where(Conversation.id == session_id))
-        return _reply(result, language, ctx.settings.max_message_chars)
+async def _session_conv(ctx: AppContext, session_id: int, token: str, language: str | None = None, *,
+                        allow_closed: bool = False) -> Conversation:
+    """The session behind a token. A closed chat's token stops working for reads at once
+    (a shared phone must not show it again), and any token after the idle time."""
+    async with transaction(ctx.sessions) as s:
+        conv = await s.get(Conversation, session_id)
+        if conv is None or conv.channel != "webchat" or not conv.access_token_hash or not secrets.compare_digest(conv.access_token_hash, _hash(token)):
+            raise _ended(language)
+        if (conv.status == "closed" and not allow_closed) or _expired(ctx, conv):
+            raise _ended(conv.language)
+        return conv
 
-    @r.get("/api/webchat/sessions/{session_id}/messages")
-    async def list_messages(session_id: int = PathParam(ge=1, le=INT64_MAX), token: str = Depends(bearer),
-                            after: int = Query(default=0, ge=0, le=INT64_MAX)) -> dict[str, Any]:
-        conv = await session_conv(session_id, token)
-        async with transaction(ctx.sessions) as s:
-            rows = (await s.scalars(
-                select(Message).where(Message.conversation_id == session_id, Message.id > after).order_by(Message.id)
-            )).all()
-            lines = ctx.profiles.get(conv.profile_id).all_contacts() if conv.profile_id in ctx.profiles else []
-            return {
-                "messages": [_resident_view(m, lines) for m in rows if m.text is not None or m.media_type or m.choice_id],
-                "conversation_status": conv.status,
-                "state": conv.dialog_node or None,
-                "case_id": conv.case_id,
-                "language": conv.language,
-                "max_message_chars": ctx.settings.max_message_chars,
-            }
 
-    @r.websocket("/api/webchat/sessions/{session_id}/ws")
-    async def socket(ws: WebSocket, session_id: int) -> None:
-        """Authenticates with its first frame, `{"type": "auth", "token": …}`, within a few
-        seconds (never a token in the URL, which access logs and history keep); answers
-        `{"type": "ready"}` once subscribed; closes 4401 otherwise, 4410 when the chat ends."""
-        await ws.accept()
+async def _bearer(authorization: str | None = Header(default=None)) -> str:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise refusal(401, "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return authorization[7:].strip()
+
+
+async def _limited(ctx: AppContext, name: str, identity: str | None, language: str | None) -> None:
+    verdict = await limiter(ctx).hit(rule(ctx, name), identity or "")
+    if not verdict.allowed:
+        raise refusal(429, "rate_limited", security_text("rate_limited", language, seconds=verdict.retry_after),
+                      headers={"Retry-After": str(verdict.retry_after)})
+
+
+@router.get("/chat", include_in_schema=False)
+async def chat_page(ctx: Ctx) -> HTMLResponse:
+    return HTMLResponse(_page_for(ctx), headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+@router.get("/api/webchat/strings")
+async def page_strings(lang: str | None = Query(default=None, max_length=35)) -> dict[str, Any]:
+    """The web chat page's own words (buttons, notices, errors) in a language, each
+    missing one filled from the fallback language; `{n}`-style placeholders are left
+    for the page."""
+    language = catalog(lang).language
+    return {"language": language, "strings": namespace_table("page", language)}
+
+@router.get("/chat/static/{name}", include_in_schema=False)
+async def chat_static(name: str) -> FileResponse:
+    if name not in STATIC_FILES:
+        raise HTTPException(404, "not found")
+    return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=SECURITY_HEADERS)
+
+@router.post("/api/webchat/sessions", status_code=201)
+async def create_session(request: Request, response: Response, ctx: Ctx, body: NewSession | None = None) -> dict[str, Any]:
+    """Start a chat. Answers the session id, a bearer token for the other calls, and the
+    bot's first messages. Sets an HttpOnly device cookie so that a lead's block also
+    covers the next session from this browser."""
+    body = body or NewSession()
+    hint = _browser_language(body.language) or _browser_language(request.headers.get("accept-language"))
+    profile_id = body.profile or ctx.profiles.default_id
+    if profile_id not in ctx.profiles:
+        raise refusal(422, "unknown_profile", "unknown profile")
+    ip = _client_ip(request)
+    device = blocks.read_device_cookie(ctx.settings.resolved_secret_key(), request.cookies.get(blocks.DEVICE_COOKIE))
+    cookie = None
+    if device is None:
+        device, cookie = blocks.new_device_cookie(ctx.settings.resolved_secret_key())
+    await _limited(ctx, "sessions_per_ip", _limit_ip(ip), hint)
+    await _limited(ctx, "sessions_per_device", device, hint)
+    async with transaction(ctx.sessions) as s:
+        if await blocks.is_blocked(s, device, ip):
+            raise refusal(403, "blocked", security_text("blocked", hint))
+    visitor = uuid.uuid4().hex  # the web chat has no account: each session is a contact point
+    token = secrets.token_urlsafe(32)
+    result = await ctx.router.process(InboundEvent(
+        channel="webchat", channel_event_id=f"start:{visitor}", external_user_id=visitor,
+        # "message" with no text: the intake starts without LINE's "thanks for adding us".
+        profile_id=profile_id, kind="message", language_hint=hint,
+    ))
+    assert result.conversation_id is not None
+    language = await conversation_actions.start_webchat_session(ctx, result.conversation_id, _hash(token), device, ip)
+    if cookie is not None:
+        response.set_cookie(
+            blocks.DEVICE_COOKIE, cookie, httponly=True, samesite="strict", secure=ctx.settings.cookie_secure,
+            max_age=int(ctx.settings.block_hours * 3600) + 86400, path="/api/webchat",
+        )
+    return {"session_id": result.conversation_id, "token": token, **_reply(result, language, ctx.settings.max_message_chars)}
+
+@router.post("/api/webchat/sessions/{session_id}/messages")
+async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id: int = PathParam(ge=1, le=INT64_MAX),
+                       token: str = Depends(_bearer)) -> dict[str, Any]:
+    conv = await _session_conv(ctx, session_id, token, allow_closed=True)
+    if conv.status == "closed":
+        raise refusal(409, "closed", security_text("session_ended", conv.language))
+    # A crisis always gets through: flagged text passes the flood limits (never silently
+    # dropped either way: a limited message is answered 429 and the page sends it again).
+    flagged = bool(body.text) and bool(screen(body.text, language=conv.language).kinds)
+    if not flagged:
+        await _limited(ctx, "messages_per_session", str(session_id), conv.language)
+        await _limited(ctx, "messages_per_ip", _limit_ip(_client_ip(request)), conv.language)
+    event_id = f"{session_id}:{body.client_message_id or uuid.uuid4().hex}"
+    result = await ctx.router.process(InboundEvent(
+        channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
+        profile_id=conv.profile_id, text=body.text, choice=body.choice,
+    ))
+    async with transaction(ctx.sessions) as s:
+        language = await s.scalar(select(Conversation.language).where(Conversation.id == session_id))
+    return _reply(result, language, ctx.settings.max_message_chars)
+
+@router.get("/api/webchat/sessions/{session_id}/messages")
+async def list_messages(ctx: Ctx, session_id: int = PathParam(ge=1, le=INT64_MAX), token: str = Depends(_bearer),
+                        after: int = Query(default=0, ge=0, le=INT64_MAX)) -> dict[str, Any]:
+    conv = await _session_conv(ctx, session_id, token)
+    async with transaction(ctx.sessions) as s:
+        rows = (await s.scalars(
+            select(Message).where(Message.conversation_id == session_id, Message.id > after).order_by(Message.id)
+        )).all()
+        lines = ctx.profiles.get(conv.profile_id).all_contacts() if conv.profile_id in ctx.profiles else []
+        return {
+            "messages": [_resident_view(m, lines) for m in rows if m.text is not None or m.media_type or m.choice_id],
+            "conversation_status": conv.status,
+            "state": conv.dialog_node or None,
+            "case_id": conv.case_id,
+            "language": conv.language,
+            "max_message_chars": ctx.settings.max_message_chars,
+        }
+
+@router.websocket("/api/webchat/sessions/{session_id}/ws")
+async def socket(ws: WebSocket, session_id: int) -> None:
+    """Authenticates with its first frame, `{"type": "auth", "token": …}`, within a few
+    seconds (never a token in the URL, which access logs and history keep); answers
+    `{"type": "ready"}` once subscribed; closes 4401 otherwise, 4410 when the chat ends."""
+    ctx = ws_ctx(ws)
+    await ws.accept()
+    try:
+        first = await asyncio.wait_for(ws.receive_json(), ctx.settings.webchat_ws_auth_seconds)
+        token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
+        if not isinstance(token, str) or not 0 < session_id <= INT64_MAX:
+            raise ValueError("no auth frame")
+        await _session_conv(ctx, session_id, token)
+    except (TimeoutError, ValueError, HTTPException, WebSocketDisconnect, RuntimeError, json.JSONDecodeError):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await ws.close(code=4401)
+        return
+    async with ctx.hub.subscribe(conversation_topic(session_id)) as q:
+        reader = asyncio.create_task(_drain_client(ws))
         try:
-            first = await asyncio.wait_for(ws.receive_json(), ctx.settings.webchat_ws_auth_seconds)
-            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
-            if not isinstance(token, str) or not 0 < session_id <= INT64_MAX:
-                raise ValueError("no auth frame")
-            await session_conv(session_id, token)
-        except (TimeoutError, ValueError, HTTPException, WebSocketDisconnect, RuntimeError, json.JSONDecodeError):
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await ws.close(code=4401)
-            return
-        async with ctx.hub.subscribe(conversation_topic(session_id)) as q:
-            reader = asyncio.create_task(_drain_client(ws))
-            try:
-                await ws.send_json({"type": "ready"})
-                while not reader.done():
-                    getter = asyncio.create_task(q.get())
-                    done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                    if getter not in done:
-                        getter.cancel()
-                        break
-                    event = getter.result()
-                    for payload in await _resident_payloads(ctx, session_id, event):
-                        await ws.send_json(payload)
-                    if event.get("conversation_status") == "closed":
-                        await ws.close(code=4410)  # the token stops working: nothing more to push
-                        break
-            except (WebSocketDisconnect, RuntimeError):
-                pass
-            finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                    await reader
-
-    return r
+            await ws.send_json({"type": "ready"})
+            while not reader.done():
+                getter = asyncio.create_task(q.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                event = getter.result()
+                for payload in await _resident_payloads(ctx, session_id, event):
+                    await ws.send_json(payload)
+                if event.get("conversation_status") == "closed":
+                    await ws.close(code=4410)  # the token stops working: nothing more to push
+                    break
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await reader
 
 
 async def _drain_client(ws: WebSocket) -> None:

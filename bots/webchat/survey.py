@@ -13,13 +13,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from bots.webchat.api import _hash
-from casecore import audit
 from casecore.db import transaction
 from casecore.models import AuditEvent, Conversation
-from casecore.reporting.models import SurveyAnswer
-from casecore.reporting.periods import Month
-from casecore.types import utcnow
 from dialogs.survey import survey_questions, survey_text
+from handoff.actions import survey as survey_actions
 from handoff.context import HandoffContext as AppContext
 from i18n import risk
 
@@ -75,11 +72,8 @@ def survey_router(ctx: AppContext) -> APIRouter:
         comment = (body.comment or "").strip() or None
         # A comment is a resident's text like any other: screened, never silently filed away.
         finding = risk.screen(comment, language=conv.language) if comment else None
-        async with transaction(ctx.sessions) as s:
-            s.add(SurveyAnswer(profile_id=conv.profile_id, month=str(Month.of(utcnow())), channel=conv.channel,
-                               language=conv.language, helped=body.helped, easy=body.easy, again=body.again,
-                               comment=comment, has_comment=comment is not None))
-            await audit.record(s, action=ANSWERED, target_type="conversation", target_id=conv.id, actor_type="resident")
+        await survey_actions.record_answer(ctx, conv, helped=body.helped, easy=body.easy, again=body.again,
+                                           comment=comment, audit_action=ANSWERED)
         reply: dict[str, Any] = {"stored": True, "text": survey_text(conv.language, "thanks"), "contacts": []}
         if finding:
             profile = ctx.profiles.get(conv.profile_id) if conv.profile_id in ctx.profiles else ctx.profiles.default

@@ -1,0 +1,18 @@
+"""The counsellor API and console: module-level routers, their dependencies (deps.py) and
+response models (views.py). `mount(app)` includes them when the app is created; they read the
+context from `request.app.state.ctx` once the lifespan has built it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from handoff.actions.base import ActionError
+
+
+def mount(app: FastAPI) -> None:
+    from handoff.api import auth, cases, console, conversations, moderation
+    from handoff.api.deps import action_error_handler
+
+    app.add_exception_handler(ActionError, action_error_handler)
+    for module in (auth, cases, conversations, moderation, console):
+        app.include_router(module.router)

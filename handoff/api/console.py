@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,8 +29,9 @@ from sqlalchemy import select
 from casecore import access, audit, staff
 from casecore.db import transaction
 from casecore.models import Conversation, Counsellor, Message
-from handoff.api.auth import COOKIE, websocket_counsellor
 from handoff.api.cases import message_view
+from handoff.api.deps import COOKIE, websocket_counsellor, ws_ctx
+from handoff.api.views import ConsoleStrings
 from handoff.context import HandoffContext as AppContext
 from handoff.hub import QUEUE_TOPIC, conversation_topic
 from handoff.pages import grouped, namespace_table, with_data_block
@@ -49,43 +51,47 @@ _HEADERS = {
 }
 
 
-def console_router(ctx: AppContext) -> APIRouter:
-    r = APIRouter(tags=["console"])
+router = APIRouter(tags=["console"])
 
-    page = with_data_block(STATIC / "console.html", "console-strings", grouped(namespace_table("console", "ja")))
 
-    @r.get("/console", include_in_schema=False)
-    async def console_page() -> HTMLResponse:
-        return HTMLResponse(page, headers=_HEADERS)
+@cache
+def _page() -> str:
+    return with_data_block(STATIC / "console.html", "console-strings", grouped(namespace_table("console", "ja")))
 
-    @r.get("/api/console/strings")
-    async def console_strings() -> dict[str, Any]:
-        """The console's labels for codes, grouped (language, channel, category, …)."""
-        return {"language": "ja", "labels": grouped(namespace_table("console", "ja"))}
 
-    @r.get("/console/static/{name}", include_in_schema=False)
-    async def console_static(name: str) -> FileResponse:
-        if name not in _FILES:
-            raise HTTPException(404, "not found")
-        return FileResponse(STATIC / name, media_type=_FILES[name], headers=_HEADERS)
+@router.get("/console", include_in_schema=False)
+async def console_page() -> HTMLResponse:
+    return HTMLResponse(_page(), headers=_HEADERS)
 
+
+@router.get("/api/console/strings", response_model=ConsoleStrings)
+async def console_strings() -> dict[str, Any]:
+    """The console's labels for codes, grouped (language, channel, category, …)."""
+    return {"language": "ja", "labels": grouped(namespace_table("console", "ja"))}
+
+
+@router.get("/console/static/{name}", include_in_schema=False)
+async def console_static(name: str) -> FileResponse:
+    if name not in _FILES:
+        raise HTTPException(404, "not found")
+    return FileResponse(STATIC / name, media_type=_FILES[name], headers=_HEADERS)
+
+
+@router.websocket("/api/console/ws")
+async def console_socket(ws: WebSocket) -> None:
+    ctx = ws_ctx(ws)
+    me = await websocket_counsellor(ctx, ws)
+    await ws.accept()
+    if me is None:
+        await ws.close(code=4401, reason="login required")
+        return
+    # A page of another site must not ride on the counsellor's cookie (cross-site WebSocket).
+    origin = ws.headers.get("origin")
     allowed_hosts = {urlsplit(ctx.settings.public_base_url).netloc}
-
-    @r.websocket("/api/console/ws")
-    async def console_socket(ws: WebSocket) -> None:
-        me = await websocket_counsellor(ctx, ws)
-        await ws.accept()
-        if me is None:
-            await ws.close(code=4401, reason="login required")
-            return
-        # A page of another site must not ride on the counsellor's cookie (cross-site WebSocket).
-        origin = ws.headers.get("origin")
-        if origin and urlsplit(origin).netloc not in {*allowed_hosts, ws.headers.get("host", "")}:
-            await ws.close(code=4403, reason="foreign origin")
-            return
-        await ConsoleSocket(ctx, ws, me).run()
-
-    return r
+    if origin and urlsplit(origin).netloc not in {*allowed_hosts, ws.headers.get("host", "")}:
+        await ws.close(code=4403, reason="foreign origin")
+        return
+    await ConsoleSocket(ctx, ws, me).run()
 
 
 class ConsoleSocket:

@@ -158,30 +158,29 @@ def _entries(word: str, role: str, kind: str | None, lang: str) -> list[tuple[st
     return out
 
 
+def _language_entries(lang: str, spec: dict[str, Any]) -> list[tuple[str, Entry]]:
+    """One language's terms, cues ("look"), actors and idioms (masks) as automaton entries."""
+    out: list[tuple[str, Entry]] = []
+    for kind, words in (spec.get("terms") or {}).items():
+        out += [fe for w in words or [] for fe in _entries(w, "term", kind, lang)]
+    for group, words in (spec.get("look") or {}).items():
+        if group not in _LOOK_GROUPS:
+            raise ValueError(f"{lang}: unknown look group {group!r}")
+        out += [fe for w in words or [] for fe in _entries(w, "look", group, lang)]
+    for kind, words in (spec.get("actors") or {}).items():
+        out += [fe for w in words or [] for fe in _entries(w, "actor", kind, lang)]
+    out += [fe for w in spec.get("not_risk") or [] for fe in _entries(w, "mask", None, lang)]
+    return out
+
+
 @cache
 def automaton() -> Any:
     import ahocorasick
 
     table: dict[str, list[Entry]] = {}
     for lang, spec in load_terms().items():
-        spec = spec or {}
-        for kind, words in (spec.get("terms") or {}).items():
-            for w in words or []:
-                for form, e in _entries(w, "term", kind, lang):
-                    table.setdefault(form, []).append(e)
-        for group, words in (spec.get("look") or {}).items():
-            if group not in _LOOK_GROUPS:
-                raise ValueError(f"{lang}: unknown look group {group!r}")
-            for w in words or []:
-                for form, e in _entries(w, "look", group, lang):
-                    table.setdefault(form, []).append(e)
-        for kind, words in (spec.get("actors") or {}).items():
-            for w in words or []:
-                for form, e in _entries(w, "actor", kind, lang):
-                    table.setdefault(form, []).append(e)
-        for w in spec.get("not_risk") or []:
-            for form, e in _entries(w, "mask", None, lang):
-                table.setdefault(form, []).append(e)
+        for form, e in _language_entries(lang, spec or {}):
+            table.setdefault(form, []).append(e)
     for lang, spec in combined_terms().items():
         for kind, words in spec.items():
             for w in words or []:

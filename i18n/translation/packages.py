@@ -90,6 +90,32 @@ def _parse_metadata(raw: bytes, where: str) -> dict[str, Any]:
     return meta
 
 
+def _safe_members(path: Path, infos: list[zipfile.ZipInfo]) -> tuple[set[str], set[str]]:
+    """The archive's top-level directories and member names; no absolute, parent or symlink paths."""
+    tops: set[str] = set()
+    names: set[str] = set()
+    for info in infos:
+        p = PurePosixPath(info.filename)
+        if p.is_absolute() or ".." in p.parts or "\\" in info.filename:
+            raise PackageError(f"{path}: unsafe path in archive: {info.filename!r}")
+        if info.external_attr >> 16 & 0o170000 == 0o120000:
+            raise PackageError(f"{path}: symbolic links are not allowed ({info.filename!r})")
+        tops.add(p.parts[0])
+        names.add(p.as_posix().rstrip("/"))
+    return tops, names
+
+
+def _require_files(path: Path, top: str, names: set[str]) -> None:
+    for required in ("metadata.json", "model/model.bin", "sentencepiece.model"):
+        if f"{top}/{required}" not in names:
+            hint = (
+                " (BPE-tokenised packages are not supported)"
+                if required == "sentencepiece.model" and f"{top}/bpe.model" in names
+                else ""
+            )
+            raise PackageError(f"{path}: missing {required}{hint}")
+
+
 def validate_package(path: Path) -> PackageInfo:
     """Check an .argosmodel without extracting it; raise PackageError saying what is wrong."""
     path = Path(path)
@@ -103,16 +129,7 @@ def validate_package(path: Path) -> PackageInfo:
             raise PackageError(f"{path}: too many files ({len(infos)})")
         if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
             raise PackageError(f"{path}: unpacks to more than {MAX_UNPACKED_BYTES} bytes")
-        tops: set[str] = set()
-        names: set[str] = set()
-        for info in infos:
-            p = PurePosixPath(info.filename)
-            if p.is_absolute() or ".." in p.parts or "\\" in info.filename:
-                raise PackageError(f"{path}: unsafe path in archive: {info.filename!r}")
-            if info.external_attr >> 16 & 0o170000 == 0o120000:
-                raise PackageError(f"{path}: symbolic links are not allowed ({info.filename!r})")
-            tops.add(p.parts[0])
-            names.add(p.as_posix().rstrip("/"))
+        tops, names = _safe_members(path, infos)
         if len(tops) != 1:
             raise PackageError(
                 f"{path}: expected one top-level directory, found {sorted(tops)[:5]}"
@@ -120,14 +137,7 @@ def validate_package(path: Path) -> PackageInfo:
         top = tops.pop()
         if not top or top.startswith("."):
             raise PackageError(f"{path}: bad package directory name {top!r}")
-        for required in ("metadata.json", "model/model.bin", "sentencepiece.model"):
-            if f"{top}/{required}" not in names:
-                hint = (
-                    " (BPE-tokenised packages are not supported)"
-                    if required == "sentencepiece.model" and f"{top}/bpe.model" in names
-                    else ""
-                )
-                raise PackageError(f"{path}: missing {required}{hint}")
+        _require_files(path, top, names)
         if not any(n.startswith(f"{top}/model/") and "vocabulary" in n for n in names):
             raise PackageError(f"{path}: model/ has no CTranslate2 vocabulary file")
         meta = _parse_metadata(zf.read(f"{top}/metadata.json"), str(path))

@@ -1,0 +1,18 @@
+"""Every change of state, one function each (as Zulip's `zerver/actions/`).
+
+Each action takes ids and the actor, opens its own transaction (`base.atomic`), writes its
+audit rows in it, and publishes hub events (and delivers to channels) only after the commit.
+HTTP handlers and channel adapters call actions; nothing else writes case-core tables.
+
+    base.py          atomic(), OnCommit (events after commit), ActionError (→ HTTP status)
+    inbound.py       process(router, event): one resident event (dedupe, store, dialog step)
+    effects.py       the dialog's typed effects, one handler per type (a registry)
+    conversation.py  claim, transfer, release, close, block, start_webchat_session; in the step:
+                     request_human_in, end_in, mark_urgent_in, flag_look_in
+    messages.py      counsellor_message, notice, record_delivery
+    case.py          create_from_intake_in, open_from_conversation, set_status, add_note, set_programmes
+    consent.py       record_in, record
+    purge.py         unconsented_in, stale
+    moderation.py    warn, remove (a lead's first and second steps; block is conversation.block)
+    survey.py        record_answer (the post-session survey, anonymous)
+"""

@@ -1,0 +1,250 @@
+"""The inbound step: one resident event in one transaction — dedupe, store, then the dialog
+steps (owner: bot) or the message goes to the counsellor (owner: counsellor). The dialog's
+effects are applied in the same transaction (handoff.actions.effects); the hub events and the
+channel delivery run after the commit. A redelivery racing this one fails the unique
+(channel, event id) constraint: the transaction rolls back and nothing is published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casecore import audit, store
+from casecore.models import Case, ContactPoint, Conversation, Message
+from dialogs.engine import DialogContext, DialogInput, step
+from dialogs.profile import Profile
+from dialogs.state import DialogState
+from dialogs.types import Choice, OutboundMessage
+from handoff.actions import conversation, effects
+from handoff.actions.base import OnCommit, atomic
+from handoff.delivery import DeliveryTarget
+from handoff.events import InboundEvent
+from handoff.hub import QUEUE_TOPIC, conversation_topic
+from i18n import risk
+from i18n.catalog import catalog
+
+if TYPE_CHECKING:
+    from handoff.router import Router
+
+
+@dataclass
+class ProcessResult:
+    conversation_id: int | None
+    messages: list[OutboundMessage] = field(default_factory=list)
+    conversation_status: str = "bot"
+    state: str | None = None
+    case_id: int | None = None
+    case_number: str | None = None
+    duplicate: bool = False
+    message_ids: list[int] = field(default_factory=list)
+    # A message screened while a counsellor holds the conversation: the console is told at once.
+    risk_kinds: tuple[str, ...] = ()
+    risk_level: str | None = None
+
+
+async def process(router: Router, event: InboundEvent) -> ProcessResult:
+    """The action. The caller holds the conversation's lock."""
+    async with atomic(router) as (s, after):
+        if await store.event_seen(s, event.channel, event.channel_event_id):
+            return await _duplicate_result(s, event)
+        now = router.clock()
+        profile = router.profiles.get(event.profile_id)
+        contact = await store.contact_point(s, profile.id, event.channel, event.external_user_id)
+        refused = await _contact_refused(s, contact, event, now)
+        if refused is not None:
+            return refused
+        conv = await store.open_conversation(s, contact) or await store.new_conversation(s, contact, contact.language)
+        text, cut = _clip(event.text, router.max_chars)
+        inbound = Message(
+            conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
+            channel_event_id=event.channel_event_id, kind=(event.media_type and "media") or "text",
+            text=text, language=conv.language, choice_id=event.choice, media_type=event.media_type,
+            created_at=now,
+        )
+        s.add(inbound)
+        await s.flush()  # the unique (channel, event id) constraint catches a racing redelivery
+        resumed = bool(
+            conv.last_inbound_at and now - conv.last_inbound_at > router.resume_after and conv.status == "bot"
+        )
+        conv.last_inbound_at = now
+        if conv.status == "counsellor":
+            result = await _to_counsellor(router, s, conv, inbound, text)
+            target = None
+        else:
+            result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now)
+            target = DeliveryTarget(
+                profile_id=profile.id, channel=event.channel, external_user_id=event.external_user_id,
+                conversation_id=conv.id, language=conv.language, reply_context=dict(event.reply_context),
+            )
+        _after_commit(router, after, event, result, target)
+        return result
+
+
+async def _contact_refused(s: AsyncSession, contact: ContactPoint, event: InboundEvent,
+                           now: datetime) -> ProcessResult | None:
+    if event.kind == "unfollow":
+        contact.unfollowed_at = now
+        await audit.record(s, action="contact_unfollowed", target_type="contact_point", target_id=contact.id)
+        return ProcessResult(conversation_id=None, state=None)
+    if contact.blocked:
+        # Removed for breaking the rules (002 §6(1)⑥): nothing is answered or stored; the
+        # attempt is counted for the monthly report.
+        await audit.record(s, action="blocked_contact_ignored", target_type="contact_point", target_id=contact.id)
+        return ProcessResult(conversation_id=None, conversation_status="closed")
+    if contact.unfollowed_at is not None and event.kind in ("follow", "message"):
+        contact.unfollowed_at = None
+    return None
+
+
+async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, inbound: Message,
+                         text: str | None) -> ProcessResult:
+    """The bot is silent while a counsellor holds the conversation, but the message is still
+    screened: the console flags it at once."""
+    await _translate_inbound(router, inbound, conv)
+    finding = risk.screen(text, *((inbound.translation,) if inbound.translation else ()), language=conv.language)
+    result = ProcessResult(conversation_id=conv.id, case_id=conv.case_id, conversation_status=conv.status,
+                           state=conv.dialog_node, message_ids=[inbound.id])
+    if finding:
+        state = dict(conv.dialog_state or {})
+        if finding.level == "look":
+            await conversation.flag_look_in(s, conv, finding.kinds, held=True, state=state)
+        else:
+            await conversation.mark_urgent_in(s, conv, finding.kinds, held=True, state=state)
+        if conv.dialog_state is not None:
+            conv.dialog_state = state
+        result.risk_kinds, result.risk_level = finding.kinds, finding.level
+    return result
+
+
+async def _dialog_step(
+    router: Router, s: AsyncSession, conv: Conversation, contact: ContactPoint, profile: Profile,
+    inbound: Message, event: InboundEvent, text: str | None, cut: bool, resumed: bool, now: datetime,
+) -> ProcessResult:
+    state = DialogState.from_dict(conv.dialog_state)
+    if not conv.dialog_state:  # a new intake runs the profile's flow (DialogState defaults to "intake")
+        state.flow = profile.flow
+    # Detect until a language is chosen: a crisis at the language question is answered in the
+    # language it was written in.
+    unknown = state.node is None or state.language is None
+    detected = router.detector(text) if (router.detector and text and unknown) else None
+    inp = DialogInput(
+        text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
+        language_hint=event.language_hint, detected_language=detected,
+        translations=await _translations_for_risk(router, text, conv.language), resumed=resumed,
+    )
+    res = step(state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars))
+    messages = list(res.messages)
+    if cut:
+        messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=router.max_chars)))
+    scope = effects.StepScope(s=s, conv=conv, contact=contact, profile=profile, messages=messages, now=now,
+                              to_japanese=lambda t, lang: _to_japanese(router, t, lang))
+    await effects.apply(scope, res.effects)
+    conv.dialog_state = res.state.to_dict() if conv.dialog_state is not None or res.state.node else None
+    if scope.purged:
+        conv.dialog_state = None
+    conv.dialog_node = res.state.node or ""
+    if not scope.purged:
+        await _translate_inbound(router, inbound, conv)
+    rows = [
+        Message(
+            conversation_id=conv.id, direction="out", sender="bot", channel=event.channel,
+            kind=m.kind, text=None if scope.purged else m.text, language=conv.language,
+            choices=[{"id": c.id, "label": c.label} for c in m.choices], multi=m.multi, created_at=now,
+        )
+        for m in messages
+    ]
+    s.add_all(rows)
+    await s.flush()
+    case_number = await s.scalar(select(Case.number).where(Case.id == conv.case_id)) if conv.case_id else None
+    return ProcessResult(
+        conversation_id=conv.id, messages=messages, conversation_status=conv.status, state=res.state.node,
+        case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *(r.id for r in rows)],
+    )
+
+
+def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: ProcessResult,
+                  target: DeliveryTarget | None) -> None:
+    """Hub events for the console and the web chat socket, then the channel's delivery."""
+    cid = result.conversation_id
+    assert cid is not None
+    after.publish(conversation_topic(cid), {
+        "type": "activity", "conversation_id": cid,
+        "conversation_status": result.conversation_status, "message_ids": result.message_ids,
+    })
+    if result.conversation_status in ("waiting", "counsellor"):
+        after.queue_changed(cid)
+    if result.risk_kinds:
+        # The console shows a banner at once (the counsellor may be reading another case).
+        alert = {"type": "risk_flagged", "conversation_id": cid, "profile_id": event.profile_id,
+                 "kinds": list(result.risk_kinds), "level": result.risk_level or "emergency"}
+        after.publish(QUEUE_TOPIC, alert)
+        after.publish(conversation_topic(cid), alert)
+    # The web chat answers in the HTTP response; every other channel is sent to.
+    if target is not None and result.messages and event.channel != "webchat":
+        after.call(router.deliver, target, result.messages, result.message_ids[1:])
+
+
+def _clip(text: str | None, max_chars: int) -> tuple[str | None, bool]:
+    if text is None:
+        return None, False
+    text = text.replace("\x00", "")
+    if len(text) > max_chars:
+        return text[:max_chars], True
+    return text, False
+
+
+async def _duplicate_result(s: AsyncSession, event: InboundEvent) -> ProcessResult:
+    """The answer given the first time (so a client's retry gets its replies back)."""
+    first = await s.scalar(
+        select(Message).where(Message.channel == event.channel, Message.channel_event_id == event.channel_event_id)
+    )
+    assert first is not None
+    conv = await s.get(Conversation, first.conversation_id)
+    later = (
+        await s.scalars(
+            select(Message).where(Message.conversation_id == first.conversation_id, Message.id > first.id).order_by(Message.id)
+        )
+    ).all()
+    replies: list[OutboundMessage] = []
+    for m in later:
+        if m.direction == "in":
+            break
+        if m.sender == "bot" and m.text:
+            replies.append(OutboundMessage(
+                text=m.text, choices=tuple(Choice(c["id"], c["label"]) for c in (m.choices or [])),
+                kind=m.kind if m.kind in ("text", "notice", "emergency", "summary") else "text", multi=m.multi,  # type: ignore[arg-type]
+            ))
+    return ProcessResult(
+        conversation_id=conv.id if conv else None, messages=replies,
+        conversation_status=conv.status if conv else "closed", state=conv.dialog_node if conv else None,
+        case_id=conv.case_id if conv else None, duplicate=True,
+    )
+
+
+# ── translation hooks (no-ops until a translator is installed) ─────────────────────────────
+async def _to_japanese(router: Router, text: str, language: str) -> str | None:
+    if router.translator is None or language.startswith("ja"):
+        return None
+    res = await router.translator.translate(text, language, "ja")
+    return res.text if res.status == "translated" else None
+
+
+async def _translate_inbound(router: Router, msg: Message, conv: Conversation) -> None:
+    if not msg.text or conv.language.startswith("ja") or router.translator is None:
+        return
+    res = await router.translator.translate(msg.text, conv.language, "ja")
+    msg.translation_status = res.status
+    msg.translation_confidence = res.confidence
+    if res.status == "translated":
+        msg.translation, msg.translation_language = res.text, "ja"
+
+
+async def _translations_for_risk(router: Router, text: str | None, language: str) -> tuple[str, ...]:
+    if not text or router.translator is None or language in ("ja", "ja-easy", "en"):
+        return ()
+    res = await router.translator.translate(text, language, "en")
+    return (res.text,) if res.status == "translated" else ()

@@ -1,0 +1,111 @@
+"""Messages to the resident that are not the bot's: a counsellor's message, a system notice,
+and the delivery status a channel reported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casecore import audit
+from casecore.db import transaction
+from casecore.models import Conversation, Counsellor, Message
+from casecore.types import utcnow
+from dialogs.types import OutboundMessage
+from handoff import relay
+from handoff.actions.base import OnCommit, atomic
+from handoff.context import HandoffContext
+from handoff.ownership import require_owner, require_owner_or_supervisor
+
+
+async def counsellor_message(
+    ctx: HandoffContext, conversation_id: int, actor: Counsellor, *, text: str | None = None,
+    canned_key: str | None = None, supervisor_ok: bool = False,
+) -> int:
+    """Store, audit, then (after commit) publish and deliver one counsellor message; returns
+    its id. `supervisor_ok`: a lead closing a colleague's conversation may send its last one."""
+    check = require_owner_or_supervisor if supervisor_ok else require_owner
+    async with transaction(ctx.sessions) as s:  # a read: the language to translate into
+        language = (await check(s, conversation_id, actor)).language
+    out = await relay.prepare(ctx, language, text, canned_key)  # outside the transaction: may take seconds
+    async with atomic(ctx) as (s, after):
+        conv = await check(s, conversation_id, actor)  # still mine after translating?
+        return await add_counsellor_message(s, after, ctx, conv, actor, out, canned_key)
+
+
+async def add_counsellor_message(
+    s: AsyncSession, after: OnCommit, ctx: HandoffContext, conv: Conversation, actor: Counsellor,
+    out: relay.Outgoing, canned_key: str | None,
+) -> int:
+    """In the caller's transaction: the row, its audit, and its delivery after the commit."""
+    msg = Message(
+        conversation_id=conv.id, direction="out", sender="counsellor", counsellor_id=actor.id,
+        channel=conv.channel, kind="text", text=out.ja, language="ja", translation=out.translation,
+        translation_language=out.translation_language, translation_status=out.translation_status,
+        translation_confidence=out.confidence,
+        delivery_status="sent" if conv.channel == "webchat" else "pending", created_at=utcnow(),
+    )
+    s.add(msg)
+    await s.flush()
+    await audit.record(s, action="message_sent", target_type="conversation", target_id=conv.id,
+                       actor_type="counsellor", actor_id=actor.id,
+                       detail={"message_id": msg.id, "canned": canned_key, "translation": out.translation_status})
+    after.call(relay.deliver_after_commit, ctx, relay.target_of(conv), msg.id, "counsellor_message",
+               OutboundMessage(text=out.resident_text, machine_translated=out.machine_translated))
+    return msg.id
+
+
+async def notice(
+    ctx: HandoffContext, conversation_id: int, name: str, render: relay.Render, *,
+    once_key: str | None = None, kind: str = "notice",
+) -> int | None:
+    """A system notice in the resident's language. With `once_key`, at most once ever, across
+    every app process (the message table's unique (channel, channel_event_id) decides);
+    None when it was already sent or the conversation is gone."""
+    async with transaction(ctx.sessions) as s:
+        language = await s.scalar(select(Conversation.language).where(Conversation.id == conversation_id))
+    if language is None:
+        return None
+    rendered = render(language)
+    try:
+        async with atomic(ctx) as (s, after):
+            conv = await s.get(Conversation, conversation_id)
+            if conv is None:
+                return None
+            return await add_notice(s, after, ctx, conv, name, rendered, once_key=once_key, kind=kind)
+    except IntegrityError:
+        return None  # another process (or an earlier pass) sent it
+
+
+async def add_notice(
+    s: AsyncSession, after: OnCommit, ctx: HandoffContext, conv: Conversation, name: str,
+    rendered: tuple[str, str, str], *, once_key: str | None = None, kind: str = "notice",
+) -> int:
+    resident_text, lang, ja_text = rendered
+    japanese = lang.startswith("ja")
+    msg = Message(
+        conversation_id=conv.id, direction="out", sender="system", channel=conv.channel,
+        channel_event_id=f"handoff:{once_key}" if once_key else None, kind=kind,
+        text=resident_text, language=lang,
+        translation=None if japanese else ja_text, translation_language=None if japanese else "ja",
+        translation_status=None if japanese else "canned",
+        delivery_status="sent" if conv.channel == "webchat" else "pending", created_at=utcnow(),
+    )
+    s.add(msg)
+    await s.flush()
+    await audit.record(s, action="notice_sent", target_type="conversation", target_id=conv.id,
+                       detail={"message_id": msg.id, "notice": name})
+    after.call(relay.deliver_after_commit, ctx, relay.target_of(conv), msg.id, "system_message",
+               OutboundMessage(text=resident_text, kind="emergency" if kind == "emergency" else "notice"))
+    return msg.id
+
+
+async def record_delivery(ctx: HandoffContext, message_ids: Sequence[int], status: str) -> None:
+    """What the channel's sender reported (sent / failed) for the rows of one batch."""
+    async with atomic(ctx) as (s, _after):
+        for mid in message_ids:
+            m = await s.get(Message, mid)
+            if m is not None:
+                m.delivery_status = status
