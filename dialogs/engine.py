@@ -463,7 +463,13 @@ class _Step:
         if new:
             self.s.urgent_reasons.extend(new)
             self.effect(MarkUrgent(reasons=new, level="emergency"))
-        self.say_risk(list(finding.kinds))
+        recent = self.s.last_emergency_at is not None and (
+            self.ctx.now.timestamp() - self.s.last_emergency_at < REPEAT_WINDOW_SECONDS)
+        if recent and not new:
+            self.say_risk_again(list(finding.kinds))
+        else:
+            self.say_risk(list(finding.kinds))
+            self.s.last_emergency_at = self.ctx.now.timestamp()
         if not self.s.human_requested:
             self.s.human_requested = True
             self.effect(RequestHuman(reason="risk"))
@@ -508,6 +514,8 @@ class _Step:
         ordered = [k for k in risk.KINDS if k in kinds] + [k for k in kinds if k not in risk.KINDS]
         lines = [self.cat.text(f"risk.open.{k}") for k in ordered if f"risk.open.{k}" in self._keys()]
         contacts = self.ctx.profile.contacts_for(ordered)
+        if not self.ctx.profile.office_hours.is_open(self.ctx.now):
+            contacts = sorted(contacts, key=lambda c: not c.always_open)  # 24-hour lines first at night
         lines += ["・" + self.contact_line(c) if self.lang.startswith("ja") else "• " + self.contact_line(c) for c in contacts]
         hours = self.ctx.profile.office_hours
         if hours.is_open(self.ctx.now):
@@ -519,7 +527,19 @@ class _Step:
                 lines_24h=separator(self.lang).join(f"{c.label_for(self.lang)} {c.phone}" for c in now_lines),
             ))
         links = tuple(lk for c in contacts if (lk := contact_link(c, self.lang)))
-        self.out.append(OutboundMessage(text="\n".join(lines), kind="emergency", contacts=links))
+        self.out.append(OutboundMessage(text="\n".join(without_repeated_sentences(lines)), kind="emergency",
+                                        contacts=links))
+
+    def say_risk_again(self, kinds: list[str]) -> None:
+        """The same danger again within the window: a short answer with the lines that answer
+        at any hour (the full list was given minutes ago and is still on the screen)."""
+        ordered = [k for k in risk.KINDS if k in kinds] + [k for k in kinds if k not in risk.KINDS]
+        now_lines = [c for c in self.ctx.profile.contacts_for(ordered) if c.always_open] \
+            or self.ctx.profile.contacts_for(ordered)[:2]
+        text = self.cat.text("risk.again", lines_24h=separator(self.lang).join(
+            f"{c.label_for(self.lang)} {c.phone}" for c in now_lines))
+        links = tuple(lk for c in now_lines if (lk := contact_link(c, self.lang)))
+        self.out.append(OutboundMessage(text=text, kind="emergency", contacts=links))
 
     def _keys(self) -> set[str]:
         cat: Catalog | None = self.cat
@@ -753,6 +773,26 @@ class _Step:
                 return
         self.s.answers[node.store or node.name] = text
         self.move_on(node, "answered")
+
+
+
+# The same emergency again within this many seconds gets a short answer (risk.again).
+REPEAT_WINDOW_SECONDS = 30 * 60
+_SENTENCE = re.compile(r"[^。．.!?！？\n]+[。．.!?！？]*\s*|[。．.!?！？]+\s*")
+
+
+def without_repeated_sentences(lines: list[str]) -> list[str]:
+    """Each sentence once: two kinds found together (domestic violence and violence) share a
+    closing sentence such as "If you are in danger now, please call 110."."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for line in lines:
+        kept = [p for p in _SENTENCE.findall(line) if p.strip() not in seen]
+        seen.update(p.strip() for p in kept)
+        text = "".join(kept).rstrip()
+        if text:
+            out.append(text)
+    return out
 
 
 def step(state: DialogState | dict[str, Any] | None, inp: DialogInput, ctx: DialogContext) -> StepResult:

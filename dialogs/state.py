@@ -27,6 +27,9 @@ class DialogState:
     finished: bool = False  # the bot's part is over (handed over, or declined)
     paused: bool = False  # stopped after consent, or asked whether to resume
     last_ack_at: float | None = None  # epoch seconds of the last "please wait" answer
+    # epoch seconds of the last full emergency answer: the same danger again soon after gets a
+    # short acknowledgement with the 24-hour lines, not the whole list once more
+    last_emergency_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

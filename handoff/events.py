@@ -23,6 +23,9 @@ class InboundEvent(BaseModel):
     profile_id: str
     kind: EventKind = "message"
     text: str | None = None
+    # The whole text when the channel had to cut `text` (a very long mail): screened for risk
+    # with it, never stored — a crisis in the last line of a long message must not be missed.
+    screen_text: str | None = Field(default=None, max_length=200_000)
     choice: str | None = Field(default=None, max_length=64)
     media_type: str | None = None  # sticker, image, audio, video, file, location
     language_hint: str | None = None  # from the channel (LINE profile, Telegram, browser)

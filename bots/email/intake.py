@@ -226,6 +226,8 @@ class EmailIntake:
                 external_user_id=address, profile_id=profile.id, kind=kind,  # type: ignore[arg-type]
                 text=text, choice=choice, media_type=media_type, language_hint=hint,
                 reply_context=reply_context,
+                # the mail was cut to the text limit: the whole body is screened for risk too
+                screen_text=mail.body[:200_000] if (suffix is None and mail.truncated) else None,
             )
             result = await self.ctx.router.process(event)
             run.steps.append(result)

@@ -268,11 +268,13 @@ async def create_session(request: Request, response: Response, ctx: Ctx, body: N
 async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id: int = PathParam(ge=1, le=INT64_MAX),
                        token: str = Depends(_bearer)) -> dict[str, Any]:
     conv = await _session_conv(ctx, session_id, token, allow_closed=True)
-    if conv.status == "closed":
-        raise refusal(409, "closed", security_text("session_ended", conv.language))
     # A crisis always gets through: flagged text passes the flood limits (never silently
     # dropped either way: a limited message is answered 429 and the page sends it again).
     flagged = bool(body.text) and bool(screen(body.text, language=conv.language).kinds)
+    if conv.status == "closed":
+        if not flagged:
+            raise refusal(409, "closed", security_text("session_ended", conv.language))
+        return await _crisis_after_close(request, ctx, conv, body, token)
     if not flagged:
         await _limited(ctx, "messages_per_session", str(session_id), conv.language)
         await _limited(ctx, "messages_per_ip", _limit_ip(_client_ip(request)), conv.language)
@@ -284,6 +286,24 @@ async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id
     async with transaction(ctx.sessions) as s:
         language = await s.scalar(select(Conversation.language).where(Conversation.id == session_id))
     return _reply(result, language, ctx.settings.max_message_chars)
+
+async def _crisis_after_close(request: Request, ctx: AppContext, conv: Conversation, body: PostMessage,
+                              token: str) -> dict[str, Any]:
+    """A crisis written into a chat that has ended is never refused: it opens a new
+    conversation for the same resident (urgent, in the queue, the emergency lines answered),
+    the session's token moves to it, and the answer names the new `session_id`."""
+    event_id = f"{conv.id}:{body.client_message_id or uuid.uuid4().hex}"
+    result = await ctx.router.process(InboundEvent(
+        channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
+        profile_id=conv.profile_id, text=body.text, language_hint=conv.language,
+    ))
+    if result.conversation_id is None:  # a blocked resident: the refusal stands
+        raise refusal(409, "closed", security_text("session_ended", conv.language))
+    device = blocks.read_device_cookie(ctx.settings.resolved_secret_key(), request.cookies.get(blocks.DEVICE_COOKIE))
+    language = await conversation_actions.start_webchat_session(
+        ctx, result.conversation_id, _hash(token), device or "", _client_ip(request))
+    return {"session_id": result.conversation_id, **_reply(result, language, ctx.settings.max_message_chars)}
+
 
 @router.get("/api/webchat/sessions/{session_id}/messages")
 async def list_messages(ctx: Ctx, session_id: int = PathParam(ge=1, le=INT64_MAX), token: str = Depends(_bearer),

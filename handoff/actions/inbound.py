@@ -72,7 +72,7 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
         )
         conv.last_inbound_at = now
         if conv.status == "counsellor":
-            result = await _to_counsellor(router, s, conv, inbound, text)
+            result = await _to_counsellor(router, s, conv, inbound, text, _beyond_cut(event, cut))
             target = None
         else:
             result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now)
@@ -101,11 +101,12 @@ async def _contact_refused(s: AsyncSession, contact: ContactPoint, event: Inboun
 
 
 async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, inbound: Message,
-                         text: str | None) -> ProcessResult:
+                         text: str | None, beyond_cut: tuple[str, ...] = ()) -> ProcessResult:
     """The bot is silent while a counsellor holds the conversation, but the message is still
     screened: the console flags it at once."""
     await _translate_inbound(router, inbound, conv)
-    finding = risk.screen(text, *((inbound.translation,) if inbound.translation else ()), language=conv.language)
+    finding = risk.screen(text, *((inbound.translation,) if inbound.translation else ()), *beyond_cut,
+                          language=conv.language)
     result = ProcessResult(conversation_id=conv.id, case_id=conv.case_id, conversation_status=conv.status,
                            state=conv.dialog_node, message_ids=[inbound.id])
     if finding:
@@ -134,7 +135,8 @@ async def _dialog_step(
     inp = DialogInput(
         text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
         language_hint=event.language_hint, detected_language=detected,
-        translations=await _translations_for_risk(router, text, conv.language), resumed=resumed,
+        translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
+        resumed=resumed,
     )
     res = step(state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars))
     messages = list(res.messages)
@@ -186,6 +188,13 @@ def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: 
     # The web chat answers in the HTTP response; every other channel is sent to.
     if target is not None and result.messages and event.channel != "webchat":
         after.call(router.deliver, target, result.messages, result.message_ids[1:])
+
+
+def _beyond_cut(event: InboundEvent, cut: bool) -> tuple[str, ...]:
+    """What was cut off a long message, screened with the rest (never stored): the whole text
+    the channel had, or the event's own text when the router cut it."""
+    whole = event.screen_text or (event.text if cut else None)
+    return (whole.replace("\x00", ""),) if whole else ()
 
 
 def _clip(text: str | None, max_chars: int) -> tuple[str | None, bool]:

@@ -658,6 +658,12 @@
 
   function onReply(res, item) {
     var before = state.dialogState;
+    // A crisis written after the chat ended opens a new conversation: follow it.
+    if (res.session_id !== undefined && state.session && String(res.session_id) !== state.session.id) {
+      state.session.id = String(res.session_id);
+      store.save();
+      try { if (state.ws) state.ws.close(); } catch (e) { /* it reconnects to the new one */ }
+    }
     state.metaSeq += 1;
     if (item.lang) setLang(item.lang);
     applyMeta(res);
