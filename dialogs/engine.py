@@ -62,6 +62,9 @@ class DialogInput:
     kind: str = "message"  # message, media, follow
     language_hint: str | None = None  # from the channel
     detected_language: str | None = None  # reliable detection of `text`, if any
+    # the likeliest language of `text` even when too short to be sure: only for answering in
+    # it before a language is chosen ("i want to die" at the language question), never stored
+    guessed_language: str | None = None
     translations: tuple[str, ...] = ()  # the text in Japanese/English, for risk screening
     resumed: bool = False  # the resident comes back after a long pause
 
@@ -132,8 +135,10 @@ class _Step:
     @property
     def lang(self) -> str:
         # Before the resident picks a language, answer a crisis in the language they wrote.
-        detected = self.inp.detected_language if self.inp.detected_language in available_languages() else None
-        return self.s.language or detected or "ja"
+        langs = available_languages()
+        detected = self.inp.detected_language if self.inp.detected_language in langs else None
+        guessed = self.inp.guessed_language if self.inp.guessed_language in langs else None
+        return self.s.language or detected or guessed or "ja"
 
     @property
     def cat(self) -> Catalog:

@@ -178,6 +178,10 @@ async def start_webchat_session(ctx: HandoffContext, conversation_id: int, token
         conv = await s.get(Conversation, conversation_id)
         if conv is None:
             raise ActionError(404, "no such conversation", plain=True)
+        # A token moves to the new conversation a crisis opened after its chat ended.
+        await s.execute(update(Conversation).where(
+            Conversation.access_token_hash == token_hash, Conversation.id != conversation_id,
+        ).values(access_token_hash=None).execution_options(synchronize_session=False))
         conv.access_token_hash = token_hash
         await blocks.remember_origin(s, conv.id, device, ip)
         return conv.language

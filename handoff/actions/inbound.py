@@ -26,6 +26,7 @@ from handoff.events import InboundEvent
 from handoff.hub import QUEUE_TOPIC, conversation_topic
 from i18n import risk
 from i18n.catalog import catalog
+from i18n.detect import detect
 
 if TYPE_CHECKING:
     from handoff.router import Router
@@ -132,9 +133,10 @@ async def _dialog_step(
     # language it was written in.
     unknown = state.node is None or state.language is None
     detected = router.detector(text) if (router.detector and text and unknown) else None
+    guessed = (risk.term_language(text) or detect(text).language) if (text and unknown and detected is None) else None
     inp = DialogInput(
         text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
-        language_hint=event.language_hint, detected_language=detected,
+        language_hint=event.language_hint, detected_language=detected, guessed_language=guessed,
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
         resumed=resumed,
     )

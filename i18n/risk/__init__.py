@@ -96,3 +96,11 @@ def warm() -> Status:
     lexicon.automaton()
     screen("warm", language="ja")
     return status()
+
+
+def term_language(text: str) -> str | None:
+    """The one language whose risk terms the text uses ("toi muon chet" is Vietnamese even
+    unaccented), or None when none or several match: lets a crisis written before a language
+    is chosen be answered in the resident's language."""
+    langs = {h.lang for h in lexicon.find(text, None) if h.role == "term"}
+    return langs.pop() if len(langs) == 1 else None
