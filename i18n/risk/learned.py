@@ -71,6 +71,10 @@ class _Model:
         self.w_risk = head["w_risk"].astype(np.float32) if "w_risk" in head else None
         self.b_risk = float(head["b_risk"]) if "b_risk" in head else 0.0
         self.risk_threshold = float(head["risk_threshold"]) if "risk_threshold" in head else 2.0
+        # The lower tier: between it and the thresholds above, a counsellor looks soon (no
+        # alarm to the resident). Heads trained before it have none (the tier is off).
+        self.look_threshold = (float(head["risk_look_threshold"])
+                               if "risk_look_threshold" in head else 2.0)
         self.lexicon_only = tuple(str(k) for k in head.get("lexicon_only", ()))
         self.kinds = kinds
         self.lock = threading.Lock()
@@ -101,6 +105,18 @@ class _Model:
             out += [k for k in likely or [max(allowed, key=lambda k: scores.kinds[k])]
                     if k not in out]
         return out
+
+    def tier(self, scores: Scores) -> tuple[str, list[str]] | None:
+        """The head's own level and kinds: "emergency" when a kind or the risk unit passes its
+        high threshold (precision first); "look" when the risk unit passes only the lower one
+        (the likeliest kinds, any kind: a counsellor's look costs little); None below both."""
+        high = self.flagged(scores)
+        if high:
+            return "emergency", high
+        if scores.risk >= self.look_threshold:
+            likely = [k for k in self.kinds if scores.kinds[k] >= 0.5]
+            return "look", likely or [max(self.kinds, key=lambda k: scores.kinds[k])]
+        return None
 
 
 _lock = threading.Lock()
