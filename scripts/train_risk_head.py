@@ -97,14 +97,20 @@ def main() -> None:
     data = load("train") + catalog_messages()
     t0 = time.perf_counter()
     texts = [pre(m.text) for m in data]
-    if args.cache and args.cache.exists() and list(np.load(args.cache)["texts"]) == texts:
-        raw = np.load(args.cache)["x"]
-    else:
+    # The cache keeps each text's embedding, so adding messages embeds only the new ones.
+    known: dict[str, np.ndarray] = {}
+    if args.cache and args.cache.exists():
+        with np.load(args.cache) as c:
+            known = dict(zip((str(t) for t in c["texts"]), c["x"], strict=True))
+    todo = [t for t in dict.fromkeys(texts) if t not in known]
+    if todo:
         enc = learned.embedder()
-        vecs = [learned.encode(enc, t) for t in texts]
-        raw = np.stack([np.zeros(enc.dim) if v is None else v for v in vecs]).astype(np.float64)
-        if args.cache:
-            np.savez(args.cache, x=raw, texts=np.array(texts))
+        for t in todo:
+            v = learned.encode(enc, t)
+            known[t] = np.zeros(enc.dim) if v is None else v
+    raw = np.stack([known[t] for t in texts]).astype(np.float64)
+    if args.cache and todo:
+        np.savez(args.cache, x=np.stack(list(known.values())), texts=np.array(list(known)))
     print(f"embedded {len(data)} train messages in {time.perf_counter() - t0:.1f} s")
     kept = np.abs(raw).sum(axis=1) > 0  # texts too short for the head are not its business
     data = [m for m, k in zip(data, kept, strict=True) if k]
