@@ -70,7 +70,7 @@ def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
     # idiom, does not overrule it.
     if model is not None and "emergency" not in found.values() and not idiom:
         scores = model.scores(pre(given[0]))  # the original; as the head was trained
-        tier = model.tier(scores) if scores else None
+        tier = model.tier(scores, language) if scores else None
         if tier:
             # Past, negated or someone else's (the look unit) lowers an emergency to a look.
             head_level = "look" if scores.look >= 0.5 else tier[0]
