@@ -2,9 +2,10 @@
 
     PYTHONPATH=$PWD python3 bench/risk.py [--split test|blind|blind2|unseen] [--repeat 3]
 
-Prints recall of the emergency level per language and per kind (a message counts as caught
-when its kind is flagged, at any level: a look still reaches a counsellor), the level agreement,
-false alarms on the everyday and idiom messages per language, screen latency per message
+Prints recall of the emergency messages per language and per kind twice: at the emergency
+level, and at any level (emergency or look: a look still reaches a counsellor soon); the level
+agreement; false alarms on the everyday and idiom messages per language, separately for the
+emergency level and for look; screen latency per message
 (p50/p95, pinned to one core, encoder included), the memory the models take (RSS before and
 after loading) and whether the learned layer was on, and what the learned layer adds over the lexicon alone (the
 messages only it caught, the false alarms only it raised). Targets (issue 9): recall >= 99 % for
@@ -20,7 +21,6 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,49 +38,10 @@ def pct(a: int, b: int) -> str:
     return f"{100 * a / b:5.1f} % ({a}/{b})" if b else "   -"
 
 
-def _tally(data: list[Any], findings: list[Any], lexicon_only: list[set[str]]) -> tuple[Any, ...]:
-    """Recall per language and kind, false alarms per language, level agreement, and what the
-    learned layer alone caught or raised."""
-    by_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    fa: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    level_ok = [0, 0]
-    missed: list[str] = []
-    alarms: list[str] = []
-    head_caught = head_alarms = 0
-    for m, f, lex in zip(data, findings, lexicon_only, strict=True):
-        if m.level is None and f and not lex:
-            head_alarms += 1
-        if m.level == "emergency" and all(k in f.kinds for k in m.kinds) and not all(
-            k in lex for k in m.kinds
-        ):
-            head_caught += 1
-        if m.level is None:
-            fa[m.language][1] += 1
-            if f:
-                fa[m.language][0] += 1
-                alarms.append(f"  {m.language:8s} {','.join(f.kinds)}:{f.level}  {m.text}")
-            continue
-        level_ok[1] += 1
-        level_ok[0] += f.levels.get(m.kinds[0]) == m.level
-        if m.level != "emergency":
-            continue
-        for k in m.kinds:
-            hit = k in f.kinds
-            by_kind[k][0] += hit
-            by_kind[k][1] += 1
-        ok = all(k in f.kinds for k in m.kinds)
-        by_lang[m.language][0] += ok
-        by_lang[m.language][1] += 1
-        if not ok:
-            missed.append(f"  {m.language:8s} {'+'.join(m.kinds)} (found {f.kinds})  {m.text}")
-    return by_lang, by_kind, fa, level_ok, missed, alarms, head_caught, head_alarms
-
-
-def main() -> None:
+def main() -> None:  # noqa: C901 — one linear report; the tallies read best in one place
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="test",
-                    help="test (gate), blind (red team, first sight recorded), blind2, unseen")
+                    help="test (gate), blind, blind2, blind3 (first sights recorded), unseen")
     ap.add_argument("--repeat", type=int, default=3, help="timed passes over the split")
     args = ap.parse_args()
     pinned = False
@@ -117,31 +78,79 @@ def main() -> None:
             cpu.append((time.thread_time() - c) * 1000)
             times.append((time.perf_counter() - t) * 1000)
 
-    by_lang, by_kind, fa, level_ok, missed, alarms, head_caught, head_alarms = _tally(data, findings, lexicon_only)
+    # Recall of the emergency messages counted twice: caught at the emergency level (every kind
+    # flagged, and the message's level is emergency), and caught at any level (every kind
+    # flagged, emergency or look: a look still reaches a counsellor soon).
+    at_em: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    at_any: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    kind_em: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    kind_any: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    fa_em: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    fa_look: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    level_ok = [0, 0]
+    missed: list[str] = []
+    looked: list[str] = []
+    alarms: list[str] = []
+    head_caught = head_alarms = 0
+    for m, f, lex in zip(data, findings, lexicon_only, strict=True):
+        if m.level is None and f and not lex:
+            head_alarms += 1
+        if m.level == "emergency" and all(k in f.kinds for k in m.kinds) and not all(
+            k in lex for k in m.kinds
+        ):
+            head_caught += 1
+        if m.level is None:
+            fa_em[m.language][1] += 1
+            fa_look[m.language][1] += 1
+            if f:
+                (fa_em if f.level == "emergency" else fa_look)[m.language][0] += 1
+                alarms.append(f"  {m.language:8s} {','.join(f.kinds)}:{f.level}  {m.text}")
+            continue
+        level_ok[1] += 1
+        level_ok[0] += f.levels.get(m.kinds[0]) == m.level
+        if m.level != "emergency":
+            continue
+        for k in m.kinds:
+            kind_any[k][0] += k in f.kinds
+            kind_em[k][0] += f.levels.get(k) == "emergency"
+            kind_any[k][1] += 1
+            kind_em[k][1] += 1
+        ok = all(k in f.kinds for k in m.kinds)
+        em = ok and f.level == "emergency"
+        at_any[m.language][0] += ok
+        at_em[m.language][0] += em
+        at_any[m.language][1] += 1
+        at_em[m.language][1] += 1
+        if not ok:
+            missed.append(f"  {m.language:8s} {'+'.join(m.kinds)} (found {f.kinds})  {m.text}")
+        elif not em:
+            looked.append(f"  {m.language:8s} {'+'.join(m.kinds)}  {m.text}")
+
+    def total(d: dict[str, list[int]]) -> list[int]:
+        return [sum(v[0] for v in d.values()), sum(v[1] for v in d.values())]
 
     print(f"risk screen on the {args.split} split: {len(data)} messages, "
-          f"{sum(v[1] for v in by_lang.values())} emergency, "
-          f"{sum(v[1] for v in fa.values())} everyday/idiom")
+          f"{total(at_em)[1]} emergency, {total(fa_em)[1]} everyday/idiom")
     print(f"learned layer: {'ON' if st.learned else 'OFF'}  model: {st.model}  "
           f"reason: {st.reason}")
-    print("\nemergency recall per language")
-    for lang in sorted(by_lang):
-        print(f"  {lang:8s} {pct(*by_lang[lang])}")
-    total = [sum(v[0] for v in by_lang.values()), sum(v[1] for v in by_lang.values())]
-    print(f"  {'all':8s} {pct(*total)}")
-    print("\nemergency recall per kind")
+    print("\nrecall of emergency messages per language: at emergency | at any level")
+    for lang in sorted(at_em):
+        print(f"  {lang:8s} {pct(*at_em[lang])}  | {pct(*at_any[lang])}")
+    print(f"  {'all':8s} {pct(*total(at_em))}  | {pct(*total(at_any))}")
+    print("\nrecall per kind: at emergency | at any level")
     for k in risk.KINDS:
-        print(f"  {k:18s} {pct(*by_kind[k])}")
-    print("\nfalse alarms on everyday and idiom messages per language")
-    for lang in sorted(fa):
-        print(f"  {lang:8s} {pct(*fa[lang])}")
-    fa_total = [sum(v[0] for v in fa.values()), sum(v[1] for v in fa.values())]
-    print(f"  {'all':8s} {pct(*fa_total)}")
+        print(f"  {k:18s} {pct(*kind_em[k])}  | {pct(*kind_any[k])}")
+    print("\nfalse alarms on everyday and idiom messages per language: emergency | look")
+    for lang in sorted(fa_em):
+        print(f"  {lang:8s} {pct(*fa_em[lang])}  | {pct(*fa_look[lang])}")
+    print(f"  {'all':8s} {pct(*total(fa_em))}  | {pct(*total(fa_look))}")
     print(f"learned layer's share: {head_caught} emergency messages caught only with it, "
-          f"{head_alarms} false alarms raised only by it")
+          f"{head_alarms} false alarms (either level) raised only by it")
     print(f"\nlevel agreement on positives (emergency vs look): {pct(*level_ok)}")
     if missed:
-        print("\nmissed:\n" + "\n".join(missed))
+        print("\nmissed (not flagged at any level):\n" + "\n".join(missed))
+    if looked:
+        print("\nemergencies flagged only as look:\n" + "\n".join(looked))
     if alarms:
         print("\nfalse alarms:\n" + "\n".join(alarms))
     q = statistics.quantiles(times, n=100)

@@ -79,3 +79,25 @@ def test_turned_off_is_reported_too(monkeypatch: pytest.MonkeyPatch) -> None:
         st = risk.status()
     assert st.learned is False and "MADOGUCHI_RISK_LEARNED" in (st.reason or "")
     assert [e["event"] for e in logs] == ["risk_model_unavailable"]
+
+
+def test_two_tiers_emergency_above_look_below() -> None:
+    """The risk unit's high threshold gives an emergency, the lower (per-language) one a look
+    when the head names a kind; below both, or with no kind named, nothing."""
+    _require_encoder()
+    model = learned.model(risk.KINDS)
+    assert model is not None
+    assert model.look_by_language, "the head carries per-language look thresholds"
+    for lang, low in model.look_by_language.items():
+        assert 0.0 < low <= model.risk_threshold, lang
+    low = model.look_by_language["en"]
+
+    def scores(risk_p: float, suicide: float) -> learned.Scores:
+        kinds = {k: 0.01 for k in risk.KINDS} | {"suicide": suicide}
+        return learned.Scores(kinds, look=0.0, risk=risk_p)
+
+    between = (low + model.risk_threshold) / 2
+    assert model.tier(scores(model.risk_threshold, 0.9), "en") == ("emergency", ["suicide"])
+    assert model.tier(scores(between, 0.9), "en") == ("look", ["suicide"])
+    assert model.tier(scores(between, learned.LOOK_KIND_MIN / 2), "en") is None
+    assert model.tier(scores(low / 2, 0.9), "en") is None

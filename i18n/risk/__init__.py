@@ -70,11 +70,14 @@ def screen(*texts: str | None, language: str | None = None) -> RiskFinding:
     # idiom, does not overrule it.
     if model is not None and "emergency" not in found.values() and not idiom:
         scores = model.scores(pre(given[0]))  # the original; as the head was trained
-        head_level = "look" if scores and scores.look >= 0.5 else "emergency"
-        for kind in model.flagged(scores) if scores else ():
-            if kind not in found:
-                found[kind] = head_level
-            sources.setdefault(kind, []).append("learned")
+        tier = model.tier(scores, language) if scores else None
+        if tier:
+            # Past, negated or someone else's (the look unit) lowers an emergency to a look.
+            head_level = "look" if scores.look >= 0.5 else tier[0]
+            for kind in tier[1]:
+                if kind not in found:
+                    found[kind] = head_level
+                sources.setdefault(kind, []).append("learned")
     kinds = tuple(k for k in KINDS if k in found)
     level = None
     if kinds:

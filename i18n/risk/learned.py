@@ -33,6 +33,10 @@ MAX_TOKENS = 32
 # word or two ("Food", "自分", a button label) is outside what it learned, and the lexicon
 # covers the short crisis messages ("死にたい", "kms").
 MIN_TOKENS = 10
+# The look tier also needs the head to name a kind with this probability: the risk unit alone
+# ran high on ordinary answers such as "yes, that's right, I live alone" (맞았어요 also reads
+# "I was hit"), which the intake must not send to a counsellor as a risk.
+LOOK_KIND_MIN = 0.8
 
 
 def encode(encoder: Any, text: str) -> np.ndarray | None:
@@ -71,6 +75,13 @@ class _Model:
         self.w_risk = head["w_risk"].astype(np.float32) if "w_risk" in head else None
         self.b_risk = float(head["b_risk"]) if "b_risk" in head else 0.0
         self.risk_threshold = float(head["risk_threshold"]) if "risk_threshold" in head else 2.0
+        # The lower tier: between it and the thresholds above, a counsellor looks soon (no
+        # alarm to the resident). Heads trained before it have none (the tier is off).
+        self.look_threshold = (float(head["risk_look_threshold"])
+                               if "risk_look_threshold" in head else 2.0)
+        self.look_by_language = dict(zip(
+            (str(x) for x in head.get("look_languages", ())),
+            (float(x) for x in head.get("look_thresholds", ())), strict=True))
         self.lexicon_only = tuple(str(k) for k in head.get("lexicon_only", ()))
         self.kinds = kinds
         self.lock = threading.Lock()
@@ -101,6 +112,19 @@ class _Model:
             out += [k for k in likely or [max(allowed, key=lambda k: scores.kinds[k])]
                     if k not in out]
         return out
+
+    def tier(self, scores: Scores, language: str | None = None) -> tuple[str, list[str]] | None:
+        """The head's own level and kinds: "emergency" when a kind or the risk unit passes its
+        high threshold (precision first); "look" when the risk unit passes only the lower one
+        (the likeliest kinds, any kind: a counsellor's look costs little); None below both.
+        The lower threshold is the conversation's language's when the head has one."""
+        high = self.flagged(scores)
+        if high:
+            return "emergency", high
+        if scores.risk >= self.look_by_language.get(language or "", self.look_threshold):
+            likely = [k for k in self.kinds if scores.kinds[k] >= LOOK_KIND_MIN]
+            return ("look", likely) if likely else None
+        return None
 
 
 _lock = threading.Lock()
