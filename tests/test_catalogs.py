@@ -722,7 +722,7 @@ def test_ordinary_sentence_not_flagged(lang: str, sentence: str) -> None:
 # Keys about the risks themselves (every text key starting with risk. or safety., and the
 # safety question's choices); every other prompt and label is ordinary service language, and a
 # screen that flags it is too broad (it would flag residents quoting a prompt).
-ABOUT_RISK_PREFIXES = ("risk.", "safety.")
+ABOUT_RISK_PREFIXES = ("risk.", "safety.", "summary.safety")  # the summary line about the safety answers
 ABOUT_RISK_CHOICES = {"danger", "no_shelter", "no_food", "homeless", "staying_here", "medical"}
 
 

@@ -107,9 +107,15 @@ def strip_latin_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", _COMBINING_LATIN.sub("", decomposed))
 
 
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
 def pre(text: str) -> str:
     """Zawgyi, NFKC, disguises and casefold: what the Japanese analyser reads (it knows
     katakana loanwords, so kana is folded after it)."""
+    # Invisible format characters (zero-width space and joiners, BOM, soft hyphen) hide a word
+    # from matching without changing what a person reads: 死\u200bに\u200bた\u200bい.
+    text = _INVISIBLE.sub("", text)
     text = zawgyi_to_unicode(text)
     for pattern, repl in _DISGUISES[3:6]:  # before NFKC turns compatibility jamo into others
         text = pattern.sub(repl, text)

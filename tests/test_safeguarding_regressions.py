@@ -1,7 +1,7 @@
-"""QA (issue 9, unseen messages): tests that FAIL on qa@10fce69 — real bugs, to run after the fix.
-Copy into tests/ (it imports the fixtures of tests/test_safeguarding_unseen.py) and run:
-  cd <tree> && export PYTHONPATH=$PWD && python3 -m pytest -q -p no:cacheprovider tests/qa_failing_tests.py
-Each test names the bug number of the QA report."""
+"""Regressions from the QA pass on unseen messages (issue 9): each test names the bug it
+found — crisis wording the screen missed, a crisis past the 4,000-character cut, a crisis at the
+language question answered in Japanese, a crisis after the chat ended refused, the same list ten
+times, "call 110" said twice, everyday questions answered as emergencies."""
 
 # ruff: noqa: F811  (the "app" fixture is imported, then requested by name)
 from __future__ import annotations
