@@ -334,9 +334,12 @@ def levels(hits: list[Hit]) -> dict[str, str]:
 
 def _view_levels(hits: list[Hit]) -> dict[str, str]:
     masks = [h for h in hits if h.role == "mask"]
-    cues = [h for h in hits if h.role == "look" and h.kind != "ordinary"]
-    ordinary = [h for h in hits if h.role == "look" and h.kind == "ordinary"]
     actors = [h for h in hits if h.role == "actor"]
+    # A third-party cue that starts inside an actor is part of that word, not a third party:
+    # 친구가 ("a friend") inside 남자친구가 ("my boyfriend").
+    cues = [h for h in hits if h.role == "look" and h.kind != "ordinary" and not (
+        h.kind == "others" and any(a.start < h.start < a.end for a in actors if a.view == h.view))]
+    ordinary = [h for h in hits if h.role == "look" and h.kind == "ordinary"]
     out: dict[str, str] = {}
     for h in hits:
         if h.role != "term" or h.kind is None:
