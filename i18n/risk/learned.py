@@ -140,7 +140,7 @@ def embedder() -> Any:
 
 
 def _load(kinds: tuple[str, ...]) -> tuple[_Model | None, Status]:
-    if os.environ.get("MADOGUCHI_RISK_LEARNED", "1") == "0":
+    if os.environ.get("MADOGUCHI_RISK_LEARNED", "1").strip().lower() in ("0", "false", "no", "off"):
         return None, Status(False, "turned off (MADOGUCHI_RISK_LEARNED=0)", None)
     head_path = Path(os.environ.get("MADOGUCHI_RISK_HEAD") or HEAD_FILE)
     try:
