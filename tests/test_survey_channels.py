@@ -323,3 +323,42 @@ async def test_email_resident_gets_a_one_use_form(tmp_path: Any, dovecot: Doveco
         forged = path.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
         assert (await running.client.get(forged)).status_code == 404
         assert len(await _answers(running)) == 1
+
+
+# ── the lead's view: trend and comments ────────────────────────────────────────────────
+
+
+async def test_dashboard_trend_and_comments_for_the_lead_only(running_sqlite: Running) -> None:
+    from casecore.reporting.periods import Month
+    from casecore.types import utcnow
+    from tests.helpers import login, make_counsellor
+
+    running = running_sqlite
+    ctx, client = running.ctx, running.client
+    now = Month.of(utcnow())
+    async with transaction(ctx.sessions) as s:
+        for month, helped, comment in ((now, "yes", "親身に聞いてくれた"), (now, "no", None), (now.previous(), "partly", None),
+                                       (Month(2019, 1), "yes", "six months ago and more: not in the trend")):
+            s.add(SurveyAnswer(profile_id="minato-tokyo", month=str(month), channel="webchat", language="ja",
+                               helped=helped, easy=None, again="yes", comment=comment, has_comment=comment is not None))
+    await make_counsellor(ctx, "shunin", "lead")
+    await make_counsellor(ctx, "kanri", "admin")
+    await make_counsellor(ctx, "tanto", "counsellor")
+    await login(client, "shunin")
+    trend = (await client.get("/api/reports/dashboard?profile=minato-tokyo")).json()["profiles"]["minato-tokyo"]["survey"]
+    months = trend["months"]
+    assert [m["month"] for m in months][-2:] == [str(now.previous()), str(now)] and len(months) == 6
+    assert months[-1]["answers"] == 2 and months[-1]["helped"] == {"yes": 1, "partly": 0, "no": 1, "no_answer": 0}
+    assert months[-1]["easy"]["no_answer"] == 2 and months[-1]["comments"] == 1
+    assert months[-2]["helped"]["partly"] == 1 and sum(m["answers"] for m in months) == 3
+    assert "親身" not in str(trend)  # the dashboard itself carries no resident's words
+    query = f"/api/reports/survey-comments?profile=minato-tokyo&month={now}"
+    r = await client.get(query)
+    assert r.status_code == 200 and [c["text"] for c in r.json()["comments"]] == ["親身に聞いてくれた"]
+    assert (await client.get("/api/reports/survey-comments?profile=minato-tokyo&month=2026-13")).status_code == 422
+    for who in ("kanri", "tanto"):  # an admin reads no resident content; a counsellor neither
+        await login(client, who)
+        assert (await client.get(query)).status_code == 403
+    async with transaction(ctx.sessions) as s:
+        actions = (await s.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "report"))).all()
+    assert actions.count("read_survey_comments") == 1 and actions.count("survey_comments_refused") == 2
