@@ -67,6 +67,10 @@ class ContactPoint(Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     unfollowed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The post-session survey in progress on a chat channel: {"conversation_id", "step",
+    # "answers" (coded yes/partly/no only), "until"}; cleared when it ends. Kept on the
+    # contact (already loaded for every event) so a resident's message costs no extra query.
+    survey_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Conversation(Base):

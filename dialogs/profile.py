@@ -148,6 +148,15 @@ class ReportSettings(BaseModel):
     recipients: list[str] = Field(default_factory=list)
 
 
+class SurveySettings(BaseModel):
+    """The post-session survey sent when a counsellor closes a conversation (002 §6(1)⑤)."""
+
+    enabled: bool = True
+    # A chat resident answers within this time or the survey lapses; a mailed link expires too.
+    chat_hours: int = Field(72, ge=1, le=24 * 30)
+    link_days: int = Field(7, ge=1, le=90)
+
+
 class Profile(BaseModel):
     id: str
     municipality: dict[str, str]  # language -> name
@@ -168,6 +177,7 @@ class Profile(BaseModel):
     contacts: dict[str, Contact] = Field(default_factory=dict)  # local lines, by id
     risk_contacts: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RISK_CONTACTS))
     report: ReportSettings = Field(default_factory=ReportSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
 
     def contact(self, contact_id: str) -> Contact | None:
         if contact_id == "lodging":

@@ -214,7 +214,10 @@ async def test_transfer_release_and_close(running: Running) -> None:
         assert r.status_code == 200 and r.json()["status"] == "closed"
         seen = await closed_resident_view(running, session)
         assert seen["conversation_status"] == "closed"
-        assert seen["messages"][-1]["text"] == "本日はありがとうございました。"
+        # the closing words, then the survey's invitation (issue 15)
+        assert seen["messages"][-2]["text"] == "本日はありがとうございました。"
+        assert seen["messages"][-1]["kind"] == "survey"
+        assert [c["id"] for c in seen["messages"][-1]["choices"]] == ["survey_answer", "survey_skip"]
         r = await client.post(f"/api/webchat/sessions/{cid}/messages", json={"text": "もう一度"}, headers=resident_headers(session))
         assert r.status_code == 409
         assert (await suzuki.post(f"/api/conversations/{cid}/close")).status_code == 409
@@ -237,7 +240,7 @@ async def test_a_lead_may_close_a_colleagues_conversation(running_sqlite: Runnin
         assert (await lead.post(f"/api/conversations/{cid}/messages", json={"text": "x"})).status_code == 403
         assert (await lead.post(f"/api/conversations/{cid}/close", json=body)).status_code == 200
         seen = await closed_resident_view(running_sqlite, session)
-        assert seen["conversation_status"] == "closed" and seen["messages"][-1]["text"] == "本日の相談はここまでです。"
+        assert seen["conversation_status"] == "closed" and seen["messages"][-2]["text"] == "本日の相談はここまでです。"
         actions = await audit_actions(running_sqlite.ctx, "conversation", cid)
         lead_id = (await lead.get("/api/auth/me")).json()["id"]
         assert ("conversation_closed", lead_id) in actions and ("message_sent", lead_id) in actions
@@ -250,7 +253,7 @@ async def test_close_without_a_message_sends_the_standard_closing(running_sqlite
         cid = session["session_id"]
         await sato.post(f"/api/conversations/{cid}/claim")
         assert (await sato.post(f"/api/conversations/{cid}/close")).status_code == 200
-        last = (await closed_resident_view(running_sqlite, session))["messages"][-1]
+        last = (await closed_resident_view(running_sqlite, session))["messages"][-2]  # before the survey invitation
         assert last["sender"] == "system" and "ended" in last["text"].lower()
 
 

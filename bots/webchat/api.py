@@ -36,6 +36,7 @@ from casecore.types import utcnow
 from dialogs.profile import Contact
 from handoff import blocks
 from handoff.actions import conversation as conversation_actions
+from handoff.actions import survey as survey_actions
 from handoff.api.deps import Ctx, ws_ctx
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
@@ -49,7 +50,8 @@ from i18n.formats import list_separators
 from i18n.risk import screen
 
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8",
+                "survey.css": "text/css; charset=utf-8"}
 # The page runs under a strict policy: its own scripts and styles only, no framing, no referrer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -272,9 +274,9 @@ async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id
     # dropped either way: a limited message is answered 429 and the page sends it again).
     flagged = bool(body.text) and bool(screen(body.text, language=conv.language).kinds)
     if conv.status == "closed":
-        if not flagged:
-            raise refusal(409, "closed", security_text("session_ended", conv.language))
-        return await _crisis_after_close(request, ctx, conv, body, token)
+        if flagged:
+            return await _crisis_after_close(request, ctx, conv, body, token)
+        return await _survey_after_close(ctx, conv, body)
     if not flagged:
         await _limited(ctx, "messages_per_session", str(session_id), conv.language)
         await _limited(ctx, "messages_per_ip", _limit_ip(_client_ip(request)), conv.language)
@@ -286,6 +288,20 @@ async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id
     async with transaction(ctx.sessions) as s:
         language = await s.scalar(select(Conversation.language).where(Conversation.id == session_id))
     return _reply(result, language, ctx.settings.max_message_chars)
+
+async def _survey_after_close(ctx: AppContext, conv: Conversation, body: PostMessage) -> dict[str, Any]:
+    """After the chat ended only the survey's answers are taken (the page keeps its buttons);
+    anything else is refused as closed and the page gives the text back."""
+    await _limited(ctx, "messages_per_session", str(conv.id), conv.language)
+    took = await survey_actions.answer_webchat(
+        ctx, conv.id, choice=body.choice, text=body.text, max_comment=ctx.settings.max_message_chars,
+        event_id=f"{conv.id}:{body.client_message_id}" if body.client_message_id else None)
+    if took is None:
+        raise refusal(409, "closed", security_text("session_ended", conv.language))
+    return {"language": conv.language, "max_message_chars": ctx.settings.max_message_chars,
+            "messages": [m.to_json() for m in took.messages], "conversation_status": "closed",
+            "state": took.state, "case_id": conv.case_id, "case_number": None}
+
 
 async def _crisis_after_close(request: Request, ctx: AppContext, conv: Conversation, body: PostMessage,
                               token: str) -> dict[str, Any]:

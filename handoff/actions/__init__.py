@@ -14,5 +14,5 @@ HTTP handlers and channel adapters call actions; nothing else writes case-core t
     consent.py       record_in, record
     purge.py         unconsented_in, stale
     moderation.py    warn, remove (a lead's first and second steps; block is conversation.block)
-    survey.py        record_answer (the post-session survey, anonymous)
+    survey.py        invite_in (on close), advance_in / answer_webchat, record_answer (the post-session survey, anonymous)
 """

@@ -23,6 +23,7 @@ from casecore.models import Case, ContactPoint, Conversation, Counsellor
 from casecore.store import is_crisis_record
 from casecore.types import utcnow
 from handoff import blocks, relay
+from handoff.actions import survey
 from handoff.actions.base import ActionError, atomic, conversation_next
 from handoff.actions.messages import add_counsellor_message, add_notice, notice
 from handoff.context import HandoffContext
@@ -123,8 +124,9 @@ async def close(
     canned_key: str | None = None,
 ) -> Changed:
     """Closed for good, with a closing message (the counsellor's, translated; a canned one; or
-    the service's standard closing text) stored in the same transaction. The resident's next
-    message opens a new conversation."""
+    the service's standard closing text) and the survey's invitation stored in the same
+    transaction. The resident's next message opens a new conversation (unless it answers the
+    survey)."""
     async with atomic(ctx) as (s, _):  # a read: may they, and in which language
         conv = await require_owner_or_supervisor(s, conversation_id, actor)
         language = conv.language
@@ -140,6 +142,8 @@ async def close(
         else:
             assert rendered is not None
             await add_notice(s, after, ctx, conv, "closed", rendered)
+        # the invitation goes before the status change: the web chat page stops listening then
+        await survey.invite_in(s, after, ctx, conv, ctx.profiles.get(conv.profile_id))
         status = await _end_hold(s, conversation_id, actor, "close", "conversation_closed", waiting_since=None)
         after.status_changed(conversation_id, status)
         after.queue_changed(conversation_id)

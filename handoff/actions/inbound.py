@@ -19,7 +19,7 @@ from dialogs.engine import DialogContext, DialogInput, step
 from dialogs.profile import Profile
 from dialogs.state import DialogState
 from dialogs.types import Choice, OutboundMessage
-from handoff.actions import conversation, effects
+from handoff.actions import conversation, effects, survey
 from handoff.actions.base import OnCommit, atomic
 from handoff.delivery import DeliveryTarget
 from handoff.events import InboundEvent
@@ -58,6 +58,10 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
         refused = await _contact_refused(s, contact, event, now)
         if refused is not None:
             return refused
+        if contact.survey_state is not None:  # answering the survey of a chat that ended?
+            took = await _survey_answer(router, s, after, event, contact, now)
+            if took is not None:
+                return took
         conv = await store.open_conversation(s, contact) or await store.new_conversation(s, contact, contact.language)
         text, cut = _clip(event.text, router.max_chars)
         inbound = Message(
@@ -99,6 +103,30 @@ async def _contact_refused(s: AsyncSession, contact: ContactPoint, event: Inboun
     if contact.unfollowed_at is not None and event.kind in ("follow", "message"):
         contact.unfollowed_at = None
     return None
+
+
+async def _survey_answer(router: Router, s: AsyncSession, after: OnCommit, event: InboundEvent,
+                         contact: ContactPoint, now: datetime) -> ProcessResult | None:
+    """The survey takes a button press or a typed answer; anything else (a crisis above all,
+    which is screened here first) leaves the survey and goes on as a new message."""
+    whole = (event.screen_text,) if event.screen_text else ()
+    if event.kind != "message" or (event.text and risk.screen(event.text, *whole, language=contact.language)):
+        contact.survey_state = None
+        return None
+    took = await survey.advance_in(s, contact, choice=event.choice, text=event.text,
+                                   event_id=event.channel_event_id, now=now, max_comment=router.max_chars)
+    if took is None:
+        return None
+    conv = took.conversation
+    survey.publish(after, took)
+    if took.messages and event.channel != "webchat":
+        target = DeliveryTarget(profile_id=conv.profile_id, channel=event.channel,
+                                external_user_id=event.external_user_id, conversation_id=conv.id,
+                                language=conv.language, reply_context=dict(event.reply_context))
+        after.call(router.deliver, target, took.messages, took.message_ids)
+    return ProcessResult(conversation_id=conv.id, messages=took.messages, conversation_status="closed",
+                         state=took.state, case_id=conv.case_id, message_ids=took.message_ids,
+                         duplicate=not took.messages)
 
 
 async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, inbound: Message,

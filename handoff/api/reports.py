@@ -1,6 +1,8 @@
 """The lead's dashboard data (issue 15 item 4): today's waiting and urgent conversations, volumes
-by hour of day (for staffing), response times. Leads and admins only, scoped to the profiles
-they may see; every read is audited. Aggregates only: no conversation, case or resident."""
+by hour of day (for staffing), response times, the survey's last six months. Leads and admins
+only, scoped to the profiles they may see; every read is audited. Aggregates only: no
+conversation, case or resident. The survey's free comments are residents' words: leads only
+(an admin reads no resident content), each read audited."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from casecore.access import can_see
 from casecore.db import transaction
 from casecore.models import Conversation, Counsellor
 from casecore.reporting import figures as F
-from casecore.reporting.periods import JST
+from casecore.reporting.models import SurveyAnswer
+from casecore.reporting.periods import JST, Month
 from casecore.types import utcnow
 from handoff.api.auth import current_counsellor_dep
 from handoff.context import HandoffContext as AppContext
@@ -38,6 +41,30 @@ def _period(fig: F.Figures) -> dict[str, Any]:
         "unclaimed": fig.unclaimed, "by_hour": [fig.by_hour.get(h, 0) for h in range(24)],
         "waiting_minutes": F.wait_stats(fig), "first_reply_minutes": F.response_stats(fig),
     }
+
+
+SURVEY_MONTHS = 6
+QUESTIONS = ("helped", "easy", "again")
+
+
+async def _survey_trend(s: Any, profile_id: str, now: datetime) -> dict[str, Any]:
+    """Answers per Japanese month for the last six months, oldest first (the trend, 002 §6(4)⑩)."""
+    months = [Month.of(now)]
+    while len(months) < SURVEY_MONTHS:
+        months.insert(0, months[0].previous())
+    names = [str(m) for m in months]
+    rows = (await s.execute(select(SurveyAnswer.month, SurveyAnswer.helped, SurveyAnswer.easy, SurveyAnswer.again,
+                                   SurveyAnswer.has_comment)
+                            .where(SurveyAnswer.profile_id == profile_id, SurveyAnswer.month.in_(names)))).all()
+    out = {m: {"month": m, "answers": 0, "comments": 0,
+               **{q: {"yes": 0, "partly": 0, "no": 0, "no_answer": 0} for q in QUESTIONS}} for m in names}
+    for r in rows:
+        month = out[r.month]
+        month["answers"] += 1
+        month["comments"] += bool(r.has_comment)
+        for q in QUESTIONS:
+            month[q][getattr(r, q) or "no_answer"] += 1
+    return {"months": list(out.values())}
 
 
 def reports_router(ctx: AppContext) -> APIRouter:
@@ -91,9 +118,33 @@ def reports_router(ctx: AppContext) -> APIRouter:
                     "last_30_days": _period(month),
                     # Case reviews (ケース検討) are not part of the data model yet.
                     "open_reviews": {"recorded": False, "count": None, "note": "case reviews are not recorded yet"},
+                    "survey": await _survey_trend(s, pid, now),
                 }
         return {"generated_at": now.isoformat(), "date": local.date().isoformat(), "timezone": "Asia/Tokyo",
-                "profiles": out}
+                "viewer_role": me.role, "profiles": out}
+
+    @r.get("/api/reports/survey-comments")
+    async def survey_comments(profile: str = Query(max_length=64), month: str = Query(pattern=r"^\d{4}-\d{2}$"),
+                              me: Counsellor = Depends(current)) -> dict[str, Any]:
+        """The survey's free comments of one profile and Japanese month: leads only, audited."""
+        try:
+            Month.parse(month)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        refused = me.role != "lead" or profile not in ctx.profiles or not can_see(me, profile)
+        async with transaction(ctx.sessions) as s:
+            await audit.record(s, action="survey_comments_refused" if refused else "read_survey_comments",
+                               target_type="report", target_id=f"{profile}:{month}", actor_type="counsellor",
+                               actor_id=me.id)
+        if refused:
+            raise HTTPException(403, "the survey's comments are for the lead of this municipality")
+        async with transaction(ctx.sessions) as s:
+            rows = (await s.execute(select(SurveyAnswer.comment, SurveyAnswer.language, SurveyAnswer.channel)
+                                    .where(SurveyAnswer.profile_id == profile, SurveyAnswer.month == month,
+                                           SurveyAnswer.has_comment.is_(True))
+                                    .order_by(SurveyAnswer.id))).all()
+        return {"profile": profile, "month": month,
+                "comments": [{"text": r.comment, "language": r.language, "channel": r.channel} for r in rows]}
 
     r.include_router(pages)
     return r

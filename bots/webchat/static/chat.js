@@ -680,7 +680,9 @@
     } else {
       retire(state.activeGroup);
     }
-    if (state.status === "closed") retire(state.activeGroup);
+    // After the chat ended only the survey's questions take answers (state "survey_<step>").
+    state.survey = typeof res.state === "string" && res.state.indexOf("survey_") === 0 && res.state !== "survey_done";
+    if (state.status === "closed" && !state.survey) retire(state.activeGroup);
     reveal(out.first);
     // A pressed button is now disabled; give keyboard users a sensible place to be.
     if (out.first && (hadFocusInGroup || document.activeElement === document.body)) {
@@ -876,7 +878,7 @@
       state.status = "closed";
       root.setAttribute("data-status", "closed");
       renderStatus();
-      retire(state.activeGroup);
+      if (!state.survey) retire(state.activeGroup);
     } else if (data.type === "status") {
       // Pushes can arrive late (after the answer to a newer message already told us more), so
       // a different status is only a hint: ask the server for the current one.
@@ -889,6 +891,9 @@
       if (m.id !== undefined && m.id !== null && state.seenIds[String(m.id)]) return;
       var near = isNearBottom();
       var li = renderMessage(Object.assign({ direction: "out", sender: "counsellor" }, m));
+      // The survey's invitation comes as the chat closes: its buttons stay live.
+      var group = m.kind === "survey" ? li.querySelector(".choices") : null;
+      if (group) { state.survey = true; activate(group); }
       if (near) reveal(li);
     }
   }

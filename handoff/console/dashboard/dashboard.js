@@ -32,8 +32,69 @@
         if (h % 3 === 0) { const s = document.createElement("span"); s.textContent = String(h); bar.append(s); }
         hours.append(bar);
       });
+      renderSurvey(node, id, p.survey, data.viewer_role);
       main.append(node);
     }
+  }
+
+  // One stacked bar per question and month: yes / a little / no / no answer, as shares.
+  function stack(counts) {
+    const total = counts.yes + counts.partly + counts.no + counts.no_answer;
+    const bar = document.createElement("div");
+    bar.className = "stack";
+    bar.setAttribute("role", "img");
+    bar.setAttribute("aria-label", `はい${counts.yes}件、少し${counts.partly}件、いいえ${counts.no}件、無回答${counts.no_answer}件`);
+    for (const [key, cls] of [["yes", "yes"], ["partly", "partly"], ["no", "no"], ["no_answer", "none"]]) {
+      if (!counts[key]) continue;
+      const part = document.createElement("span");
+      part.className = cls;
+      part.style.width = `${(100 * counts[key]) / Math.max(1, total)}%`;
+      bar.append(part);
+    }
+    return bar;
+  }
+
+  function renderSurvey(node, profileId, survey, role) {
+    const body = node.querySelector(".survey tbody");
+    let latest = null;
+    for (const m of (survey && survey.months) || []) {
+      const tr = document.createElement("tr");
+      const [year, mon] = m.month.split("-");
+      const cells = [`${year}年${Number(mon)}月`, String(m.answers)];
+      cells.forEach((text) => { const td = document.createElement("td"); td.textContent = text; tr.append(td); });
+      for (const q of ["helped", "easy", "again"]) {
+        const td = document.createElement("td");
+        if (m.answers) td.append(stack(m[q])); else td.textContent = "—";
+        tr.append(td);
+      }
+      const td = document.createElement("td");
+      td.textContent = String(m.comments);
+      tr.append(td);
+      body.append(tr);
+      latest = m;
+    }
+    // Comments are residents' own words: only a lead reads them, one audited request each time.
+    const box = node.querySelector(".comments");
+    if (role !== "lead" || !latest || !latest.comments) return;
+    box.hidden = false;
+    const button = box.querySelector(".read-comments");
+    const list = box.querySelector(".comment-list");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const q = new URLSearchParams({ profile: profileId, month: latest.month });
+      const r = await fetch(`/api/reports/survey-comments?${q}`, { credentials: "same-origin" });
+      list.replaceChildren();
+      if (!r.ok) { const li = document.createElement("li"); li.textContent = "読み込めませんでした"; list.append(li); return; }
+      for (const c of (await r.json()).comments) {
+        const li = document.createElement("li");
+        li.textContent = c.text;  // text, never HTML: a comment may hold markup
+        const meta = document.createElement("span");
+        meta.className = "meta";
+        meta.textContent = `（${c.language}・${c.channel}）`;
+        li.append(meta);
+        list.append(li);
+      }
+    });
   }
 
   async function refresh() {
