@@ -30,8 +30,8 @@ async def case_row(s: AsyncSession, case_id: int) -> Case:
     return case
 
 
-def _log(s: AsyncSession, action: str, case_id: int, actor: Counsellor, **detail: object):  # type: ignore[no-untyped-def]
-    return audit.record(s, action=action, target_type="case", target_id=case_id, actor_type="counsellor",
+def _log(s: AsyncSession, what: str, case_id: int, actor: Counsellor, **detail: object):  # type: ignore[no-untyped-def]
+    return audit.record(s, action=what, target_type="case", target_id=case_id, actor_type="counsellor",
                         actor_id=actor.id, detail=detail)
 
 
@@ -41,7 +41,8 @@ async def _move(s: AsyncSession, case: Case, trigger: str, actor: Counsellor, re
     new = CASE.next(case.status, trigger)
     s.add(CaseStatusChange(case_id=case.id, from_status=case.status, to_status=new, reason=reason,
                            counsellor_id=actor.id, at=utcnow()))
-    await _log(s, "case_status_changed", case.id, actor, **{"from": case.status, "to": new, "action": trigger})
+    await audit.record(s, action="case_status_changed", target_type="case", target_id=case.id, actor_type="counsellor",
+                       actor_id=actor.id, detail={"from": case.status, "to": new, "action": trigger})
     case.status = new
     case.updated_at = utcnow()
 
