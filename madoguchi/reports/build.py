@@ -123,7 +123,7 @@ def _minutes(title: str, m: dict[str, Any], y: dict[str, Any], key: str, thresho
 
 
 def _triage_label(code: str) -> str:
-    return L.UNKNOWN if code == "unknown" else catalog("ja", "casework").text(f"triage.{code}")
+    return "振り分け未記録" if code == "unknown" else catalog("ja", "casework").text(f"triage.{code}")
 
 
 def _sections(profile: Profile, m: F.Figures, y: F.Figures, threshold: int) -> list[Section]:
