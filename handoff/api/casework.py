@@ -29,10 +29,12 @@ from handoff.actions import casework_docs as docs
 from handoff.api.cases import case_summary, face_sheet
 from handoff.api.deps import CaseInScope, Ctx, Lead, Me
 from handoff.casework_pdf import intake_sheet_pdf
+from i18n.catalog import catalog
 
 router = APIRouter(prefix="/api/casework", tags=["casework"])
 MAX_LIST = 2_000  # cases read per search before the in-memory filters (a centre's few years)
 Text = Field(default=None, max_length=4_000)
+CODED = ("for_whom", "age_band", "household", "public_assistance", "residence")
 
 
 def _audit_read(s: Any, me: Counsellor, action: str, case_id: int | str, **detail: Any) -> Any:
@@ -91,7 +93,9 @@ async def list_cases(
                           filters=sorted(k for k, v in {"q": q, "status": status, "counsellor": counsellor,
                                                         "programme": programme, "urgent": urgent,
                                                         "overdue": overdue or None}.items() if v is not None))
-        return {"total": len(rows), "cases": [
+        names = {p.id: prof.programme_name(p.id) for prof in ctx.profiles.all() if access.can_see(me, prof.id)
+                 for p in prof.programmes}
+        return {"total": len(rows), "programme_names": names, "cases": [
             {**case_summary(c), "name": c.name, "overdue_review": c.id in late,
              "programmes": c.accepted_programmes or c.recommended_programmes} for c in shown]}
 
@@ -126,6 +130,7 @@ async def read_work(case: CaseInScope, ctx: Ctx, me: Me) -> dict[str, Any]:
         await _audit_read(s, me, "read_casework", c.id)
         return {
             **case_summary(c), "face_sheet": face_sheet(c), "routing": V.routing_view(profile, c),
+            "face_sheet_labels": {k: catalog("ja").label(v) for k in CODED if (v := getattr(c, k)) is not None},
             "accepted_programmes": c.accepted_programmes, "allowed_actions": CASE.allowed(c.status),
             "triage": [V.triage_view(t) for t in triage],
             "referrals": [V.referral_view(r, profile) for r in refs],
