@@ -5,6 +5,7 @@ report; handoff cannot import madoguchi, so the short search is repeated here)."
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
 )
+# fpdf2 logs the characters the font lacks; here they are the resident's own (a name, an
+# emoji): personal data is never logged, so that one message is dropped.
+logging.getLogger("fpdf.output").addFilter(lambda r: "missing the following glyphs" not in str(r.msg))
 FIELDS = (("for_whom", "相談者"), ("age_band", "年代"), ("district", "地区"), ("household", "世帯"),
           ("public_assistance", "生活保護"), ("residence", "住まい"), ("contact_method", "連絡方法"),
           ("contact_time", "連絡の時間帯"))
