@@ -196,7 +196,8 @@ async def test_search_by_phone_and_name_without_plaintext_and_reopen(running_sql
         assert await found(q="08098765432") == [other]
         assert await found(q="山田花子") == [case_id] and await found(q="山田 花子") == [case_id]
         assert await found(q="nguyễn thị lan") == [other] and await found(q="Lan") == [other]
-        assert await found(q="田中") == []
+        assert await found(q="山田") == [case_id]  # the family name of a name written without a space
+        assert await found(q="田中") == [] and await found(q="%") == []
         number = (await sato.get(f"/api/casework/cases/{other}")).json()["number"]
         assert await found(q=number) == [other]
         assert set(await found()) == {case_id, other}
@@ -241,3 +242,30 @@ async def test_out_of_scope_and_logged_out(running_sqlite: Running) -> None:
         assert (await osaka.get("/api/casework/cases", params={"q": "山田花子"})).json()["cases"] == []
     assert (await running.client.get(f"/api/casework/cases/{case_id}")).status_code == 401
     assert (await running.client.get("/api/casework/cases")).status_code == 401
+
+
+async def test_a_case_opened_mid_intake_is_triaged(running_sqlite: Running) -> None:
+    """A resident asks for a person before finishing the intake; the counsellor claims the
+    conversation, opens a case from it and records the triage (a sure connection to the
+    welfare office): no sharing consent was given, so a referral is refused."""
+    from tests.handoff_helpers import waiting_in_english
+
+    running = running_sqlite
+    async with counsellor_client(running, "sato") as sato:
+        session = await waiting_in_english(running.client)
+        assert (await sato.post(f"/api/conversations/{session['session_id']}/claim")).status_code == 200
+        r = await sato.post(f"/api/conversations/{session['session_id']}/case")
+        assert r.status_code == 201, r.text
+        case_id = r.json()["case_id"]
+        work = (await sato.get(f"/api/casework/cases/{case_id}")).json()
+        confirm = {c for rec in work["routing"]["recommended"] for c in rec["confirm"]}
+        assert any("住まいが未回答" in c for c in confirm)  # nothing answered: nothing ruled out, all to confirm
+        r = await sato.post(f"/api/casework/cases/{case_id}/triage",
+                            json={"outcome": "welfare_office", "reason": "所持金がなく、今夜の食事もない"})
+        assert r.status_code == 201
+        work = (await sato.get(f"/api/casework/cases/{case_id}")).json()
+        assert work["status"] == "referred" and work["sharing_consent"] is None
+        r = await sato.post(f"/api/casework/cases/{case_id}/referrals", json={"agency": "welfare_office", "items": ["face_sheet"]})
+        assert r.status_code == 403 and r.json()["detail"]["consent"] == "none"
+        raw = await _raw(running, "select reason from casework_triage where case_id = :c", c=case_id)
+        assert raw[0][0].startswith("v1.") and "所持金" not in raw[0][0]

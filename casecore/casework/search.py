@@ -1,6 +1,8 @@
 """Finding a case by name or phone without a plaintext column: both are normalised, then kept
 only as keyed hashes (casecore.crypto blind_index) in casework_search_key. A name is found by
-the whole name or by any one of its parts (family or given name), spaces and width ignored."""
+the whole name or by any one of its parts (family or given name), spaces and width ignored; a
+Japanese name written without a space (山田花子) also by its first two or three characters,
+where the family name usually is. Only whole keys match: no partial search of a digest."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from casecore.casework.models import CaseSearchKey
 from casecore.models import Case
 
 _SPACES = re.compile(r"[\s\u3000・,、]+")
+_CJK = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ]+$")
 
 
 def normalise_phone(value: str | None) -> str | None:
@@ -35,20 +38,28 @@ def name_keys(value: str | None) -> list[str]:
         return []
     text = unicodedata.normalize("NFKC", value).strip().casefold()
     parts = [p for p in _SPACES.split(text) if p]
-    keys = ["".join(parts), *parts] if len(parts) > 1 else parts
+    keys = ["".join(parts), *parts] if len(parts) > 1 else list(parts)
+    if len(parts) == 1 and _CJK.match(parts[0]) and len(parts[0]) >= 3:
+        keys += [parts[0][:n] for n in (2, 3) if n < len(parts[0])]  # 山田花子 → 山田, 山田花
     return list(dict.fromkeys(k for k in keys if k))
 
 
-def digest(kind: str, value: str) -> str:
-    return crypto.cipher().blind_index(f"casework:{kind}:{value}")
+def digest(kind: str, value: str, cipher: crypto.FieldCipher | None = None) -> str:
+    return (cipher or crypto.cipher()).blind_index(f"casework:{kind}:{value}")
+
+
+def keys_of(name: str | None, contact_method: str | None, contact_detail: str | None,
+            cipher: crypto.FieldCipher | None = None) -> list[tuple[str, str]]:
+    """The (kind, digest) pairs a case is found by; migration 0010 backfills with this too."""
+    out = [("name", digest("name", k, cipher)) for k in name_keys(name)]
+    phone = normalise_phone(contact_detail) if contact_method in ("phone", None) else None
+    if phone:
+        out.append(("phone", digest("phone", phone, cipher)))
+    return out
 
 
 def keys_for(case: Case) -> list[tuple[str, str]]:
-    out = [("name", digest("name", k)) for k in name_keys(case.name)]
-    phone = normalise_phone(case.contact_detail) if case.contact_method in ("phone", None) else None
-    if phone:
-        out.append(("phone", digest("phone", phone)))
-    return out
+    return keys_of(case.name, case.contact_method, case.contact_detail)
 
 
 async def index_case(session: AsyncSession, case: Case) -> None:

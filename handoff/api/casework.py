@@ -72,7 +72,7 @@ async def list_cases(
         if q and q.strip():
             text = q.strip()
             ids = await search.matching_case_ids(s, text)
-            sel = sel.where(Case.number.startswith(text) | Case.id.in_(ids))
+            sel = sel.where(Case.number.startswith(text, autoescape=True) | Case.id.in_(ids))
         if status:
             sel = sel.where(Case.status == status)
         if counsellor is not None:

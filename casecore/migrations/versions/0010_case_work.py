@@ -4,8 +4,12 @@ blind-index search keys (issue 13)
 Revision ID: 0010
 Revises: 0006
 """
+import os
+
 import sqlalchemy as sa
 from alembic import op
+
+from casecore import crypto
 
 revision = "0010"
 down_revision = "0006"
@@ -80,6 +84,40 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(64), nullable=False),
     )
     op.create_index("ix_casework_search_key", "casework_search_key", ["kind", "digest"])
+    _backfill_search_keys()
+
+
+def _cipher() -> crypto.FieldCipher:
+    try:
+        return crypto.cipher()
+    except RuntimeError:
+        secret = os.environ.get("MADOGUCHI_SECRET_KEY")
+        if not secret:
+            raise RuntimeError("indexing existing cases needs the field-encryption secret: set "
+                               "MADOGUCHI_SECRET_KEY (or let `madoguchi serve` run the migration)") from None
+        return crypto.FieldCipher.from_secrets(secret)
+
+
+def _backfill_search_keys() -> None:
+    """Cases from before this revision become findable by name and phone (blind index)."""
+    from casecore.casework.search import keys_of
+
+    conn = op.get_bind()
+    rows = list(conn.execute(sa.text('SELECT id, name, contact_method, contact_detail FROM "case"')))
+    if not rows:
+        return
+    cipher = _cipher()
+    keys = sa.table("casework_search_key", sa.column("case_id"), sa.column("kind"), sa.column("digest"))
+    values = []
+    for row in rows:
+        try:
+            name = cipher.decrypt(row.name) if row.name else None
+            detail = cipher.decrypt(row.contact_detail) if row.contact_detail else None
+        except crypto.DecryptionError:
+            continue  # under a key this process does not hold: indexed on its next change
+        values += [{"case_id": row.id, "kind": k, "digest": d} for k, d in keys_of(name, row.contact_method, detail, cipher)]
+    if values:
+        op.bulk_insert(keys, values)
 
 
 def downgrade() -> None:
