@@ -50,7 +50,9 @@ async def _case_held_by(running: Running, client: httpx.AsyncClient, steps: list
     r = await client.post(f"/api/conversations/{session['session_id']}/claim")
     assert r.status_code == 200, r.text
     r = await client.get(f"/api/conversations/{session['session_id']}")
-    return r.json()["case"]["id"]
+    case = r.json()["case"]
+    assert all(rec["because"] for rec in case["routing"]["recommended"])  # the console's face sheet too
+    return case["id"]
 
 
 def _without_share(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, func, select
@@ -148,7 +148,6 @@ async def read_version(case: CaseInScope, kind: Literal["assessment", "plan"], v
         d = await s.scalar(select(CaseDocument).where(CaseDocument.case_id == case.id, CaseDocument.kind == kind,
                                                       CaseDocument.version == version))
         if d is None:
-            from fastapi import HTTPException
             raise HTTPException(404, "no such version")
         await _audit_read(s, me, f"read_{kind}", case.id, version=version)
         return {"document": V.document_view(d)}
