@@ -34,7 +34,7 @@ async def _claimed_cases(live: LiveServer) -> list[int]:
     no_share[12] = ("text", "Maria <b>Santos</b> 🌻")
     no_share[14] = ("text", "080-2222-3333")
     ids = []
-    async with httpx.AsyncClient(base_url=live.url) as resident, httpx.AsyncClient(base_url=live.url) as lead:
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as resident, httpx.AsyncClient(base_url=live.url, timeout=30) as lead:
         await login(lead, "kimura")
         for steps in (JAPANESE_INTAKE, no_share):
             session, _ = await run_intake(resident, steps)
@@ -57,7 +57,10 @@ def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
     page = new_page(browser, **DESKTOP)
     page.on("dialog", lambda d: d.accept("再相談"))
     console_login(page, live_server, "kimura")
-    page.get_by_role("link", name="ケース一覧").click()
+    # the console's link counts today's reminders
+    expect(page.locator("a.nav-cases")).to_have_text("ケース一覧（今日の評価・フォロー 1件）")
+    page.screenshot(path=str(artifact("casework-console-link.png")), clip={"x": 0, "y": 0, "width": 1280, "height": 120})
+    page.locator("a.nav-cases").click()
     page.wait_for_selector("#cw[data-ready=true]")
 
     # the list, today's reminder, then a search by phone number (full-width, dashes)

@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from handoff.api.console import _HEADERS
 
 STATIC = Path(__file__).resolve().parent.parent / "console"
-_FILES = {"cases.js": "text/javascript; charset=utf-8", "cases.css": "text/css; charset=utf-8"}
+_FILES = {"cases.js": "text/javascript; charset=utf-8", "cases.css": "text/css; charset=utf-8",
+          "cases-reminder.js": "text/javascript; charset=utf-8"}  # the console's link shows today's count
 
 router = APIRouter(include_in_schema=False)
 
