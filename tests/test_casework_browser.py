@@ -18,6 +18,7 @@ from casecore.types import utcnow
 from tests import browser as _browser
 from tests.browser import DESKTOP, LiveServer, artifact, new_page
 from tests.helpers import JAPANESE_INTAKE, login, make_counsellor, run_intake
+from tests.test_accessibility_browser import assert_no_violations, axe_source  # noqa: F401  (the fixture)
 from tests.test_console_browser import console_login
 
 pytestmark = pytest.mark.browser
@@ -52,7 +53,7 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(artifact(name)), full_page=True)
 
 
-def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
+def test_case_work_screens(live_server: LiveServer, axe_source: str, browser: Any) -> None:  # noqa: F811
     first, second = live_server.call(_claimed_cases(live_server), timeout=60)
     page = new_page(browser, **DESKTOP)
     page.on("dialog", lambda d: d.accept("再相談"))
@@ -69,6 +70,7 @@ def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
     expect(page.locator("#case-rows")).to_contain_text("Maria <b>Santos</b> 🌻")  # as text, not markup
     assert page.locator("#case-rows b").count() == 0
     _shot(page, "casework-list.png")
+    assert_no_violations(page, axe_source, "case list")
     page.fill("#q", "０９０－１２３４－５６７８")
     page.click("#search-form button[type=submit]")
     expect(page.locator("#case-rows tr")).to_have_count(1)
@@ -86,6 +88,7 @@ def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
     expect(page.locator("#case-rows")).to_contain_text("つなぎ済み")  # the list follows the change
     expect(page.locator("#reopen")).to_be_hidden()  # only a closed case reopens
     _shot(page, "casework-face-sheet.png")
+    assert_no_violations(page, axe_source, "face sheet")
 
     # a referral with the consent
     page.get_by_role("tab", name="つなぎ").click()
@@ -100,6 +103,7 @@ def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
     page.locator("#referral-rows select").select_option("accepted")
     expect(page.locator("#case-status")).to_contain_text("更新しました")
     _shot(page, "casework-referral.png")
+    assert_no_violations(page, axe_source, "referrals")
 
     # the assessment sheet from its template: a text, a choice, a multi and a table row
     page.get_by_role("tab", name="アセスメント").click()
@@ -119,6 +123,7 @@ def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
     expect(page.locator("#assessment-own_goals")).to_have_value("正社員として働き、家賃を滞納せずに暮らしたい")
     expect(page.locator("#doc-assessment .version")).to_contain_text("保存すると第3版になります")
     _shot(page, "casework-assessment.png")
+    assert_no_violations(page, axe_source, "assessment")
 
     # the plan, then the 支援調整会議 approval: reviews at 3, 6 and 12 months
     page.get_by_role("tab", name="支援計画").click()
@@ -132,6 +137,7 @@ def test_case_work_screens(live_server: LiveServer, browser: Any) -> None:
     page.click("#approve-form button[type=submit]")
     expect(page.locator("#doc-plan .version")).to_contain_text("支援調整会議で承認（2026-11-30）")
     _shot(page, "casework-plan.png")
+    assert_no_violations(page, axe_source, "plan")
     page.get_by_role("tab", name="評価・フォロー").click()
     expect(page.locator("#review-rows tr")).to_have_count(3)
     expect(page.locator("#review-rows")).to_contain_text("2027-02-28")
