@@ -44,3 +44,25 @@ def test_existing_cases_get_search_keys(empty_database: str) -> None:  # noqa: F
     assert (1, "phone", digest("phone", "09011112222")) in keys
     assert {(1, "name", digest("name", n)) for n in ("佐藤一郎", "佐藤", "一郎")} <= keys
     assert "09011112222" not in str(keys) and "佐藤" not in str(keys)
+
+
+def test_reindex_after_a_key_rotation(empty_database: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The blind index follows the active key: `madoguchi db reindex-cases` after a rotation."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from madoguchi.cli import app
+
+    test_existing_cases_get_search_keys(empty_database)
+    monkeypatch.setattr(crypto, "_cipher", crypto.cipher())  # the CLI configures its own: restored after
+    new_secret = "rotated-secret-key-for-madoguchi-9876543210"
+    for k, v in {"MADOGUCHI_DATA_DIR": str(tmp_path), "MADOGUCHI_DATABASE_URL": empty_database,
+                 "MADOGUCHI_SECRET_KEY": new_secret, "MADOGUCHI_OLD_SECRET_KEYS": json.dumps([TEST_SECRET])}.items():
+        monkeypatch.setenv(k, v)
+    result = CliRunner().invoke(app, ["db", "reindex-cases"])
+    assert result.exit_code == 0 and "1 cases indexed" in result.output, result.output
+    keys = asyncio.run(_keys(empty_database))
+    rotated = crypto.FieldCipher.from_secrets(new_secret)
+    assert (1, "phone", digest("phone", "09011112222", rotated)) in keys
+    assert (1, "phone", digest("phone", "09011112222", crypto.FieldCipher.from_secrets(TEST_SECRET))) not in keys

@@ -86,3 +86,17 @@ async def matching_case_ids(session: AsyncSession, text: str) -> set[int]:
         found |= set((await session.scalars(
             select(CaseSearchKey.case_id).where(CaseSearchKey.kind == kind, CaseSearchKey.digest == d))).all())
     return found
+
+
+async def reindex_all(session: AsyncSession, batch: int = 500) -> int:
+    """Rewrite every case's search keys (after a key rotation: the blind index follows the
+    active key). Returns how many cases were read."""
+    done, last = 0, 0
+    while True:
+        cases = (await session.scalars(select(Case).where(Case.id > last).order_by(Case.id).limit(batch))).all()
+        if not cases:
+            return done
+        for case in cases:
+            await index_case(session, case)
+        await session.flush()
+        done, last = done + len(cases), cases[-1].id
