@@ -104,3 +104,15 @@ def test_osaka_profile_follows_its_own_table() -> None:
     assert "jiritsu_soudan" not in osaka.route({"public_assistance": "yes", "residence": "lives_here"}).ids
     assert "legal_advice" in osaka.recommend({"categories": ["debt"]})
     assert {a.id for a in osaka.agencies} >= {"welfare_office", "hello_work", "shakyo", "hikikomori_desk"}
+    outside = osaka.route({"categories": ["debt", "job"], "residence": "neither", "public_assistance": "no"})
+    assert not {"jiritsu_soudan", "kakei_kaizen", "shuro_junbi"} & set(outside.ids)
+
+
+def test_every_profile_names_only_programmes_it_has() -> None:
+    for profile in ProfileRegistry.load("minato-tokyo").all():
+        known = {p.id for p in profile.programmes}
+        asked = {pid for rule in profile.routing for pid in rule.recommend} | set(profile.default_recommendation)
+        assert asked <= known, (profile.id, asked - known)
+        linked = {a.programme for a in profile.agencies if a.programme}
+        assert linked <= known, (profile.id, linked - known)
+        assert len({a.id for a in profile.agencies}) == len(profile.agencies)

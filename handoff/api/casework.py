@@ -5,6 +5,7 @@ every read of personal data is audited; changes go through handoff.actions.casew
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any, Literal
 
@@ -287,7 +288,9 @@ async def intake_sheet(case: CaseInScope, ctx: Ctx, me: Me) -> Response:
         last = await s.scalar(select(CaseTriage).where(CaseTriage.case_id == c.id).order_by(CaseTriage.id.desc()).limit(1))
         count = await s.scalar(select(func.count()).select_from(Referral).where(Referral.case_id == c.id))
         await _audit_read(s, me, "export_intake_sheet", c.id)
-        pdf = intake_sheet_pdf(c, profile, V.routing_view(profile, c), V.triage_view(last) if last else None, count or 0)
+        triage = V.triage_view(last) if last else None
+    # Laying out the page (and reading the font) takes a moment: off the event loop.
+    pdf = await asyncio.to_thread(intake_sheet_pdf, c, profile, V.routing_view(profile, c), triage, count or 0)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="intake-{c.number}.pdf"', "Cache-Control": "no-store"})
 
