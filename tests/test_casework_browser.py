@@ -105,8 +105,11 @@ def test_case_work_screens(live_server: LiveServer, axe_source: str, browser: An
     _shot(page, "casework-referral.png")
     assert_no_violations(page, axe_source, "referrals")
 
-    # the assessment sheet from its template: a text, a choice, a multi and a table row
-    page.get_by_role("tab", name="アセスメント").click()
+    # the assessment sheet from its template: a text, a choice, a multi and a table row (the
+    # tabs answer the arrow keys too)
+    page.get_by_role("tab", name="つなぎ").press("ArrowRight")
+    expect(page.get_by_role("tab", name="アセスメント")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name="アセスメント")).to_be_focused()
     page.fill("#assessment-daily_life", "昼夜逆転。食事は1日1回")
     page.select_option("#assessment-money_management", "一部支援が必要")
     page.get_by_label("就労", exact=True).check()

@@ -290,12 +290,21 @@
 
   // ── wiring ─────────────────────────────────────────────────────────
   function tabs() {
-    document.querySelectorAll("[role=tab]").forEach(function (b) {
-      b.addEventListener("click", function () {
-        document.querySelectorAll("[role=tab]").forEach(function (x) { x.setAttribute("aria-selected", String(x === b)); });
-        document.querySelectorAll(".tab").forEach(function (p) { p.hidden = p.id !== "tab-" + b.dataset.tab; });
+    var all = Array.prototype.slice.call(document.querySelectorAll("[role=tab]"));
+    function select(b) {
+      all.forEach(function (x) { x.setAttribute("aria-selected", String(x === b)); x.tabIndex = x === b ? 0 : -1; });
+      document.querySelectorAll(".tab").forEach(function (p) { p.hidden = p.id !== "tab-" + b.dataset.tab; });
+    }
+    all.forEach(function (b, i) {
+      b.addEventListener("click", function () { select(b); });
+      b.addEventListener("keydown", function (ev) {  // arrow keys move between tabs (WAI-ARIA tabs)
+        var step = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
+        if (!step) return;
+        var next = all[(i + step + all.length) % all.length];
+        select(next); next.focus(); ev.preventDefault();
       });
     });
+    select(all[0]);
   }
   function forms() {
     $("search-form").addEventListener("submit", search);
