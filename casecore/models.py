@@ -255,3 +255,4 @@ class ResidentBlock(Base):
     counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
     reason: Mapped[str] = mapped_column(String(16), default="rules")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+from casecore.casework import models as _casework_models  # noqa: E402,F401  (their tables on Base.metadata)

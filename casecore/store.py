@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casecore import audit, crypto
+from casecore.casework.search import index_case
 from casecore.lifecycle import CONVERSATION
 from casecore.models import Case, ConsentRecord, ContactPoint, Conversation, Message
 from casecore.types import utcnow
@@ -147,6 +148,7 @@ async def create_case(
     )
     session.add(case)
     await session.flush()
+    await index_case(session, case)  # name and phone as blind-index keys (issue 13)
     conv.case_id = case.id
     # Consents given during this conversation belong to the case from now on.
     await session.execute(

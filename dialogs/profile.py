@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from dialogs.eligibility import Eligibility, Recommendation, Routing, check, rule_reasons
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 NATIONAL_CONTACTS_FILE = Path(__file__).parent / "contacts.yaml"
@@ -71,7 +73,24 @@ class Programme(BaseModel):
     id: str
     name: str  # Japanese name as the municipality uses it
     code: str | None = None  # ア〜ケ in 000 別紙1
-    welfare_recipients_only: bool = False
+    welfare_recipients_only: bool = False  # older profiles: the same as eligible.public_assistance
+    # Who may use it (000 別紙1's table); None: anyone (an outside agency such as Hello Work).
+    eligible: Eligibility | None = None
+
+    @model_validator(mode="after")
+    def _recipients_only(self) -> Programme:
+        if self.welfare_recipients_only and self.eligible is None:
+            self.eligible = Eligibility(public_assistance="recipients", residence=None)
+        return self
+
+
+class Agency(BaseModel):
+    """Where a case may be referred (別紙1-2 §4(2)): the welfare office, Hello Work, …"""
+
+    id: str
+    name: str
+    phone: str | None = None
+    programme: str | None = None  # the programme row this agency runs, when there is one
 
 
 class RoutingRule(BaseModel):
@@ -170,6 +189,7 @@ class Profile(BaseModel):
     lodging_contact: Contact | None = None  # emergency lodging at night and on holidays (ク)
     districts: list[str] = Field(default_factory=list)
     programmes: list[Programme] = Field(default_factory=list)
+    agencies: list[Agency] = Field(default_factory=list)  # referral targets (issue 13)
     routing: list[RoutingRule] = Field(default_factory=list)
     default_recommendation: list[str] = Field(default_factory=lambda: ["jiritsu_soudan"])
     waiting_target_minutes: int = 30
@@ -217,18 +237,36 @@ class Profile(BaseModel):
         return self.lodging_contact.render(language) if self.lodging_contact else self.emergency_text(language)
 
     def recommend(self, answers: dict[str, Any]) -> list[str]:
-        out: list[str] = []
-        receives = answers.get("public_assistance") == "yes"
+        return self.route(answers).ids
+
+    def route(self, answers: dict[str, Any]) -> Routing:
+        """The programmes the answers call for and the resident may use, each with its
+        reasons; the ones a rule asked for but the table rules out, with why not."""
         known = {p.id: p for p in self.programmes}
+        out = Routing()
+        found: dict[str, Recommendation] = {}
         for rule in self.routing:
-            if rule.matches(answers):
-                for pid in rule.recommend:
-                    prog = known.get(pid)
-                    if prog and prog.welfare_recipients_only and not receives:
-                        continue  # イ 被保護者就労支援 is for welfare recipients only
-                    if pid not in out:
-                        out.append(pid)
-        return out or list(self.default_recommendation)
+            if not rule.matches(answers):
+                continue
+            for pid in rule.recommend:
+                prog = known.get(pid)
+                why_not, confirm = check(prog.eligible, answers) if prog and prog.eligible else ([], [])
+                if why_not:
+                    out.excluded.setdefault(pid, why_not)
+                    continue
+                rec = found.setdefault(pid, Recommendation(pid, confirm=confirm))
+                rec.because += [r for r in rule_reasons(rule.when, answers) if r not in rec.because]
+        for pid in self.default_recommendation if not found else []:
+            prog = known.get(pid)
+            if not (prog and prog.eligible and check(prog.eligible, answers)[0]):
+                found[pid] = Recommendation(pid, because=["because.default"])
+        out.recommended = list(found.values())
+        for pid in found:
+            out.excluded.pop(pid, None)
+        return out
+
+    def agency(self, agency_id: str) -> Agency | None:
+        return next((a for a in self.agencies if a.id == agency_id), None)
 
     def programme_name(self, pid: str) -> str:
         for p in self.programmes:

@@ -84,6 +84,29 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("reindex-cases")
+def db_reindex_cases() -> None:
+    """Rewrite the blind-index keys cases are searched by (name, phone), e.g. after rotating
+    MADOGUCHI_SECRET_KEY: the index follows the active key."""
+
+    async def run() -> int:
+        from casecore import crypto
+        from casecore.casework.search import reindex_all
+        from casecore.db import make_engine, make_sessionmaker, transaction
+
+        settings = Settings()
+        crypto.configure(crypto.FieldCipher.from_secrets(
+            settings.resolved_secret_key(), [k.get_secret_value() for k in settings.old_secret_keys]))
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as s:
+                return await reindex_all(s)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"{asyncio.run(run())} cases indexed")
+
+
 @user_app.command("create")
 def user_create(
     login: str,

@@ -35,7 +35,7 @@ def _files(namespace: str) -> list[str]:
 
 
 def test_namespaces_are_directories_beside_the_dialog_catalog() -> None:
-    assert set(NAMESPACES) == {"dialog", *RESIDENT_FACING, "console"}
+    assert set(NAMESPACES) == {"dialog", *RESIDENT_FACING, "console", "casework"}
     for namespace in NAMESPACES:
         assert "ja" in _files(namespace), namespace
 

@@ -149,7 +149,9 @@ def test_full_intake_creates_one_case_with_routing() -> None:
     (case,) = effects(results, "create_case")
     assert case["answers"]["categories"] == ["housing"]
     assert case["answers"]["share"] == "discuss"
-    assert "jukyo_kakuho" in case["recommended"] and "hitorioya" in case["recommended"]
+    # a household with children is not a single-parent one (issue 13): オ, not キ
+    assert "jukyo_kakuho" in case["recommended"] and "gakushu" in case["recommended"]
+    assert "hitorioya" not in case["recommended"]
     assert results[-1].state.node == "handed_over" and results[-1].state.finished
     consents = effects(results, "record_consent")
     assert [(c["consent_kind"], c["decision"]) for c in consents] == [("use", "granted"), ("share_agencies", "discuss")]

@@ -220,7 +220,8 @@ async def test_every_figure_of_a_synthetic_month(running: Running, tmp_path: Pat
     assert dict(m.by_for_whom) == {"self": 8, "relative": 3}
     assert dict(m.by_category) == {"debt": 11, "job": 6, "housing": 2}
     assert dict(m.programmes_used) == {"kakei_kaizen": 5, "jiritsu_soudan": 2}  # never the recommended shuro_junbi
-    assert m.triage is None and m.referrals is None and m.warnings is None  # not in the data model yet
+    # no case of the synthetic month was triaged or referred yet (issue 13 records both)
+    assert m.triage == {"unknown": m.cases} and m.referrals == {} and m.warnings is None
     assert m.removals == 2 and dict(m.removals_by_reason) == {"harassment": 1, "spam": 1} and m.blocked_attempts == 1
     assert m.delivery_failures == 3 and dict(m.delivery_failures_by_channel) == {"line": 3}
     assert m.handoffs == 6 and m.unclaimed == 1
@@ -255,8 +256,8 @@ async def test_every_figure_of_a_synthetic_month(running: Running, tmp_path: Pat
     assert waiting["待ち時間 中央値"] == (10, 10) and waiting["待ち時間 90%の人がこれ以内"] == (45, 45)
     assert rows(doc, "survey")["相談して役に立ったか：はい"] == (5, 5)
     sections = {s["key"]: s for s in doc["sections"]}
-    assert sections["triage"]["rows"] == [] and "まだ記録されていません" in sections["triage"]["note"]
-    assert sections["referrals"]["rows"] == [] and "まだ記録されていません" in sections["referrals"]["note"]
+    assert rows(doc, "triage") == {"振り分け未記録": (11, 11)} and not sections["triage"]["note"]
+    assert sections["referrals"]["rows"] == []
     assert "警告" in sections["removals"]["note"]
     assert doc["by_hour"][10] == 6 and doc["by_hour"][23] == "<5" and doc["by_hour"][3] == 0
     every_cell = [v for s in doc["sections"] for r in s["rows"] if r["unit"] == "件" for v in (r["month"], r["ytd"])]
@@ -395,7 +396,7 @@ async def test_the_dashboard_is_for_leads_of_their_municipalities(running: Runni
     assert r.status_code == 200, r.text
     tokyo = r.json()["profiles"][TOKYO]
     assert tokyo["waiting_now"] == 1 and tokyo["urgent_waiting_now"] == 1 and 11 <= tokyo["longest_wait_minutes"] <= 14
-    assert len(tokyo["today"]["by_hour"]) == 24 and tokyo["open_reviews"]["recorded"] is False
+    assert len(tokyo["today"]["by_hour"]) == 24 and tokyo["open_reviews"] == {"recorded": True, "count": 0, "note": "reviews and follow-ups past their day"}
     assert set(r.json()["profiles"]) == {TOKYO, OSAKA}
     await login(client, "osaka_lead")
     r = await client.get("/api/reports/dashboard")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casecore import models
+from casecore.casework.models import CaseTriage, Referral
 from casecore.models import AuditEvent, Case, ContactPoint, Conversation, Message
 from casecore.reporting.models import SurveyAnswer
 from casecore.reporting.periods import JST
@@ -44,7 +44,7 @@ class Figures:
     by_for_whom: Counter[str] = field(default_factory=Counter)
     by_category: Counter[str] = field(default_factory=Counter)
     programmes_used: Counter[str] = field(default_factory=Counter)  # accepted on cases, not recommended
-    triage: Counter[str] | None = None  # None: not recorded by the data model yet
+    triage: Counter[str] | None = None  # the latest 振り分け per case (casework_triage)
     referrals: Counter[str] | None = None
     removals: int = 0  # conversations removed by a lead or blocked (one removed, then blocked, is one)
     blocks: int = 0
@@ -120,13 +120,17 @@ async def _consultations(s: AsyncSession, fig: Figures, profile_id: str, start: 
 
 async def _cases(s: AsyncSession, fig: Figures, profile_id: str, start: datetime, end: datetime) -> None:
     # Only non-personal columns are selected: nothing is decrypted for a report.
-    triage_col = getattr(Case, "triage_outcome", None)
-    cols = [Case.age_band, Case.district, Case.for_whom, Case.categories, Case.accepted_programmes]
-    if triage_col is not None:
-        cols.append(triage_col.label("triage"))
-        fig.triage = Counter()
+    cols = [Case.id, Case.age_band, Case.district, Case.for_whom, Case.categories, Case.accepted_programmes]
     rows = (await s.execute(select(*cols).where(
         Case.profile_id == profile_id, Case.created_at >= start, Case.created_at < end))).all()
+    fig.triage = Counter()
+    # The triage outcome of a case is its latest 振り分け (issue 13); a case without one counts as unknown.
+    latest = (select(CaseTriage.case_id, func.max(CaseTriage.id).label("tid"))
+              .join(Case, Case.id == CaseTriage.case_id)
+              .where(Case.profile_id == profile_id, Case.created_at >= start, Case.created_at < end)
+              .group_by(CaseTriage.case_id).subquery())
+    outcomes = dict((await s.execute(select(CaseTriage.case_id, CaseTriage.outcome)
+                                     .join(latest, latest.c.tid == CaseTriage.id))).all())
     for r in rows:
         fig.cases += 1
         fig.by_age_band[r.age_band or "unknown"] += 1
@@ -134,21 +138,13 @@ async def _cases(s: AsyncSession, fig: Figures, profile_id: str, start: datetime
         fig.by_for_whom[r.for_whom or "unknown"] += 1
         fig.by_category.update(set(r.categories or []))
         fig.programmes_used.update(set(r.accepted_programmes or []))
-        if fig.triage is not None:
-            fig.triage[r.triage or "unknown"] += 1
+        fig.triage[outcomes.get(r.id, "unknown")] += 1
 
 
 async def _referrals(s: AsyncSession, fig: Figures, profile_id: str, start: datetime, end: datetime) -> None:
-    """Referrals made, by agency, once the data model records them (issue 13): a `Referral` model
-    with `case_id`, `agency` and a time column."""
-    referral = getattr(models, "Referral", None)
-    if referral is None or not hasattr(referral, "agency"):
-        return
-    at = next((getattr(referral, n) for n in ("made_at", "at", "created_at") if hasattr(referral, n)), None)
-    if at is None:
-        return
-    rows = (await s.scalars(select(referral.agency).join(Case, Case.id == referral.case_id).where(
-        Case.profile_id == profile_id, at >= start, at < end))).all()
+    """Referrals made in the period, by agency (issue 13's casework_referral)."""
+    rows = (await s.scalars(select(Referral.agency).join(Case, Case.id == Referral.case_id).where(
+        Case.profile_id == profile_id, Referral.made_at >= start, Referral.made_at < end))).all()
     fig.referrals = Counter(str(a) for a in rows)
 
 

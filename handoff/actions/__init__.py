@@ -11,6 +11,8 @@ HTTP handlers and channel adapters call actions; nothing else writes case-core t
                      request_human_in, end_in, mark_urgent_in, flag_look_in
     messages.py      counsellor_message, notice, record_delivery
     case.py          create_from_intake_in, open_from_conversation, set_status, add_note, set_programmes
+    casework.py      record_triage, refer, update_referral, record_placement, complete_review (issue 13)
+    casework_docs.py save_document (assessment, plan: versions), approve_plan (支援調整会議)
     consent.py       record_in, record
     purge.py         unconsented_in, stale
     moderation.py    warn, remove (a lead's first and second steps; block is conversation.block)

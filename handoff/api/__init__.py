@@ -10,9 +10,17 @@ from handoff.actions.base import ActionError
 
 
 def mount(app: FastAPI) -> None:
-    from handoff.api import auth, cases, console, conversations, moderation
+    from handoff.api import (
+        auth,
+        cases,
+        casework,
+        casework_console,
+        console,
+        conversations,
+        moderation,
+    )
     from handoff.api.deps import action_error_handler
 
     app.add_exception_handler(ActionError, action_error_handler)
-    for module in (auth, cases, conversations, moderation, console):
+    for module in (auth, cases, casework, casework_console, conversations, moderation, console):
         app.include_router(module.router)

@@ -41,6 +41,7 @@ from handoff.api.views import (
     StatusChanged,
     Typing,
 )
+from handoff.casework_views import routing_view
 from handoff.context import HandoffContext as AppContext
 from i18n import risk
 from i18n.catalog import catalog
@@ -325,6 +326,7 @@ async def _case_view(s: Any, ctx: AppContext, case: Case, me: Counsellor) -> dic
             k: catalog("ja").label(v) for k in CODED_FIELDS if (v := getattr(case, k)) is not None
         },
         "recommended_programmes": list(case.recommended_programmes),
+        "routing": routing_view(profile, case),  # each recommendation with its reasons (issue 13)
         "accepted_programmes": case.accepted_programmes,
         "programmes": [{"id": p.id, "name": profile.programme_name(p.id)} for p in profile.programmes],
         "allowed_actions": CASE.allowed(case.status),

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 
 from casecore import audit
 from casecore.access import can_see
+from casecore.casework.models import CaseReview
 from casecore.db import transaction
-from casecore.models import Conversation, Counsellor
+from casecore.models import Case, Conversation, Counsellor
 from casecore.reporting import figures as F
 from casecore.reporting.models import SurveyAnswer
 from casecore.reporting.periods import JST, Month
@@ -65,6 +66,12 @@ async def _survey_trend(s: Any, profile_id: str, now: datetime) -> dict[str, Any
         for q in QUESTIONS:
             month[q][getattr(r, q) or "no_answer"] += 1
     return {"months": list(out.values())}
+
+
+async def _overdue_reviews(s: Any, profile_id: str, today: Any) -> int:
+    return await s.scalar(select(func.count()).select_from(CaseReview).join(Case, Case.id == CaseReview.case_id)
+                          .where(Case.profile_id == profile_id, CaseReview.done_at.is_(None),
+                                 CaseReview.due_on < today)) or 0
 
 
 def reports_router(ctx: AppContext) -> APIRouter:
@@ -116,8 +123,9 @@ def reports_router(ctx: AppContext) -> APIRouter:
                     "longest_wait_minutes": round((now - oldest).total_seconds() / 60, 1) if oldest else None,
                     "today": _period(today),
                     "last_30_days": _period(month),
-                    # Case reviews (ケース検討) are not part of the data model yet.
-                    "open_reviews": {"recorded": False, "count": None, "note": "case reviews are not recorded yet"},
+                    # Plan reviews and follow-ups past their day and not recorded (issue 13).
+                    "open_reviews": {"recorded": True, "count": await _overdue_reviews(s, pid, local.date()),
+                                     "note": "reviews and follow-ups past their day"},
                     "survey": await _survey_trend(s, pid, now),
                 }
         return {"generated_at": now.isoformat(), "date": local.date().isoformat(), "timezone": "Asia/Tokyo",

@@ -18,6 +18,7 @@ from casecore.reporting.models import SurveyAnswer
 from casecore.reporting.periods import JST, Month
 from casecore.types import utcnow
 from dialogs.profile import Profile
+from i18n.catalog import catalog
 from madoguchi.reports import labels as L
 
 CATEGORIES = ("money", "debt", "job", "housing", "homeless", "food", "health", "family", "children",
@@ -121,6 +122,10 @@ def _minutes(title: str, m: dict[str, Any], y: dict[str, Any], key: str, thresho
     return Row(title, show(m), show(y), unit="分")
 
 
+def _triage_label(code: str) -> str:
+    return "振り分け未記録" if code == "unknown" else catalog("ja", "casework").text(f"triage.{code}")
+
+
 def _sections(profile: Profile, m: F.Figures, y: F.Figures, threshold: int) -> list[Section]:
     out = [Section("summary", "概要", [
         Row("新規相談（住民が最初のメッセージを送った会話）", m.consultations, y.consultations),
@@ -150,11 +155,12 @@ def _sections(profile: Profile, m: F.Figures, y: F.Figures, threshold: int) -> l
     if m.triage is None or y.triage is None:
         out.append(Section("triage", "振り分けの結果", note=NOT_RECORDED))
     else:
-        out.append(Section("triage", "振り分けの結果", _rows(_present(m.triage, y.triage), m.triage, y.triage, str)))
+        out.append(Section("triage", "振り分けの結果", _rows(_present(m.triage, y.triage), m.triage, y.triage, _triage_label)))
     if m.referrals is None or y.referrals is None:
         out.append(Section("referrals", "他機関へのつなぎ（機関別）", note=NOT_RECORDED))
     else:
-        out.append(Section("referrals", "他機関へのつなぎ（機関別）", _rows(_present(m.referrals, y.referrals), m.referrals, y.referrals, str)))
+        out.append(Section("referrals", "他機関へのつなぎ（機関別）", _rows(_present(m.referrals, y.referrals), m.referrals, y.referrals,
+                                                                   lambda k: a.name if (a := profile.agency(k)) else k)))
     programme_ids = [p.id for p in profile.programmes]
     out.append(Section("programmes", "利用した事業（相談員が決定したもの）",
                        _rows(_present(m.programmes_used, y.programmes_used, order=programme_ids), m.programmes_used,
