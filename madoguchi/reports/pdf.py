@@ -5,10 +5,15 @@ the renderer stops with a message that says which package to install."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 
 from madoguchi.reports.build import Report
+
+# fpdf2 logs the characters the font lacks; with --comments they are residents' own words,
+# which never go to a log (handoff/casework_pdf.py does the same for the face sheet).
+logging.getLogger("fpdf.output").addFilter(lambda r: "missing the following glyphs" not in str(r.msg))
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
