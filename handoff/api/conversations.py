@@ -233,10 +233,15 @@ async def transfer(conv: InScope, body: TransferBody, ctx: Ctx, me: Me) -> dict[
     return {"conversation_id": conv.id, "status": done.status, "owner": _me(done.owner)}
 
 
+class ReleaseBody(BaseModel):
+    to: str = Field(default="queue", pattern=r"^(queue|bot)$")
+
+
 @router.post("/conversations/{conversation_id}/release", response_model=Ownership)
-async def release(conv: InScope, ctx: Ctx, me: Me) -> dict[str, Any]:
-    """Hand the conversation back to the bot (the intake continues where it was)."""
-    done = await conversation_actions.release(ctx, conv.id, me)
+async def release(conv: InScope, ctx: Ctx, me: Me, body: ReleaseBody | None = None) -> dict[str, Any]:
+    """Let go without losing it: back to the queue (default), or `{"to": "bot"}` while the
+    intake is unfinished (409 once it is done); the resident is told which."""
+    done = await conversation_actions.release(ctx, conv.id, me, (body or ReleaseBody()).to)
     return {"conversation_id": conv.id, "status": done.status}
 
 
