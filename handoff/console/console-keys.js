@@ -17,7 +17,11 @@
     ["Ctrl+Enter", "送信する(返信の欄で)", null],
     ["/", "定型文を探す(返信の欄の先頭で)", null],
     ["Alt+P", "届く文を確認する(翻訳と逆翻訳)", function () { clickIfShown("preview-btn"); }],
-    ["Alt+N", "メモを書く(本人には送られません)", function () { if (shown("tl-note")) $("tl-note").focus(); }],
+    ["Alt+N", "メモを書く(本人には送られません)", function () {
+      if ($("conv").hidden) return;
+      $("tl-note-box").open = true;
+      $("tl-note").focus();
+    }],
     ["Alt+O", "相談票を開く(まだなければ作る)", openCase],
     ["Alt+E", "相談を終了する(確認があります)", resolve],
     ["?", "このヘルプを開く", function () { help(); }],
