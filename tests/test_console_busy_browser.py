@@ -314,9 +314,30 @@ def first_gain(page: Any) -> float:
     return float(page.evaluate("window.__beeps[0].gain"))
 
 
-def test_settings_and_the_leads_canned_editor(live: LiveServer, browser: Any) -> None:
+def test_settings_preview_and_the_leads_canned_editor(live: LiveServer, browser: Any) -> None:
+    from tests.test_console_desk import FakeTranslator
+
     lead = console(browser, live, "shunin")
+    router = live.ctx.router
+    saved_translator = router.translator
     try:
+        # with a model for the pair: the translation, its back-translation and the confidence, before sending
+        router.translator = FakeTranslator()
+        s = httpx.post(live.url + "/api/webchat/sessions", json={"language": "en"}).json()
+        httpx.post(f"{live.url}/api/webchat/sessions/{s['session_id']}/messages", json={"choice": "human"},
+                   headers={"Authorization": f"Bearer {s['token']}"}).raise_for_status()
+        lead.goto(f"{live.url}/console#c/{s['session_id']}")
+        lead.click("#claim")
+        lead.wait_for_selector("#conv[data-mine=true]")
+        expect(lead.locator("#send-mode")).to_have_attribute("data-mode", "translate")
+        lead.fill("#reply", "家賃の支払いについて相談しましょう。")  # previewed as they pause
+        expect(lead.locator("#tr-preview")).to_have_attribute("data-state", "translated")
+        assert lead.inner_text("#tr-out") == "Let us talk about paying the rent."
+        assert "家賃の支払いについて話しましょう。" in lead.inner_text("#tr-back")
+        assert "確かさ 82%" in lead.inner_text("#tr-head")
+        shot(lead, "busy-desktop-preview.png")
+        router.translator = saved_translator
+
         # per-counsellor alert settings, kept on the server
         lead.click("#open-settings")
         expect(lead.locator("#settings")).to_have_attribute("open", "")
@@ -344,4 +365,5 @@ def test_settings_and_the_leads_canned_editor(live: LiveServer, browser: Any) ->
         assert next(c for c in r["replies"] if c["key"] == "interpreter")["text"].startswith("Nếu cần, chúng tôi")
         assert_clean(lead)
     finally:
+        router.translator = saved_translator
         lead.context.close()

@@ -42,9 +42,11 @@ async def _resident_texts(client: Any, session: dict[str, Any]) -> list[str]:
     return [m["text"] or "" for m in (await resident_messages(client, session))["messages"]]
 
 
-async def test_release_reopen_and_every_list(running_sqlite: Running) -> None:
-    client = running_sqlite.client
-    async with counsellor_client(running_sqlite, "sato") as sato, counsellor_client(running_sqlite, "suzuki") as suzuki:
+async def test_release_reopen_and_every_list(running: Running) -> None:
+    """On SQLite and on PostgreSQL + Redis (the unread counts are one outer-joined query)."""
+    running_sqlite = running
+    client = running.client
+    async with counsellor_client(running, "sato") as sato, counsellor_client(running, "suzuki") as suzuki:
         done = await waiting_after_intake(client)  # Japanese, intake finished (a case)
         cid = done["session_id"]
         assert (await sato.post(f"/api/conversations/{cid}/claim")).status_code == 200
