@@ -353,6 +353,18 @@ def test_settings_preview_and_the_leads_canned_editor(live: LiveServer, browser:
         until(lambda: not lead.evaluate("fetch('/api/console/overview').then(r => r.json())")["presence"]["settings"]["sound"],
               "sound off saved")
         assert saved is not None
+        lead.reload()  # the settings come back from the server
+        lead.wait_for_selector("#app[data-view=main][data-live=open]")
+        # urgent only: a new ordinary resident rings nothing; an urgent one is signalled, silently
+        before = len(alerts(lead))
+        quiet = httpx.post(live.url + "/api/webchat/sessions", json={"language": "tl"}).json()
+        httpx.post(f"{live.url}/api/webchat/sessions/{quiet['session_id']}/messages", json={"choice": "human"},
+                   headers={"Authorization": f"Bearer {quiet['token']}"}).raise_for_status()
+        lead.wait_for_selector(f"#queue li[data-id='{quiet['session_id']}']")
+        wid, _ = webchat_urgent(live)
+        lead.wait_for_selector(f"#queue li.urgent[data-id='{wid}']")
+        got = until(lambda: alerts(lead)[before:], "the urgent alert")
+        assert [(a["id"], a["urgent"], a["sound"], a["notification"]) for a in got] == [(wid, True, False, True)]
 
         # the leads' editor: every catalog language, Japanese first
         lead.click("#open-canned-editor")
