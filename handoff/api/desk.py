@@ -33,6 +33,7 @@ from casecore.types import utcnow
 from handoff import canned, relay, waiting_list
 from handoff.actions import conversation as conversation_actions
 from handoff.actions import desk
+from handoff.api.conversations import risk_screen_status
 from handoff.api.deps import Ctx, InScope, Lead, Me, visible_conversation
 from handoff.api.views import View
 from handoff.context import HandoffContext as AppContext
@@ -141,6 +142,7 @@ async def overview(ctx: Ctx, me: Me) -> dict[str, Any]:
     return {"waiting": waiting, "mine": mine, "team": team, "held": [i for i in held if i["id"] not in shown],
             "resting": resting, "closed": closed, "unread": {str(k): v for k, v in unread.items()},
             "presence": presence, "escalations": escalations, "now": now.isoformat(),
+            "risk_screen": risk_screen_status(),
             "me": {"id": me.id, "login": me.login, "role": me.role, "team": getattr(me, "team", None)}}
 
 

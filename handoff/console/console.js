@@ -167,9 +167,7 @@
   // ── the queue ────────────────────────────────────────────────────────────
   function loadQueue() {
     // Every list at once (issue 14): mine, waiting, my team, others', resting, closed.
-    return Promise.all([api("GET", "/api/console/overview"), api("GET", "/api/queue")]).then(function (r) {
-      var q = r[0];
-      q.risk_screen = r[1].risk_screen;
+    return api("GET", "/api/console/overview").then(function (q) {
       var before = state.queue;
       state.queue = q;
       state.clockSkew = Date.now() - new Date(q.now).getTime();
