@@ -23,7 +23,7 @@ from casecore.lifecycle import CONVERSATION
 from casecore.models import Case, ContactPoint, Conversation, Counsellor
 from casecore.store import is_crisis_record
 from casecore.types import utcnow
-from handoff import blocks, relay, waiting_list
+from handoff import blocks, relay
 from handoff.actions.base import ActionError, atomic, conversation_next
 from handoff.actions.messages import add_counsellor_message, add_notice, notice
 from handoff.context import HandoffContext
@@ -34,6 +34,7 @@ from handoff.ownership import (
     refusal,
     require_owner_or_supervisor,
 )
+from handoff.waiting_list import intake_finished
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ async def release(ctx: HandoffContext, conversation_id: int, actor: Counsellor, 
         raise ActionError(422, "release to 'queue' or 'bot'")
     async with atomic(ctx) as (s, after):
         conv = await locked_conversation(s, conversation_id)
-        if to == "bot" and waiting_list.intake_finished(conv, ctx.profiles):
+        if to == "bot" and intake_finished(conv, ctx.profiles):
             raise ActionError(409, "the intake is finished: release returns it to the queue")
         trigger, action = ("release", "conversation_released") if to == "bot" else ("requeue", "conversation_requeued")
         values: dict[str, Any] = {"owner_counsellor_id": None}
