@@ -521,7 +521,12 @@
       if ($("reply").value === text) $("reply").value = "";  // not what was typed meanwhile
       appendMessage(res.message, true);
       emit("sent", res.message);
-    }).then(function () { $("send").disabled = false; $("reply").focus(); });
+    }).then(function () {
+      $("send").disabled = false;
+      // back to the reply box, unless the counsellor moved on meanwhile (a note, the list)
+      var at = document.activeElement;
+      if (!at || at === document.body || at === $("send")) $("reply").focus();
+    });
   }
 
   // Tell the resident we are writing, at most every 5 seconds while typing.
