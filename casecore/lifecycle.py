@@ -8,7 +8,8 @@ new ─assess→ assessing ─support→ supporting ─close→ closed
 Any open state can be withdrawn by the resident; a closed case can be reopened.
 
 Conversation (who answers the resident):
-bot ─request_human→ waiting ─claim→ counsellor ─release→ bot
+bot ─request_human→ waiting ─claim→ counsellor ─release→ bot (intake unfinished) / ─requeue→ waiting
+closed ─reopen→ counsellor (a counsellor takes it up again);
 counsellor ─transfer→ counsellor (another holder); bot / waiting / counsellor ─close→ closed;
 block (a removed resident) closes from any status, closed included. A closed conversation
 stays closed: the resident's next message opens a new one.
@@ -91,6 +92,10 @@ CONVERSATION_TRANSITIONS = [
     {"trigger": "claim", "source": "waiting", "dest": "counsellor"},
     {"trigger": "transfer", "source": "counsellor", "dest": "counsellor"},
     {"trigger": "release", "source": "counsellor", "dest": "bot"},
+    # issue 14: released back to the queue (the intake is done, so the bot has nothing to ask)
+    {"trigger": "requeue", "source": "counsellor", "dest": "waiting"},
+    # a counsellor takes a closed conversation up again (not a blocked resident's: checked by the action)
+    {"trigger": "reopen", "source": "closed", "dest": "counsellor"},
     {"trigger": "close", "source": ["bot", "waiting", "counsellor"], "dest": "closed"},
     {"trigger": "block", "source": CONVERSATION_STATES, "dest": "closed"},
 ]

@@ -193,6 +193,8 @@ class Profile(BaseModel):
     routing: list[RoutingRule] = Field(default_factory=list)
     default_recommendation: list[str] = Field(default_factory=lambda: ["jiritsu_soudan"])
     waiting_target_minutes: int = 30
+    # issue 14: an urgent resident's own, shorter target; past it the lead is told (handoff/waiting.py)
+    urgent_target_minutes: int = 10
     channels: dict[str, dict[str, str]] = Field(default_factory=dict)
     contacts: dict[str, Contact] = Field(default_factory=dict)  # local lines, by id
     risk_contacts: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RISK_CONTACTS))

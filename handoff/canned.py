@@ -1,22 +1,32 @@
 """Canned replies (定型文) and system notices: the `canned` catalog namespace
-(i18n/catalogs/canned/<lang>.yaml).
+(i18n/catalogs/canned/<lang>.yaml), and the replies leads edit in the console (issue 14,
+table `desk_canned_reply`), which override or add to the catalog's.
 
 A canned reply is written once per language by people, so sending one needs no machine
 translation: the resident gets their language's version, the transcript keeps the Japanese.
 Keys are shared across languages; a missing text falls back as every catalog does (Easy
 Japanese to Japanese, others to English, then Japanese) and says which language it is, so
-the counsellor can tell what the resident will read.
+the counsellor can tell what the resident will read. At each step of that chain a lead's
+text comes before the catalog's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from i18n.catalog import available_languages, catalog, format_text
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casecore.desk import DeskCannedReply
+from i18n.catalog import available_languages, catalog, fallback_chain, format_text
 
 NAMESPACE = "canned"
 BASE = "ja"
+# (key, language) -> (label, text): what leads wrote in the console
+Edits = Mapping[tuple[str, str], tuple[str, str]]
+NO_EDITS: Edits = {}
 
 
 @dataclass(frozen=True)
@@ -26,10 +36,17 @@ class Canned:
     ja: str  # the Japanese text (what the transcript keeps as the original)
     text: str  # the version the resident reads
     language: str  # the language of `text` (may be a fallback)
+    edited: bool = False  # a lead's text (not the catalog's) in the resident's version
 
 
 def languages() -> list[str]:
     return sorted(available_languages(NAMESPACE))
+
+
+async def edits(s: AsyncSession) -> dict[tuple[str, str], tuple[str, str]]:
+    """Every lead-written reply (a small table: a few dozen rows)."""
+    rows = (await s.scalars(select(DeskCannedReply))).all()
+    return {(r.key, r.language): (r.label, r.text) for r in rows}
 
 
 def _keys(group: str) -> list[str]:
@@ -39,18 +56,55 @@ def _keys(group: str) -> list[str]:
     return list(dict.fromkeys(seen))
 
 
-def replies(language: str) -> list[Canned]:
-    """Every canned reply, in the order of the Japanese file."""
-    return [reply(k, language) for k in _keys("replies")]
+def keys(ed: Edits = NO_EDITS) -> list[str]:
+    """The catalog's keys, then those leads added (a new key needs its Japanese text)."""
+    added = sorted({k for (k, lang) in ed if lang == BASE} - set(_keys("replies")))
+    return [*_keys("replies"), *added]
 
 
-def reply(key: str, language: str) -> Canned:
-    base = catalog(BASE, NAMESPACE)
-    if f"replies.{key}.text" not in base.texts:
+def replies(language: str, ed: Edits = NO_EDITS) -> list[Canned]:
+    """Every canned reply, in the order of the Japanese file (leads' new ones after)."""
+    return [reply(k, language, ed) for k in keys(ed)]
+
+
+def _text(key: str, language: str, ed: Edits) -> tuple[str, bool] | None:
+    """The text written for exactly this language: a lead's, else the catalog file's."""
+    if (key, language) in ed:
+        return ed[(key, language)][1], True
+    raw = catalog(language, NAMESPACE).texts.get(f"replies.{key}.text") if language in languages() else None
+    if raw and catalog(language, NAMESPACE).language == language:
+        return raw, False
+    return None
+
+
+def reply(key: str, language: str, ed: Edits = NO_EDITS) -> Canned:
+    if key not in keys(ed):
         raise KeyError(f"no canned reply {key!r}")
-    text, lang = catalog(language, NAMESPACE).lookup(f"replies.{key}.text")
-    return Canned(key=key, label=base.texts[f"replies.{key}.label"], ja=base.texts[f"replies.{key}.text"],
-                  text=text, language=lang)
+    ja = _text(key, BASE, ed)
+    assert ja is not None
+    for lang in fallback_chain(language):
+        found = _text(key, lang, ed)
+        if found is not None:
+            text, edited = found
+            break
+    else:  # pragma: no cover - the chain ends in Japanese, which every key has
+        text, edited, lang = ja[0], ja[1], BASE
+    label = ed[(key, BASE)][0] if (key, BASE) in ed else catalog(BASE, NAMESPACE).texts[f"replies.{key}.label"]
+    return Canned(key=key, label=label, ja=ja[0], text=text, language=lang, edited=edited)
+
+
+def table(ed: Edits = NO_EDITS) -> list[dict[str, Any]]:
+    """For the leads' editor: each key with its text in every language (None where the
+    resident would get a fallback) and whether a lead wrote it."""
+    out = []
+    for key in keys(ed):
+        base = reply(key, BASE, ed)
+        texts = {}
+        for lang in languages():
+            found = _text(key, lang, ed)
+            texts[lang] = {"text": found[0], "edited": found[1]} if found else None
+        out.append({"key": key, "label": base.label, "texts": texts})
+    return out
 
 
 def notice(

@@ -57,8 +57,10 @@ def needs_translation(language: str) -> bool:
 
 async def prepare(ctx: AppContext, language: str, text: str | None, canned_key: str | None) -> Outgoing:
     if canned_key is not None:
+        async with transaction(ctx.sessions) as s:  # the replies leads edited in the console
+            edited = await canned.edits(s)
         try:
-            c = canned.reply(canned_key, language)
+            c = canned.reply(canned_key, language, edited)
         except KeyError:
             raise ActionError(422, f"no canned reply {canned_key!r}") from None
         if not needs_translation(language):

@@ -7,6 +7,10 @@
   (`no_shelter`) gets the emergency lodging contact first. (Someone who asks while the desk
   is already closed was told this by the dialog at that moment.)
 
+- Issue 14: an urgent resident waiting past the profile's `urgent_target_minutes` is
+  escalated to the leads' consoles once per wait; with `console_auto_assign` on, waiting
+  residents are assigned to available counsellors (handoff/waiting_assign.py).
+
 Every app process may run the monitor: each notice carries a key the message table keeps
 unique, so it goes out once however many processes race for it.
 """
@@ -20,8 +24,8 @@ import structlog
 
 from casecore.db import transaction
 from casecore.types import utcnow
-from handoff import relay, waiting_list
-from handoff.actions import messages
+from handoff import relay, waiting_assign, waiting_list
+from handoff.actions import desk, messages
 from handoff.context import HandoffContext as AppContext
 
 log = structlog.get_logger(__name__)
@@ -34,6 +38,9 @@ async def waiting_pass(ctx: AppContext, now: datetime | None = None) -> list[int
     async with transaction(ctx.sessions) as s:
         items = await waiting_list.waiting(s, ctx.profiles, now)
     sent: list[int] = []
+    if getattr(ctx.settings, "console_auto_assign", False):
+        assigned = {cid for cid, _ in await waiting_assign.assign_pass(ctx, items)}
+        items = [i for i in items if i["id"] not in assigned]
     for item in items:
         if item["profile_id"] not in ctx.profiles or not item["waiting_since"]:
             continue
@@ -45,6 +52,8 @@ async def waiting_pass(ctx: AppContext, now: datetime | None = None) -> list[int
         next_open = hours.next_opening(now).astimezone(hours.tz)
         when = next_open.strftime("%m/%d %H:%M")
 
+        if item["urgent"] and item["over_target"]:
+            await desk.escalate(ctx, cid, item["profile_id"], since, item["waited_seconds"] or 0)
         if item["over_target"]:
             key = "waiting_reminder" if is_open else "waiting_reminder_out_of_hours"
             mid = await messages.notice(

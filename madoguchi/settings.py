@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     purge_unconsented_after_days: int = Field(7, description="Abandoned intakes without consent are emptied after this many days.")
     resume_after_minutes: int = Field(30, description="A resident returning after this many minutes is asked whether to continue.")
     max_message_chars: int = Field(4_000, description="Longer messages are cut, and the resident told.")
+    console_auto_assign: bool = Field(False, description="Assign waiting residents to available counsellors automatically (by language, then team; fewest held first). Counsellors can still claim, transfer and release by hand.")
 
     # The monthly report (000 §11, 002 §6(7))
     report_threshold: int = Field(5, ge=1, description="Counts below this are shown as `<N` in the monthly report (zero stays 0), so nobody can be singled out.")

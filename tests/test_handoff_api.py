@@ -200,15 +200,15 @@ async def test_transfer_release_and_close(running: Running) -> None:
         assert (await sato.post(f"/api/conversations/{cid}/messages", json={"text": "x"})).status_code == 403
         assert (await suzuki.post(f"/api/conversations/{cid}/messages", json={"text": "鈴木が代わります。"})).status_code == 201
 
-        # back to the bot: the bot answers again
-        assert (await suzuki.post(f"/api/conversations/{cid}/release")).status_code == 200
+        # issue 14: the intake is done, so a release puts it back in the queue (never orphaned)
+        assert (await suzuki.post(f"/api/conversations/{cid}/release", json={"to": "bot"})).status_code == 409
+        r = await suzuki.post(f"/api/conversations/{cid}/release")
+        assert r.status_code == 200 and r.json()["status"] == "waiting"
         reply = await send(client, session, "text", "まだいますか")
-        assert reply["conversation_status"] == "bot" and reply["messages"]
-        assert (await suzuki.post(f"/api/conversations/{cid}/claim")).status_code == 409  # not waiting
-
-        # asks for a person again, is claimed, and the conversation is closed with a message
-        reply = await send(client, session, "choice", "human")
         assert reply["conversation_status"] == "waiting"
+        assert cid in {i["id"] for i in (await sato.get("/api/queue")).json()["waiting"]}
+
+        # claimed again, and the conversation is closed with a message
         assert (await suzuki.post(f"/api/conversations/{cid}/claim")).status_code == 200
         r = await suzuki.post(f"/api/conversations/{cid}/close", json={"message": "本日はありがとうございました。"})
         assert r.status_code == 200 and r.json()["status"] == "closed"
@@ -223,7 +223,7 @@ async def test_transfer_release_and_close(running: Running) -> None:
         assert (await suzuki.post(f"/api/conversations/{cid}/close")).status_code == 409
 
         actions = [a for a, _ in await audit_actions(running.ctx, "conversation", cid)]
-        for a in ("conversation_claimed", "conversation_transferred", "conversation_released", "conversation_closed"):
+        for a in ("conversation_claimed", "conversation_transferred", "conversation_requeued", "conversation_closed"):
             assert a in actions, a
 
 

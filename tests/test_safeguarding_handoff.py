@@ -87,7 +87,8 @@ async def test_a_claimed_conversation_is_never_purged(running_sqlite: Running) -
     await send(client, session, "choice", "human")
     async with counsellor_client(running_sqlite, "sato") as sato:
         assert (await sato.post(f"/api/conversations/{session['session_id']}/claim")).status_code == 200
-        assert (await sato.post(f"/api/conversations/{session['session_id']}/release")).status_code == 200
+        r = await sato.post(f"/api/conversations/{session['session_id']}/release", json={"to": "bot"})
+        assert r.status_code == 200
     await send(client, session, "text", "my rent is late")
     await send(client, session, "text", "stop")
     assert "my rent is late" in await texts_kept(running_sqlite, session["session_id"])

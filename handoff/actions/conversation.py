@@ -1,4 +1,5 @@
-"""Who answers the resident: claim, transfer, release, close, block; and the inbound step's
+"""Who answers the resident: claim, transfer, release (to the queue, or to the bot while the
+intake is unfinished), reopen, close, block; and the inbound step's
 own status changes (a request for a person, the dialog's end, urgency and "look" flags).
 
 Status changes follow `casecore.lifecycle.CONVERSATION`; claim, transfer, release and close
@@ -34,6 +35,7 @@ from handoff.ownership import (
     refusal,
     require_owner_or_supervisor,
 )
+from handoff.waiting_list import intake_finished
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,58 @@ async def _end_hold(s: AsyncSession, conversation_id: int, actor: Counsellor, tr
     return status
 
 
-async def release(ctx: HandoffContext, conversation_id: int, actor: Counsellor) -> Changed:
-    """Back to the bot: the dialog continues where it was."""
+async def release(ctx: HandoffContext, conversation_id: int, actor: Counsellor, to: str = "queue") -> Changed:
+    """Let go of a conversation without losing it (issue 14): back to the queue, where the next
+    counsellor claims it (`to="queue"`, the default), or to the bot only while the intake is
+    unfinished (`to="bot"`: the dialog continues where it was). The resident is told which,
+    in their language."""
+    if to not in ("queue", "bot"):
+        raise ActionError(422, "release to 'queue' or 'bot'")
     async with atomic(ctx) as (s, after):
-        status = await _end_hold(s, conversation_id, actor, "release", "conversation_released",
-                                 owner_counsellor_id=None)
+        conv = await locked_conversation(s, conversation_id)
+        if to == "bot" and intake_finished(conv, ctx.profiles):
+            raise ActionError(409, "the intake is finished: release returns it to the queue")
+        trigger, action = ("release", "conversation_released") if to == "bot" else ("requeue", "conversation_requeued")
+        values: dict[str, Any] = {"owner_counsellor_id": None}
+        if to == "queue":
+            values["waiting_since"] = utcnow()
+        status = await _end_hold(s, conversation_id, actor, trigger, action, **values)
         after.status_changed(conversation_id, status)
         after.queue_changed(conversation_id)
+    key = "released_to_bot" if to == "bot" else "released_to_queue"
+    await notice(ctx, conversation_id, key, relay.canned_notice(key))
     return Changed(conversation_id, status)
+
+
+async def reopen(ctx: HandoffContext, conversation_id: int, actor: Counsellor) -> Changed:
+    """Take a closed conversation up again (the counsellor holds it). Not a blocked resident's,
+    and not when the resident has since started a newer conversation (open that one instead)."""
+    async with atomic(ctx) as (s, after):
+        conv = await locked_conversation(s, conversation_id)
+        contact = await s.get(ContactPoint, conv.contact_point_id)
+        if contact is not None and contact.blocked:
+            raise ActionError(409, "the resident is blocked: lift the block first")
+        newer = await s.scalar(select(Conversation.id).where(
+            Conversation.contact_point_id == conv.contact_point_id, Conversation.id > conv.id,
+            Conversation.status != "closed"))
+        if newer is not None:
+            raise ActionError(409, f"the resident has a newer conversation #{newer}", newer_conversation_id=newer)
+        status = conversation_next(conv.status, "reopen")
+        res = await s.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.status == "closed")
+            .values(status=status, owner_counsellor_id=actor.id, waiting_since=None, updated_at=utcnow(),
+                    ever_claimed=True)
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount != 1:
+            raise await refusal(s, conversation_id, "reopen")
+        await audit.record(s, action="conversation_reopened", target_type="conversation", target_id=conversation_id,
+                           actor_type="counsellor", actor_id=actor.id)
+        after.status_changed(conversation_id, status)
+        after.queue_changed(conversation_id)
+    await notice(ctx, conversation_id, "conversation_reopened", relay.canned_notice("conversation_reopened"))
+    return Changed(conversation_id, status, actor)
 
 
 async def close(

@@ -32,7 +32,12 @@ async def counsellor_message(
     out = await relay.prepare(ctx, language, text, canned_key)  # outside the transaction: may take seconds
     async with atomic(ctx) as (s, after):
         conv = await check(s, conversation_id, actor)  # still mine after translating?
-        return await add_counsellor_message(s, after, ctx, conv, actor, out, canned_key)
+        mid = await add_counsellor_message(s, after, ctx, conv, actor, out, canned_key)
+    if relay.needs_translation(language) and out.translation_status not in (None, "translated", "canned"):
+        # issue 14: the Japanese went out as is; the resident is told why, once, in their language
+        await notice(ctx, conversation_id, "answered_in_japanese", relay.canned_notice("answered_in_japanese"),
+                     once_key=f"ja_only:{conversation_id}")
+    return mid
 
 
 async def add_counsellor_message(

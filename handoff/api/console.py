@@ -7,6 +7,7 @@ app process, so the resident may write to one process while the console listens 
 
 Client → server: {"action": "watch" | "unwatch", "conversation_id": N}, {"action": "ping"}.
 Server → client: {"type": "hello"}, {"type": "queue_changed"}, {"type": "watching"},
+{"type": "desk", "kind": "note" | "escalated" | "presence" | "canned", …} (issue 14),
 {"type": "messages", "conversation_id", "messages": [...]}, {"type": "status", ...},
 {"type": "delivery", ...}, {"type": "pong"}, {"type": "error", "error"}.
 Closes with 4401 when not (or no longer) logged in.
@@ -29,6 +30,7 @@ from sqlalchemy import select
 from casecore import access, audit, staff
 from casecore.db import transaction
 from casecore.models import Conversation, Counsellor, Message
+from handoff.api import desk
 from handoff.api.cases import message_view
 from handoff.api.deps import COOKIE, websocket_counsellor, ws_ctx
 from handoff.api.views import ConsoleStrings
@@ -38,7 +40,10 @@ from handoff.pages import grouped, namespace_table, with_data_block
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "console"
-_FILES = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+_JS = "text/javascript; charset=utf-8"
+_FILES = {"console.js": _JS, "console.css": "text/css; charset=utf-8",
+          # issue 14's modules, loaded after console.js (window.Console is their shared API)
+          "console-alerts.js": _JS, "console-compose.js": _JS, "console-keys.js": _JS, "console-desk.js": _JS}
 MAX_WATCHED = 50
 RECHECK_SECONDS = 60.0  # a session that expires or is logged out loses the socket within this
 _HEADERS = {
@@ -52,6 +57,7 @@ _HEADERS = {
 
 
 router = APIRouter(tags=["console"])
+router.include_router(desk.router)  # issue 14: lists, presence, notes, canned replies, preview
 
 
 @cache
@@ -212,6 +218,17 @@ class ConsoleSocket:
     async def _send(self, payload: dict[str, Any]) -> None:
         await self.ws.send_json(payload)
 
+    def _desk(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Issue 14's console events (codes and ids only): a note, an escalation (leads of that
+        municipality), presence or canned replies changed."""
+        profile = event.get("profile_id")
+        if profile is not None and not access.can_see(self.me, str(profile)):
+            return []
+        if event.get("kind") == "escalated" and self.me.role not in ("lead", "admin"):
+            return []
+        keep = ("kind", "conversation_id", "counsellor_id", "status", "waited_seconds")
+        return [{"type": "desk", **{k: event[k] for k in keep if k in event}}]
+
     async def _payloads(self, cid: int | None, event: dict[str, Any]) -> list[dict[str, Any]]:
         if cid is None:
             if event.get("type") == "risk_flagged":
@@ -221,6 +238,8 @@ class ConsoleSocket:
                 return [{"type": "risk_flagged", "conversation_id": event.get("conversation_id"),
                          "kinds": list(event.get("kinds") or []), "level": event.get("level")},
                         {"type": "queue_changed", "conversation_id": event.get("conversation_id")}]
+            if event.get("type") == "desk":
+                return self._desk(event)
             return [{"type": "queue_changed", "conversation_id": event.get("conversation_id")}]
         if event.get("type") == "risk_flagged":
             return []  # told once, through the queue topic

@@ -160,8 +160,10 @@ async def queue(ctx: Ctx, me: Me) -> dict[str, Any]:
 
 
 @router.get("/canned", response_model=CannedList)
-async def canned_replies(me: Me, language: str = Query(default="ja", max_length=16)) -> dict[str, Any]:
-    return {"language": language, "replies": [_canned(c) for c in canned.replies(language)]}
+async def canned_replies(ctx: Ctx, me: Me, language: str = Query(default="ja", max_length=16)) -> dict[str, Any]:
+    async with transaction(ctx.sessions) as s:  # with the leads' edits (issue 14)
+        edited = await canned.edits(s)
+    return {"language": language, "replies": [_canned(c) for c in canned.replies(language, edited)]}
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationRead)
@@ -185,13 +187,14 @@ async def read_conversation(conversation_id: int, ctx: Ctx, me: Me) -> dict[str,
         owner = await ownership.holder_of(s, conv)
         profile = ctx.profiles.get(conv.profile_id)
         item = (await waiting_list.items(s, [conv], ctx.profiles, now, sort=False))[0]
+        edited = await canned.edits(s)
     return {
         "conversation": {**item, "owner": owner, "created_at": conv.created_at.isoformat(),
                          "mine": conv.status == "counsellor" and conv.owner_counsellor_id == me.id},
         "transcript": [message_view(m) for m in rows if m.text is not None or m.media_type],
         "consents": [consent_view(k) for k in consents],
         "case": case_view,
-        "canned": [_canned(c) for c in canned.replies(conv.language)],
+        "canned": [_canned(c) for c in canned.replies(conv.language, edited)],
         "translation_available": translation_available(ctx, conv.language),
         "needs_translation": relay.needs_translation(conv.language),
         "office": {"open": profile.office_hours.is_open(now),
@@ -234,10 +237,15 @@ async def transfer(conv: InScope, body: TransferBody, ctx: Ctx, me: Me) -> dict[
     return {"conversation_id": conv.id, "status": done.status, "owner": _me(done.owner)}
 
 
+class ReleaseBody(BaseModel):
+    to: str = Field(default="queue", pattern=r"^(queue|bot)$")
+
+
 @router.post("/conversations/{conversation_id}/release", response_model=Ownership)
-async def release(conv: InScope, ctx: Ctx, me: Me) -> dict[str, Any]:
-    """Hand the conversation back to the bot (the intake continues where it was)."""
-    done = await conversation_actions.release(ctx, conv.id, me)
+async def release(conv: InScope, ctx: Ctx, me: Me, body: ReleaseBody | None = None) -> dict[str, Any]:
+    """Let go without losing it: back to the queue (default), or `{"to": "bot"}` while the
+    intake is unfinished (409 once it is done); the resident is told which."""
+    done = await conversation_actions.release(ctx, conv.id, me, (body or ReleaseBody()).to)
     return {"conversation_id": conv.id, "status": done.status}
 
 

@@ -7,6 +7,10 @@
  *   /api/cases/{id}/…; live updates come over /api/console/ws (closed with 4401 when the
  *   session is gone, which brings the login form back).
  * - Keyboard first: every action is a button or a field; Ctrl+Enter (⌘+Enter) sends.
+ * - Issue 14's features live in their own files (console-alerts.js, console-compose.js,
+ *   console-keys.js, console-desk.js); they use `window.Console` (exported at the end) and
+ *   its hooks: "queue" (lists loaded), "conversation" (one rendered), "event" (socket),
+ *   "message" (a message shown), "login".
  */
 (function () {
   "use strict";
@@ -50,14 +54,22 @@
   // ── state ────────────────────────────────────────────────────────────────
   var state = {
     me: null, queue: null, current: null, convId: null, ws: null, wsTimer: null, wsAttempt: 0,
-    queueTimer: null, clockSkew: 0, seen: {}, messages: {}, loadSeq: 0
+    queueTimer: null, clockSkew: 0, seen: {}, messages: {}, loadSeq: 0, canned: [], hooks: {}, firstQueue: true
   };
+
+  function on(name, fn) { (state.hooks[name] = state.hooks[name] || []).push(fn); }
+  function emit(name, arg) {
+    (state.hooks[name] || []).forEach(function (fn) {
+      try { fn(arg); } catch (e) { if (window.console) window.console.error(e); }
+    });
+  }
 
   function setView(view) {
     $("app").setAttribute("data-view", view);
     $("login-view").hidden = view !== "login";
     $("main-view").hidden = view !== "main";
     $("logout").hidden = view !== "main";
+    $("desk-tools").hidden = view !== "main";
   }
 
   // ── API ──────────────────────────────────────────────────────────────────
@@ -137,18 +149,32 @@
     state.me = me;
     $("who").textContent = (me.display_name || me.login) + "(" + me.login + ")";
     setView("main");
+    state.firstQueue = true;
     openSocket();
-    loadQueue();
+    emit("login", me);
+    loadQueue().then(function () {
+      // Keyboard first: after login the focus is on the list (the first conversation in it).
+      if (!state.convId) focusList();
+    });
     route();
+  }
+
+  function focusList() {
+    var first = document.querySelector("#queue-pane .queue li button");
+    (first || $("queue-pane")).focus();
   }
 
   // ── the queue ────────────────────────────────────────────────────────────
   function loadQueue() {
-    return api("GET", "/api/queue").then(function (q) {
+    // Every list at once (issue 14): mine, waiting, my team, others', resting, closed.
+    return api("GET", "/api/console/overview").then(function (q) {
+      var before = state.queue;
       state.queue = q;
       state.clockSkew = Date.now() - new Date(q.now).getTime();
       showScreenNotice(q.risk_screen);
       renderQueue();
+      emit("queue", { now: q, before: before, first: state.firstQueue });
+      state.firstQueue = false;
     }).catch(function () {});
   }
 
@@ -170,6 +196,11 @@
     var b = el("button");
     b.type = "button";
     var line1 = el("span", "line1");
+    var unread = (state.queue && state.queue.unread && state.queue.unread[String(item.id)]) || 0;
+    if (unread && item.id !== state.convId) {
+      li.classList.add("has-unread");
+      line1.appendChild(el("span", "badge unread", "未読 " + unread));
+    }
     if (item.urgent) line1.appendChild(el("span", "badge urgent", "緊急"));
     else if (item.look) { li.classList.add("look"); line1.appendChild(el("span", "badge look", "要確認")); }
     line1.appendChild(document.createTextNode((item.case_number ? "受付 " + item.case_number : "受付中 #" + item.id)));
@@ -186,6 +217,8 @@
       line3.appendChild(document.createTextNode("・共有の同意: " + label("decision", item.share_consent)));
     } else if (kind === "held") {
       line3.textContent = "担当: " + (item.owner ? (item.owner.display_name || item.owner.login) : "—");
+    } else if (kind === "resting" || kind === "closed") {
+      line3.textContent = label("status", item.status) + (item.updated_at ? "・" + fmtTime(item.updated_at) : "");
     } else {
       line3.textContent = label("status", item.status);
     }
@@ -205,15 +238,21 @@
   function renderQueue() {
     var q = state.queue;
     if (!q) return;
-    var lists = [["queue", q.waiting, "waiting"], ["mine", q.mine, "mine"],
-      ["held", q.held.filter(function (i) { return !state.me || i.owner_counsellor_id !== state.me.id; }), "held"]];
+    var lists = [["queue", q.waiting, "waiting", "waiting-count"], ["mine", q.mine, "mine", "mine-count"],
+      ["team", q.team || [], "held", "team-count"], ["held", q.held, "held", "held-count"],
+      ["resting", q.resting || [], "resting", "resting-count"], ["closed", q.closed || [], "closed", "closed-count"]];
     lists.forEach(function (l) {
       var ol = $(l[0]);
       clear(ol);
       l[1].forEach(function (item) { ol.appendChild(queueItem(item, l[2])); });
+      $(l[3]).textContent = String(l[1].length);
     });
-    $("waiting-count").textContent = String(q.waiting.length);
     $("queue-empty").hidden = q.waiting.length > 0;
+    $("mine-empty").hidden = q.mine.length > 0;
+    // the list holding the open conversation stays open
+    ["team", "resting", "closed", "held"].forEach(function (id) {
+      if (state.convId && $(id).querySelector("li[data-id='" + state.convId + "']")) $(id + "-box").open = true;
+    });
   }
 
   function tickWaits() {
@@ -232,7 +271,7 @@
     var m = /^#c\/(\d+)$/.exec(location.hash);
     var id = m ? Number(m[1]) : null;
     if (id === state.convId && state.current) return;
-    if (state.convId && state.convId !== id) unwatch(state.convId);
+    if (state.convId && state.convId !== id && !isMine(state.convId)) unwatch(state.convId);
     state.convId = id;
     state.current = null;
     state.messages = {};
@@ -245,14 +284,23 @@
     renderQueue();
   }
 
+  function isMine(id) {
+    return !!(state.queue && state.queue.mine.some(function (i) { return i.id === id; }));
+  }
+
   function loadConversation(focus) {
     var id = state.convId;
     var seq = ++state.loadSeq;
     return api("GET", "/api/conversations/" + id).then(function (data) {
+      // canned replies as this resident reads them, with the leads' edits (issue 14)
+      return api("GET", "/api/console/canned?language=" + encodeURIComponent(data.conversation.language))
+        .then(function (c) { data.canned = c.replies; return data; }, function () { return data; });
+    }).then(function (data) {
       if (id !== state.convId || seq !== state.loadSeq) return; // a newer load is on its way
       state.current = data;
       renderConversation(data);
       watch(id);
+      emit("conversation", data);
       if (focus) {
         var target = data.conversation.mine ? $("reply") : $("claim").hidden ? $("conv-pane") : $("claim");
         target.focus();
@@ -282,7 +330,7 @@
     $("conv-owner").textContent = owner;
     var warn = "";
     if (data.needs_translation && !data.translation_available) {
-      warn = "翻訳機能が使えません。日本語のまま届きます。定型文(" + label("language", c.language) + "版)を使うと相手の言語で届きます。";
+      warn = "翻訳機能が使えません: 返信は日本語のまま届きます。定型文(" + label("language", c.language) + "版)なら相手の言語で届きます。";
     }
     if (!data.office.open) warn += (warn ? " " : "") + "窓口の時間外です(次の開始: " + fmtTime(data.office.next_open) + ")。";
     $("conv-warn").textContent = warn;
@@ -290,6 +338,9 @@
 
     $("claim").hidden = c.status !== "waiting";
     $("release").hidden = !c.mine;
+    $("release-bot").hidden = !c.mine || c.intake_finished;  // the bot only while the intake is unfinished
+    $("reopen").hidden = c.status !== "closed";
+    $("block").hidden = !state.me || (state.me.role !== "lead" && state.me.role !== "admin") || c.status === "closed";
     $("open-case").hidden = !(c.mine && !c.case_id);  // a crisis often comes before consent
     $("transfer").parentNode.hidden = !c.mine;
     $("composer").hidden = !c.mine;
@@ -360,6 +411,7 @@
     }
     $("transcript").appendChild(li);
     if (scroll) li.scrollIntoView({ block: "end" });
+    emit("message", { message: m, node: li, live: scroll });
   }
 
   function dl(node, key, value) {
@@ -387,7 +439,7 @@
       f[k] = Object.prototype.hasOwnProperty.call(labels, k) ? labels[k] : c.face_sheet[k];
     });
     dl(fs, "name", f.name);
-    dl(fs, "for_whom", f.for_whom);
+    dl(fs, "for_whom", c.face_sheet.for_whom ? label("forWhom", c.face_sheet.for_whom) : f.for_whom);
     fs.appendChild(el("dt", null, "相談の分野"));
     fs.appendChild(el("dd", null, (c.categories || []).map(function (x) { return label("category", x); }).join("、") || "—"));
     dl(fs, "problem_text", f.problem_text);
@@ -463,10 +515,18 @@
     var text = $("reply").value;
     if (!text.trim()) { $("action-error").textContent = "メッセージを入力してください。"; return; }
     $("send").disabled = true;
-    act(api("POST", "/api/conversations/" + state.convId + "/messages", { text: text }), function (res) {
-      $("reply").value = "";
+    // console-compose.js turns an untouched "/" canned reply into its key (sent per language)
+    var body = state.composeBody ? state.composeBody(text) : { text: text };
+    act(api("POST", "/api/conversations/" + state.convId + "/messages", body), function (res) {
+      if ($("reply").value === text) $("reply").value = "";  // not what was typed meanwhile
       appendMessage(res.message, true);
-    }).then(function () { $("send").disabled = false; $("reply").focus(); });
+      emit("sent", res.message);
+    }).then(function () {
+      $("send").disabled = false;
+      // back to the reply box, unless the counsellor moved on meanwhile (a note, the list)
+      var at = document.activeElement;
+      if (!at || at === document.body || at === $("send")) $("reply").focus();
+    });
   }
 
   // Tell the resident we are writing, at most every 5 seconds while typing.
@@ -492,8 +552,17 @@
     $("canned-preview").textContent = found ? found.ja + (found.text !== found.ja ? "\n→ " + found.text : "") : "";
   }
 
-  function release() {
-    act(api("POST", "/api/conversations/" + state.convId + "/release"), function () { loadConversation(false); scheduleQueue(); });
+  // Never orphaned (issue 14): to the queue, or to the bot while the intake is unfinished.
+  function release(to) {
+    act(api("POST", "/api/conversations/" + state.convId + "/release", { to: to }), function () {
+      loadConversation(false); scheduleQueue();
+    });
+  }
+
+  function reopen() {
+    act(api("POST", "/api/conversations/" + state.convId + "/reopen"), function () {
+      return loadConversation(false).then(function () { scheduleQueue(); $("reply").focus(); });
+    });
   }
 
   function transfer() {
@@ -507,6 +576,47 @@
 
   function closeConversation() {
     var text = $("closing-text").value.trim();
+    var who = state.current ? $("conv-title").textContent : "";
+    confirmThen(who + " を終了します。相手にはこのあと最後のメッセージが届き、チャットは終わります。よろしいですか。", "終了する", function () {
+      doClose(text);
+    });
+  }
+
+  function blockResident() {
+    var extra = el("p", null);
+    var lab = el("label", null, "理由 ");
+    var sel = el("select");
+    sel.id = "block-reason";
+    [["rules", "利用のルール違反"], ["harassment", "嫌がらせ"], ["spam", "迷惑な送信"], ["threats", "脅し"], ["other", "その他"]]
+      .forEach(function (o) { var op = el("option", null, o[1]); op.value = o[0]; sel.appendChild(op); });
+    lab.setAttribute("for", "block-reason");
+    extra.appendChild(lab); extra.appendChild(sel);
+    confirmThen("この相談者の利用を停止します。この窓口からは連絡できなくなります。よろしいですか。", "利用を停止する", function () {
+      act(api("POST", "/api/conversations/" + state.convId + "/block", { reason: sel.value }), function () {
+        loadConversation(false); scheduleQueue();
+      });
+    }, extra);
+  }
+
+  // A confirmation in the page (not window.confirm): keyboard reachable, Esc cancels.
+  function confirmThen(text, okLabel, then, extra) {
+    var d = $("confirm");
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    var box = $("confirm-extra");
+    clear(box);
+    if (extra) box.appendChild(extra);
+    var back = document.activeElement;
+    d.returnValue = "";
+    d.onclose = function () {
+      if (back && back.focus) back.focus();
+      if (d.returnValue === "ok") then();
+    };
+    d.showModal();
+    $("confirm-cancel").focus();
+  }
+
+  function doClose(text) {
     act(api("POST", "/api/conversations/" + state.convId + "/close", text ? { message: text } : {}), function () {
       $("closing-text").value = "";
       loadConversation(false); scheduleQueue();
@@ -611,7 +721,9 @@
       scheduleQueue();
     } else if (e.type === "risk_flagged") {
       showRiskAlert(e);
-    } else if (e.type === "messages" && e.conversation_id === state.convId) {
+    }
+    emit("event", e);
+    if (e.type === "messages" && e.conversation_id === state.convId) {
       e.messages.forEach(function (m) { appendMessage(m, true); });
     } else if (e.type === "status" && e.conversation_id === state.convId) {
       loadConversation(false);
@@ -645,7 +757,10 @@
     $("reply").addEventListener("input", typing);
     $("send-canned").addEventListener("click", sendCanned);
     $("canned").addEventListener("change", previewCanned);
-    $("release").addEventListener("click", release);
+    $("release").addEventListener("click", function () { release("queue"); });
+    $("release-bot").addEventListener("click", function () { release("bot"); });
+    $("reopen").addEventListener("click", reopen);
+    $("block").addEventListener("click", blockResident);
     $("open-case").addEventListener("click", openCase);
     $("transfer").addEventListener("click", transfer);
     $("close-conv").addEventListener("click", closeConversation);
@@ -658,5 +773,12 @@
     });
   }
 
+  window.Console = {
+    state: state, api: api, label: label, el: el, $: $, clear: clear, fmtTime: fmtTime, fmtWait: fmtWait,
+    on: on, emit: emit, explain: explain, act: act, loadConversation: loadConversation, loadQueue: loadQueue,
+    scheduleQueue: scheduleQueue, renderQueue: renderQueue, watch: watch, isMine: isMine, focusList: focusList,
+    claim: claim, sendReply: sendReply, closeConversation: closeConversation, openCase: openCase,
+    release: release, confirmThen: confirmThen
+  };
   document.addEventListener("DOMContentLoaded", init);
 })();
