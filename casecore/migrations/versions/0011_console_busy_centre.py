@@ -1,13 +1,13 @@
 """console for a busy centre: presence, canned replies, timeline notes, read markers, escalations
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

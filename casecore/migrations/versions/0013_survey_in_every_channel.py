@@ -1,13 +1,13 @@
 """survey in every channel: the chat survey's progress on the contact point
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
