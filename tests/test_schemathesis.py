@@ -3,7 +3,6 @@ free loopback port) finds no 5xx, once without and once with a lead's login cook
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,9 @@ try:
 except ImportError:  # in the dev extras; scripts/test (and so CI) installs them
     schemathesis = None
 
-MAX_EXAMPLES = 20  # per operation and pass: bounded, the whole test stays well under 90 s
+# Per operation and pass: bounded, so the suite's cost grows slowly as routes are added (no
+# timing assertion here: a loaded machine is not a failure; speed is measured under bench/).
+MAX_EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +68,9 @@ def _run(live: LiveServer, cookies: dict[str, str] | None, skip: set[str]) -> tu
 
 
 def test_no_server_errors_without_a_login(live: LiveServer) -> None:
-    started = time.monotonic()
     failures, calls = _run(live, None, skip=set())
     assert calls > 100, calls  # it really ran
     assert not failures, "\n".join(failures)
-    assert time.monotonic() - started < 60
 
 
 def test_no_server_errors_with_a_lead_logged_in(live: LiveServer) -> None:
