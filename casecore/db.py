@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+import casecore.residents  # noqa: F401  (registers the flush hook that seals rows per resident)
+
 
 def normalize_url(url: str) -> str:
     """Accept the usual URL spellings and pick the async driver."""

@@ -19,7 +19,6 @@ from sqlalchemy import text
 from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
 from bots.webchat.survey import survey_router
-from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
 from dialogs.profile import ProfileRegistry
@@ -43,9 +42,7 @@ log = structlog.get_logger(__name__)
 
 
 async def build_context(settings: Settings) -> AppContext:
-    crypto.configure(crypto.FieldCipher.from_secrets(
-        settings.resolved_secret_key(), [s.get_secret_value() for s in settings.old_secret_keys]
-    ))
+    settings.configure_crypto()  # the global key and the per-resident key ring
     await upgrade_async(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)

@@ -73,13 +73,11 @@ def doctor() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the schema migrations to MADOGUCHI_DATABASE_URL (or the embedded SQLite)."""
-    from casecore import crypto
     from casecore.migrate import upgrade
 
     settings = Settings()
     # Data migrations (e.g. 0005, encrypting coded case fields) need the field cipher.
-    crypto.configure(crypto.FieldCipher.from_secrets(
-        settings.resolved_secret_key(), [k.get_secret_value() for k in settings.old_secret_keys]))
+    settings.configure_crypto()  # the global key and the per-resident key ring
     upgrade(settings.resolved_database_url, revision)
     typer.echo("database is up to date")
 
@@ -109,13 +107,13 @@ def user_create(
     async def run() -> str | None:
         from sqlalchemy import select
 
-        from casecore import crypto, staff
+        from casecore import staff
         from casecore.db import make_engine, make_sessionmaker, transaction
         from casecore.migrate import upgrade_async
         from casecore.models import Counsellor
 
         settings = Settings()
-        crypto.configure(crypto.FieldCipher.from_secrets(settings.resolved_secret_key()))
+        settings.configure_crypto()  # the global key and the per-resident key ring
         await upgrade_async(settings.resolved_database_url)
         engine = make_engine(settings.resolved_database_url)
         try:
