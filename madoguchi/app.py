@@ -23,7 +23,7 @@ from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
 from dialogs.profile import ProfileRegistry
 from handoff import api as handoff_api
-from handoff.actions import purge
+from handoff.actions import purge, retention
 from handoff.api.conversations import log_screen_status
 from handoff.api.reports import reports_router
 from handoff.delivery import SenderRegistry
@@ -90,6 +90,10 @@ async def _purge_loop(ctx: AppContext) -> None:
             n = await purge.stale(ctx, timedelta(days=ctx.settings.purge_unconsented_after_days))
             if n:
                 log.info("stale_unconsented_purged", conversations=n)
+            # the profiles' retention rules (issue 12): counts only in the log
+            done = await retention.run(ctx, ctx.profiles.all(),
+                                       default_unconsented_days=ctx.settings.purge_unconsented_after_days)
+            log.info("retention_run", report=done)
         except Exception:
             log.exception("purge_failed")
         await asyncio.sleep(3600)
