@@ -219,4 +219,7 @@ def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter
     # (still factories of the context: the lead's dashboard data and the web chat's survey)
     app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
     app.include_router(survey_router(ctx))  # the web chat's post-session survey
+    from madoguchi.lifecycle.api import router as lifecycle_router
+
+    app.include_router(lifecycle_router)  # disclosure, erasure, withdrawal on behalf, incidents
     app.openapi_schema = None  # regenerate with the routes now mounted
