@@ -16,16 +16,16 @@ from handoff.actions import retention
 
 
 async def _resident(ctx, who: str, *, status: str | None, urgent: bool = False, hold: bool = False,
-                    conv_urgent: bool = False, withdrawn: bool = False) -> int:
+                    conv_urgent: bool = False, withdrawn: bool = False, profile: str = "minato-tokyo") -> int:
     """A contact point with one closed conversation and (if `status`) a case in that status."""
     async with transaction(ctx.sessions) as s:
-        cp = await store.contact_point(s, "minato-tokyo", "line", f"U{who}")
+        cp = await store.contact_point(s, profile, "line", f"U{who}")
         conv = await store.new_conversation(s, cp, "ja")
         conv.status, conv.urgent, conv.consented_use = "closed", conv_urgent, status is not None
         s.add(Message(conversation_id=conv.id, direction="in", sender="resident", channel="line",
                       text=f"{who}です。家賃が払えません 😢 <script>x</script>"))
         if status is not None:
-            case = Case(number=f"2026-{abs(hash(who)) % 999999:06d}", profile_id="minato-tokyo",
+            case = Case(number=f"2026-{abs(hash(who)) % 999999:06d}", profile_id=profile,
                         contact_point_id=cp.id, status=status, urgent=urgent, legal_hold=hold, channel="line",
                         name=who, problem_text=f"{who}の相談", urgency_reasons=["no_shelter"] if urgent else [])
             s.add(case)

@@ -15,7 +15,7 @@ REQUESTERS = ("resident", "representative", "municipality", "centre")
 REASONS = ("erasure_request", "consent_withdrawn", "retention", "end_of_contract", "other")
 
 
-async def _destroy_keys(key_ids: set[str], engine: AsyncEngine | None) -> None:
+async def destroy_keys_now(key_ids: set[str], engine: AsyncEngine | None) -> None:
     erasure.destroy_keys(key_ids)
     if engine is not None and engine.dialect.name == "sqlite":
         # SQLite's write-ahead log still holds the pages as they were before the delete
@@ -27,7 +27,7 @@ def destroy_after_commit(after: OnCommit, result: erasure.Erased, s: AsyncSessio
     """Once the rows are gone for good: their keys go too (crypto-shredding)."""
     bind = s.bind
     engine = bind if isinstance(bind, AsyncEngine) else None
-    after.call(_destroy_keys, set(result.key_ids), engine)
+    after.call(destroy_keys_now, set(result.key_ids), engine)
 
 
 async def erase_case_resident(ctx: HandoffContext, case_id: int, actor: Counsellor, *, requested_by: str,
