@@ -10,7 +10,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from dialogs.types import Choice, EndConversation, OutboundMessage, PurgeUnconsented, RecordConsent
+from dialogs.types import Choice, EndConversation, OutboundMessage, RecordConsent
 from i18n.catalog import catalog
 
 if TYPE_CHECKING:
@@ -63,10 +63,11 @@ def _choices(step: _Step) -> tuple[Choice, ...]:
 
 def ask(step: _Step) -> StepResult:
     if not granted(step):
+        # nothing to take back: say so and go on where the resident was (the button may
+        # have been pressed to see what it does; "stop" is the way to end and purge)
         step.out.append(OutboundMessage(text=catalog(step.lang, "consent").text("nothing")))
-        if not step.keeps_record() and not step.s.finished:
-            step.effect(PurgeUnconsented())
-            step.effect(EndConversation())
+        if step.s.node is not None and not step.s.finished:
+            step.ask(step.node())
         return step.result()
     step.s.withdrawing = True
     step.out.append(OutboundMessage(text=catalog(step.lang, "consent").text("ask"), choices=_choices(step)))
