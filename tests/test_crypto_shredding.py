@@ -160,3 +160,43 @@ def test_rotation_rewraps_keys_and_old_tokens_stay_readable(tmp_path: Path) -> N
     assert crypto.cipher().decrypt(v1) == "a v1 token from before per-resident keys"
     keys.configure(None)
 
+
+
+async def test_a_resident_from_before_per_resident_keys_gets_one_and_old_rows_still_read(running_sqlite) -> None:
+    """Rows written before revision 0009 are v1 (global key) and keep reading; the resident's
+    next write gives them a data key, and erasure destroys it."""
+    from casecore.models import Conversation, Message
+
+    ctx = running_sqlite.ctx
+    cipher = crypto.cipher()
+    async with ctx.engine.begin() as conn:  # as a 0006-era database holds them: v1, no key id
+        await conn.execute(text(
+            "INSERT INTO contact_point (id, profile_id, channel, external_id, external_id_index, blocked, created_at) "
+            "VALUES (77, 'minato-tokyo', 'line', :ext, :idx, 0, '2026-01-05 00:00:00')"),
+            {"ext": cipher.encrypt("Uold-resident"), "idx": cipher.blind_index("line:Uold-resident")})
+        await conn.execute(text(
+            "INSERT INTO conversation (id, contact_point_id, profile_id, channel, status, dialog_node, language, urgent, "
+            "urgency_reasons, look_reasons, ever_claimed, consented_use, created_at, updated_at) VALUES "
+            "(77, 77, 'minato-tokyo', 'line', 'bot', '', 'ja', 0, '[]', '[]', 0, 1, '2026-01-05 00:00:00', '2026-01-05 00:00:00')"))
+        await conn.execute(text(
+            "INSERT INTO message (conversation_id, direction, sender, channel, kind, text, multi, created_at) VALUES "
+            "(77, 'in', 'resident', 'line', 'text', :t, 0, '2026-01-05 00:00:00')"), {"t": cipher.encrypt("昔の相談です 田中一郎")})
+    async with transaction(ctx.sessions) as s:
+        s.add(Message(conversation_id=77, direction="in", sender="resident", channel="line", text="新しい相談 田中一郎"))
+    async with transaction(ctx.sessions) as s:
+        cp = await s.get(ContactPoint, 77)
+        assert cp.data_key_id is not None and cp.external_id == "Uold-resident"
+        texts = (await s.scalars(select(Message.text).where(Message.conversation_id == 77).order_by(Message.id))).all()
+        assert texts == ["昔の相談です 田中一郎", "新しい相談 田中一郎"]
+    async with ctx.engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT text FROM message WHERE conversation_id = 77 ORDER BY id"))).scalars().all()
+    assert raw[0].startswith("v1.") and raw[1].startswith(f"v2.{cp.data_key_id}.")
+    async with transaction(ctx.sessions) as s:
+        from casecore import erasure as core_erasure
+
+        done = await core_erasure.erase_scope(s, await core_erasure.scope_of(s, [77]))
+    assert done.key_ids == {cp.data_key_id} and done.rows["message"] == 2
+    core_erasure.destroy_keys(done.key_ids)
+    assert cp.data_key_id not in keys.ring().kids()
+    async with transaction(ctx.sessions) as s:
+        assert await s.get(Conversation, 77) is None

@@ -53,7 +53,9 @@ async def test_cancel_and_nothing_to_withdraw_in_english(running) -> None:
 
     session = await new_session(running.client, "en")
     first = await send(running.client, session, "text", "withdraw")
-    assert "no consent to withdraw" in first["messages"][-1]["text"]
+    # nothing granted yet: said so, and the consent question comes again (the chat goes on)
+    assert "no consent to withdraw" in first["messages"][-2]["text"]
+    assert [c["id"] for c in first["messages"][-1]["choices"]][0] == "agree"
     session, reply = await run_intake(running.client)
     asked = await send(running.client, session, "text", "/withdraw")
     assert asked["messages"][-1]["choices"][-1]["id"] == "withdraw_cancel"

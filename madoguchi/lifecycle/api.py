@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from casecore import access, audit
 from casecore.db import transaction
@@ -102,8 +101,8 @@ class NewIncident(BaseModel):
     data_kinds: list[str] = Field(default_factory=list, max_length=20)
     case_numbers: list[str] = Field(default_factory=list, max_length=10000)
     measures: str | None = Field(None, max_length=4000)
-    occurred_at: datetime | None = None
-    found_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None  # with a zone: a naive time would be ambiguous
+    found_at: AwareDatetime | None = None
 
 
 def _notifier(ctx: Any, profile_id: str) -> incidents.Notify | None:
