@@ -66,7 +66,8 @@ async def test_disclosure_pdf_and_json_then_erasure_by_a_lead(running_sqlite, tm
     assert gone.status_code == 404
 
 
-async def test_a_withdrawal_given_on_the_phone_is_recorded_by_a_counsellor(running) -> None:
+async def test_a_withdrawal_given_on_the_phone_is_recorded_by_a_counsellor(running_sqlite) -> None:
+    running = running_sqlite
     _, reply = await run_intake(running.client)
     case_id = reply["case_id"]
     await make_counsellor(running.ctx, "sato")

@@ -48,14 +48,15 @@ async def test_typed_japanese_withdrawal_closes_the_case_and_records_the_ledger(
         assert rec.wording_version == "2026.1" and len(rec.wording_hash) == 64 and rec.language == "ja"
 
 
-async def test_cancel_and_nothing_to_withdraw_in_english(running) -> None:
+async def test_cancel_and_nothing_to_withdraw_in_english(running_sqlite) -> None:
+    running = running_sqlite
     from tests.helpers import new_session
 
     session = await new_session(running.client, "en")
     first = await send(running.client, session, "text", "withdraw")
     # nothing granted yet: said so, and the consent question comes again (the chat goes on)
     assert "no consent to withdraw" in first["messages"][-2]["text"]
-    assert [c["id"] for c in first["messages"][-1]["choices"]][0] == "agree"
+    assert first["messages"][-1]["choices"][0]["id"] == "agree"
     session, reply = await run_intake(running.client)
     asked = await send(running.client, session, "text", "/withdraw")
     assert asked["messages"][-1]["choices"][-1]["id"] == "withdraw_cancel"
