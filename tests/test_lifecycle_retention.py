@@ -78,3 +78,13 @@ async def test_retention_erases_what_is_due_and_keeps_open_urgent_held_and_crisi
         assert kids[gone] not in ring_kids, gone
     for kept in ("open", "urgent", "held", "crisis"):
         assert kids[kept] in ring_kids, kept
+
+
+def test_doctor_warns_when_the_key_store_sits_beside_a_production_sqlite_file(tmp_path) -> None:
+    from madoguchi.doctor import check_keystore
+    from tests.conftest import make_settings
+
+    beside = make_settings(tmp_path, cookie_secure=True)
+    assert [f.status for f in check_keystore(beside)] == ["warn"]
+    apart = make_settings(tmp_path, cookie_secure=True, keystore_path=tmp_path / "keys-volume" / "keys.db")
+    assert [f.status for f in check_keystore(apart)] == ["ok"]
