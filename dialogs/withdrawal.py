@@ -36,11 +36,16 @@ def words(language: str | None) -> set[str]:
     return found
 
 
-def is_command(text: str | None, choice: str | None, language: str | None) -> bool:
+def is_command(text: str | None, choice: str | None, language: str | None, *, words_too: bool = True) -> bool:
+    """The control, or a whole typed message. While a free-text question waits for its answer
+    (`words_too` False) only the control's own label counts, as for the engine's commands:
+    「夫が離婚の同意をやめると言っている」 is the resident's problem, not a command."""
     if choice == COMMAND:
         return True
     if not text or len(text) > _MAX_CHARS:
         return False
+    if not words_too:
+        return _whole(text) in {_whole(catalog(lg, "consent").text("control")) for lg in {"ja", "en", language or "ja"}}
     return _whole(text) in words(language) or bool(_JA_PHRASE.search(unicodedata.normalize("NFKC", text)))
 
 
@@ -128,6 +133,7 @@ def handle(step: _Step) -> StepResult | None:
     """The withdrawal's part of a step, or None when this message is not about it."""
     if step.s.withdrawing:
         return answer(step)
-    if is_command(step.inp.text, step.inp.choice, step.lang):
+    at_text = step.s.node is not None and not step.s.finished and step.node().type == "text"
+    if is_command(step.inp.text, step.inp.choice, step.lang, words_too=not at_text):
         return ask(step)
     return None

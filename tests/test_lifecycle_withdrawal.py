@@ -63,3 +63,16 @@ async def test_cancel_and_nothing_to_withdraw_in_english(running_sqlite) -> None
     kept = await send(running.client, session, "choice", "withdraw_cancel")
     assert "取り消しはしませんでした" in kept["messages"][-1]["text"]
     assert [r[1] for r in await _ledger(running, reply["case_id"])].count("withdrawn") == 0
+
+
+def test_the_command_is_a_whole_message_and_not_a_problem_told_at_a_free_text_question() -> None:
+    from dialogs.withdrawal import is_command
+
+    assert is_command("同意を取り消したい…消してください", None, "ja")
+    assert is_command("  Withdraw consent! ", None, "en") and is_command("동의 철회", None, "ko")
+    assert is_command("/withdraw", None, "vi") and is_command(None, "withdraw", "th")
+    assert not is_command("夫が離婚の同意をやめると言っている", None, "ja", words_too=False)
+    assert not is_command("撤回", None, "ja", words_too=False)
+    assert is_command("同意を取り消す", None, "ja", words_too=False)  # the control's own words
+    assert not is_command("同意します", None, "ja")
+    assert not is_command("同意を取り消したいけれど、その前に家賃の相談の続きを聞いてほしいです。お願いします。", None, "ja")
