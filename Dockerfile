@@ -12,9 +12,11 @@ COPY casecore casecore
 COPY i18n i18n
 COPY madoguchi madoguchi
 RUN pip install ".[translate]" && useradd --system --home /var/lib/madoguchi madoguchi \
-    && mkdir -p /var/lib/madoguchi && chown madoguchi /var/lib/madoguchi
+    && mkdir -p /var/lib/madoguchi /var/lib/madoguchi-keys && chown madoguchi /var/lib/madoguchi /var/lib/madoguchi-keys
 USER madoguchi
 ENV MADOGUCHI_DATA_DIR=/var/lib/madoguchi
+# the residents' data keys, on a volume of their own: backed up apart from the database (README)
+ENV MADOGUCHI_KEYSTORE_PATH=/var/lib/madoguchi-keys/keys.db
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --retries=5 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"

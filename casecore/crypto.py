@@ -2,6 +2,10 @@
 
 Ciphertexts look like ``v1.<key id>.<base64url(nonce || ciphertext+tag)>`` so a key can be
 rotated: new writes use the active key, reads find the old key by its id.
+
+A resident's own fields are ``v2.<resident key id>.<base64url(...)>``: sealed under that
+resident's data key (casecore.keys), which erasure destroys (crypto-shredding). v1 tokens
+stay readable.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _PREFIX = "v1"
+_RESIDENT = "v2"
 
 
 class DecryptionError(Exception):
@@ -55,12 +60,26 @@ class FieldCipher:
         ct = AESGCM(self.keys[self.active_id]).encrypt(nonce, plaintext.encode("utf-8"), self.active_id.encode())
         return f"{_PREFIX}.{self.active_id}.{base64.urlsafe_b64encode(nonce + ct).decode()}"
 
+    def encrypt_for(self, kid: str, plaintext: str) -> str:
+        """Sealed under one resident's data key (a v2 token)."""
+        from casecore import keys
+
+        ring = keys.ring()
+        if ring is None:
+            return self.encrypt(plaintext)
+        nonce = os.urandom(12)
+        ct = AESGCM(ring.get(kid)).encrypt(nonce, plaintext.encode("utf-8"), kid.encode())
+        return f"{_RESIDENT}.{kid}.{base64.urlsafe_b64encode(nonce + ct).decode()}"
+
     def decrypt(self, token: str) -> str:
         try:
             prefix, kid, payload = token.split(".", 2)
-            if prefix != _PREFIX:
+            if prefix == _RESIDENT:
+                key = _resident_key(kid)
+            elif prefix != _PREFIX:
                 raise DecryptionError("unknown ciphertext version")
-            key = self.keys[kid]
+            else:
+                key = self.keys[kid]
             blob = base64.urlsafe_b64decode(payload)
             return AESGCM(key).decrypt(blob[:12], blob[12:], kid.encode()).decode("utf-8")
         except DecryptionError:
@@ -74,6 +93,15 @@ class FieldCipher:
     def blind_index(self, value: str) -> str:
         """A keyed hash so rows can be found by a personal value without storing it in clear."""
         return hmac.new(self.index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _resident_key(kid: str) -> bytes:
+    from casecore import keys
+
+    ring = keys.ring()
+    if ring is None:
+        raise DecryptionError("no key store configured for resident keys")
+    return ring.get(kid)
 
 
 _cipher: FieldCipher | None = None

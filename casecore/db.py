@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+import casecore.residents  # noqa: F401  (registers the flush hook that seals rows per resident)
+
 
 def normalize_url(url: str) -> str:
     """Accept the usual URL spellings and pick the async driver."""
@@ -42,6 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten, not left in free pages (an erased resident's ciphertext)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine

@@ -62,6 +62,9 @@ class ContactPoint(Base):
     # A mail address is personal data, so the id is stored encrypted and found by blind index.
     external_id: Mapped[str] = mapped_column(EncryptedText)
     external_id_index: Mapped[str] = mapped_column(String(64))
+    # The resident's data key in the key store (casecore.keys): every personal column of this
+    # resident is sealed under it; erasure destroys it (crypto-shredding).
+    data_key_id: Mapped[str | None] = mapped_column(String(24), nullable=True, index=True)
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     language_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -159,6 +162,8 @@ class Case(Base):
     share_consent: Mapped[str | None] = mapped_column(String(16), nullable=True)
     recommended_programmes: Mapped[list[str]] = mapped_column(JSON, default=list)
     accepted_programmes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # A lead's legal hold: retention never erases the case while it is set.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -255,4 +260,29 @@ class ResidentBlock(Base):
     counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
     reason: Mapped[str] = mapped_column(String(16), default="rules")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- consent and data lifecycle (issue 12) ---------------------------------------------------
+class IncidentRecord(Base):
+    """A suspected breach: what, when found, which data and residents, measures; its timeline
+    (JSON list of {at, by, entry}) is exportable. Free text is encrypted (global key: it is
+    the centre's record, not one resident's)."""
+
+    __tablename__ = "incident_record"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    profile_id: Mapped[str] = mapped_column(String(64), index=True)
+    summary: Mapped[str] = mapped_column(EncryptedText)
+    data_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    resident_count: Mapped[int] = mapped_column(Integer, default=0)
+    case_numbers: Mapped[list[str]] = mapped_column(EncryptedJSON, default=list)
+    measures: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    timeline: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, contained, closed
+    occurred_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 from casecore.casework import models as _casework_models  # noqa: E402,F401  (their tables on Base.metadata)

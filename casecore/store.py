@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casecore import audit, crypto
+from casecore import audit, crypto, keys
 from casecore.casework.search import index_case
 from casecore.lifecycle import CONVERSATION
 from casecore.models import Case, ConsentRecord, ContactPoint, Conversation, Message
@@ -32,10 +32,13 @@ async def contact_point(
     )
     if found is not None:
         return found
+    ring = keys.ring()
+    kid = ring.create(profile_id) if ring is not None else None  # this resident's own data key
     values = {
         "profile_id": profile_id,
         "channel": channel,
-        "external_id": external_id,  # the column type encrypts it
+        "external_id": external_id if kid is None else keys.tag(external_id, kid),  # the type seals it
+        "data_key_id": kid,
         "external_id_index": index,
         "blocked": False,
         "created_at": utcnow(),
@@ -46,7 +49,7 @@ async def contact_point(
             index_elements=["profile_id", "channel", "external_id_index"]
         )
     )
-    return (
+    made = (
         await session.scalars(
             select(ContactPoint)
             .where(
@@ -57,6 +60,9 @@ async def contact_point(
             .execution_options(populate_existing=True)
         )
     ).one()
+    if ring is not None and kid is not None and made.data_key_id != kid:
+        ring.destroy([kid])  # another first message made the row: this key sealed nothing
+    return made
 
 
 async def open_conversation(session: AsyncSession, contact: ContactPoint) -> Conversation | None:

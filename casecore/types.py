@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import DateTime, Text
 from sqlalchemy.types import TypeDecorator
 
-from casecore import crypto
+from casecore import crypto, keys
+
+
+def _seal(value: Any, plaintext: str) -> str:
+    """Under the resident's data key when the value is tagged with one (casecore.residents
+    tags every resident-scoped row at flush), else under the global key (v1)."""
+    kid = keys.kid_of(value)
+    return crypto.cipher().encrypt(plaintext) if kid is None else crypto.cipher().encrypt_for(kid, plaintext)
 
 
 class EncryptedText(TypeDecorator[str]):
@@ -19,7 +26,7 @@ class EncryptedText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return None if value is None else crypto.cipher().encrypt(value)
+        return None if value is None else _seal(value, str(value))
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else crypto.cipher().decrypt(value)
@@ -34,7 +41,7 @@ class EncryptedJSON(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         if value is None:
             return None
-        return crypto.cipher().encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+        return _seal(value, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         return None if value is None else json.loads(crypto.cipher().decrypt(value))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dialogs import withdrawal
 from dialogs.flow import Flow, Node, advance, jump, load_flow
 from dialogs.profile import Contact, Profile
 from dialogs.state import DialogState
@@ -78,6 +79,9 @@ class DialogContext:
     now: datetime
     max_chars: int = 4000
     screen: Screen | None = None  # i18n.risk.screen unless given (tests inject findings)
+    # Consents the ledger holds as granted for this resident (the inbound step reads them): a
+    # resident whose intake ended in an earlier conversation can still withdraw them.
+    granted: tuple[str, ...] = ()
 
 
 @dataclass
@@ -339,6 +343,8 @@ class _Step:
 
         # Safeguarding comes before everything else: every text, in every state.
         finding = self.screen()
+        if not finding and (withdrawal_step := withdrawal.handle(self)) is not None:
+            return withdrawal_step  # a screened message is never a command
         if self.s.node is None:
             return self.first_contact(finding)
         node = self.node()

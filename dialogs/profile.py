@@ -176,6 +176,17 @@ class SurveySettings(BaseModel):
     link_days: int = Field(7, ge=1, le=90)
 
 
+class RetentionSettings(BaseModel):
+    """How long this municipality's data is kept (issue 12); the retention job erases what is
+    due, never an open case, an urgent one or one under a lead's legal hold."""
+
+    closed_case_days: int = Field(1825, ge=1)  # a closed or withdrawn case and its resident
+    transcript_days: int = Field(365, ge=1)  # the messages of a closed conversation
+    audit_days: int = Field(1825, ge=1)  # audit rows (ids and codes only)
+    unconsented_days: int | None = Field(None, ge=1)  # unset: MADOGUCHI_PURGE_UNCONSENTED_AFTER_DAYS
+    withdrawal_erase_days: int = Field(0, ge=0)  # after "withdraw use": 0 = at the next run
+
+
 class Profile(BaseModel):
     id: str
     municipality: dict[str, str]  # language -> name
@@ -200,6 +211,11 @@ class Profile(BaseModel):
     risk_contacts: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RISK_CONTACTS))
     report: ReportSettings = Field(default_factory=ReportSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
+
+
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    # The municipality's contact for incidents (a suspected breach is notified to them)
+    incident_contacts: list[str] = Field(default_factory=list)
 
     def contact(self, contact_id: str) -> Contact | None:
         if contact_id == "lodging":

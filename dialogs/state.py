@@ -30,6 +30,8 @@ class DialogState:
     # epoch seconds of the last full emergency answer: the same danger again soon after gets a
     # short acknowledgement with the 24-hour lines, not the whole list once more
     last_emergency_at: float | None = None
+    withdrawing: bool = False  # asked which consent to withdraw; the next answer says
+    withdrawn: list[str] = field(default_factory=list)  # consents withdrawn in this conversation
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,12 +19,11 @@ from sqlalchemy import text
 from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
 from bots.webchat.survey import survey_router
-from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
 from dialogs.profile import ProfileRegistry
 from handoff import api as handoff_api
-from handoff.actions import purge
+from handoff.actions import purge, retention
 from handoff.api.conversations import log_screen_status
 from handoff.api.reports import reports_router
 from handoff.delivery import SenderRegistry
@@ -43,9 +42,7 @@ log = structlog.get_logger(__name__)
 
 
 async def build_context(settings: Settings) -> AppContext:
-    crypto.configure(crypto.FieldCipher.from_secrets(
-        settings.resolved_secret_key(), [s.get_secret_value() for s in settings.old_secret_keys]
-    ))
+    settings.configure_crypto()  # the global key and the per-resident key ring
     await upgrade_async(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
@@ -93,6 +90,10 @@ async def _purge_loop(ctx: AppContext) -> None:
             n = await purge.stale(ctx, timedelta(days=ctx.settings.purge_unconsented_after_days))
             if n:
                 log.info("stale_unconsented_purged", conversations=n)
+            # the profiles' retention rules (issue 12): counts only in the log
+            done = await retention.run(ctx, ctx.profiles.all(),
+                                       default_unconsented_days=ctx.settings.purge_unconsented_after_days)
+            log.info("retention_run", report=done)
         except Exception:
             log.exception("purge_failed")
         await asyncio.sleep(3600)
@@ -218,4 +219,7 @@ def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter
     # (still factories of the context: the lead's dashboard data and the web chat's survey)
     app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
     app.include_router(survey_router(ctx))  # the web chat's post-session survey
+    from madoguchi.lifecycle.api import router as lifecycle_router
+
+    app.include_router(lifecycle_router)  # disclosure, erasure, withdrawal on behalf, incidents
     app.openapi_schema = None  # regenerate with the routes now mounted

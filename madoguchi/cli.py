@@ -1,4 +1,5 @@
-"""The `madoguchi` command: serve, db upgrade, user create, report (and channel tools)."""
+"""The `madoguchi` command: serve, db upgrade, user create, report, export/destroy/retention/keys
+(the data lifecycle) and channel tools."""
 
 from __future__ import annotations
 
@@ -73,13 +74,11 @@ def doctor() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the schema migrations to MADOGUCHI_DATABASE_URL (or the embedded SQLite)."""
-    from casecore import crypto
     from casecore.migrate import upgrade
 
     settings = Settings()
     # Data migrations (e.g. 0005, encrypting coded case fields) need the field cipher.
-    crypto.configure(crypto.FieldCipher.from_secrets(
-        settings.resolved_secret_key(), [k.get_secret_value() for k in settings.old_secret_keys]))
+    settings.configure_crypto()  # the global key and the per-resident key ring
     upgrade(settings.resolved_database_url, revision)
     typer.echo("database is up to date")
 
@@ -132,13 +131,13 @@ def user_create(
     async def run() -> str | None:
         from sqlalchemy import select
 
-        from casecore import crypto, staff
+        from casecore import staff
         from casecore.db import make_engine, make_sessionmaker, transaction
         from casecore.migrate import upgrade_async
         from casecore.models import Counsellor
 
         settings = Settings()
-        crypto.configure(crypto.FieldCipher.from_secrets(settings.resolved_secret_key()))
+        settings.configure_crypto()  # the global key and the per-resident key ring
         await upgrade_async(settings.resolved_database_url)
         engine = make_engine(settings.resolved_database_url)
         try:
@@ -201,6 +200,121 @@ def new_secret() -> None:
 
 # Channel and translation tools are entry points of their own (cli_*.py). Importing aiogram or the
 # translation runtime costs seconds, so a tool's package is imported only when it is called.
+# ── consent and data lifecycle (issue 12) ─────────────────────────────────────────────────
+retention_app = typer.Typer(help="Retention: erase what the profiles' rules say is due.", no_args_is_help=True)
+keys_app = typer.Typer(help="Per-resident data keys (crypto-shredding).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+app.add_typer(keys_app, name="keys")
+
+
+def _known_profile(profile: str) -> None:
+    from madoguchi.doctor import known_profile_ids
+
+    known = known_profile_ids(Settings())
+    if profile not in known:
+        raise typer.BadParameter(f"unknown profile {profile!r}; known profiles: {', '.join(known)}", param_hint="--profile")
+
+
+@app.command("export")
+def export_profile(
+    profile: str = typer.Option(..., "--profile", help="the municipality profile to hand back"),
+    out: str = typer.Option(None, "--out", help="the archive to write; default madoguchi-export-<profile>-<date>.zip"),
+) -> None:
+    """End of contract: every resident's record (JSON + PDF face sheet), the consent ledger and
+    case list (CSV) and incidents, in an AES-256 zip. Password from MADOGUCHI_EXPORT_PASSWORD,
+    else prompted; hand it over separately from the archive."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from madoguchi.lifecycle.cli import export_files, host, write_zip
+
+    _known_profile(profile)
+    password = os.environ.get("MADOGUCHI_EXPORT_PASSWORD") or getpass.getpass("Archive password: ")
+    if len(password) < 12:
+        raise typer.BadParameter("the archive password needs at least 12 characters")
+    path = Path(out or f"madoguchi-export-{profile}-{datetime.now(UTC):%Y%m%d}.zip")
+
+    async def run() -> dict[str, bytes]:
+        async with host(Settings()) as ctx:
+            files = await export_files(ctx, ctx.profiles.get(profile))
+            from casecore import audit
+            from casecore.db import transaction
+
+            async with transaction(ctx.sessions) as s:
+                await audit.record(s, action="profile_exported", target_type="profile", target_id=profile,
+                                   detail={"files": len(files)})
+            return files
+
+    files = asyncio.run(run())
+    write_zip(path, files, password)
+    residents = sum(1 for f in files if f.startswith("residents/"))
+    typer.echo(f"wrote {path}: {len(files)} files, {residents} residents (AES-256 zip; open with 7-Zip or any AES zip tool)")
+
+
+@app.command("destroy")
+def destroy_profile(
+    profile: str = typer.Option(..., "--profile", help="the municipality profile whose data is destroyed"),
+    by: str = typer.Option(..., "--by", help="who performs it, for the certificate (name, role)"),
+    confirm: str = typer.Option(..., "--confirm", help="the profile id again: there is no undo"),
+    certificate_path: str = typer.Option(None, "--certificate", help="also write the certificate to this file"),
+) -> None:
+    """End of contract: destroy every row and every data key of the profile, then print a
+    destruction certificate (what, how many, when, by whom, method) to hand over."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from handoff.actions.contract import count_profile_rows
+    from handoff.actions.contract import destroy_profile as destroy
+    from madoguchi.lifecycle.cli import certificate, host
+
+    _known_profile(profile)
+    if confirm != profile:
+        raise typer.BadParameter("--confirm must repeat the profile id", param_hint="--confirm")
+
+    async def run() -> str:
+        async with host(Settings()) as ctx:
+            at = datetime.now(UTC)
+            result = await destroy(ctx, profile, performed_by=by)
+            from casecore.db import transaction
+
+            async with transaction(ctx.sessions) as s:
+                left = await count_profile_rows(s, profile)
+            return certificate(ctx.profiles.get(profile), result, by, at, left)
+
+    text = asyncio.run(run())
+    if certificate_path:
+        Path(certificate_path).write_text(text, encoding="utf-8")
+    typer.echo(text, nl=False)
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Run the retention job once for every profile and print what it erased (counts only)."""
+    import json
+
+    from handoff.actions import retention
+    from madoguchi.lifecycle.cli import host
+
+    async def run() -> dict[str, object]:
+        settings = Settings()
+        async with host(settings) as ctx:
+            return await retention.run(ctx, ctx.profiles.all(), default_unconsented_days=settings.purge_unconsented_after_days)
+
+    typer.echo(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=1))
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """After putting a new MADOGUCHI_SECRET_KEY first (the old one in MADOGUCHI_OLD_SECRET_KEYS):
+    re-wrap every resident's data key under it. Rows are not touched."""
+    from casecore import keys
+
+    Settings().configure_crypto()
+    ring = keys.ring()
+    assert ring is not None
+    typer.echo(f"re-wrapped {ring.rewrap()} data keys under the active master key")
+
+
 _TOOLS = {
     "translate": ("madoguchi.cli_translate", "app", "Offline translation models (Argos packages)."),
     "telegram": ("madoguchi.cli_telegram", "telegram_app", "Telegram channel tools (poll, set-webhook)."),

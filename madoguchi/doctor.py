@@ -219,6 +219,17 @@ def check_secret_key(settings: Settings) -> list[Finding]:
     return [_ok("secret_key", f"development key in {key_file} (set MADOGUCHI_SECRET_KEY in production)")]
 
 
+def check_keystore(settings: Settings) -> list[Finding]:
+    """The residents' data keys must not travel with the database's backups (crypto-shredding)."""
+    path = Path(settings.resolved_keystore_path()).resolve()
+    beside_db = settings.database_url is None and path.parent == Path(settings.data_dir).resolve()
+    if beside_db and production_like(settings):
+        return [Finding("keystore", "warn", f"the key store {path} is beside the SQLite database",
+                        "set MADOGUCHI_KEYSTORE_PATH to another volume and back it up apart from the "
+                        "database, with a short retention (README: consent and data lifecycle)")]
+    return [_ok("keystore", f"per-resident data keys in {path}; back it up apart from the database")]
+
+
 def check_cookies(settings: Settings) -> list[Finding]:
     base = settings.public_base_url.strip().lower()
     if base.startswith("https://") and not settings.cookie_secure:
@@ -427,6 +438,7 @@ def offline_checks(settings: Settings) -> list[Finding]:
     profiles, found = load_profiles(settings)
     found += check_profile_placeholders(settings)
     found += check_secret_key(settings)
+    found += check_keystore(settings)
     found += check_cookies(settings)
     found += check_line(settings, profiles)
     found += check_telegram(settings, profiles)

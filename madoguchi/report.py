@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker, transaction
 from casecore.migrate import upgrade_async
 from casecore.reporting import figures as F
@@ -14,7 +13,7 @@ from madoguchi.settings import Settings
 
 
 async def monthly_report(settings: Settings, month: str, profile_id: str) -> dict[str, Any]:
-    crypto.configure(crypto.FieldCipher.from_secrets(settings.resolved_secret_key()))
+    settings.configure_crypto()  # the global key and the per-resident key ring
     await upgrade_async(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     m = Month.parse(month)

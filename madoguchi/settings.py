@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis for the inbox queue (Streams), locks, pub/sub and the translation cache; unset: all in process (one process only).")
     secret_key: SecretStr | None = Field(None, description="The field-encryption and blind-index secret (`madoguchi secret` prints one). Unset: a development key generated into `<data dir>/secret.key`. Keep it out of the database's backups.")
     old_secret_keys: list[SecretStr] = Field(default_factory=list, description="JSON list of previous secrets, still readable (key rotation).")
+    keystore_path: Path | None = Field(None, description="The key store of per-resident data keys (a SQLite file; unset: `<data dir>/keys.db`). Keep it on its own volume, out of the database's backups: erasing a resident destroys their key there, so old backups become unreadable for them.")
     profile: str = Field("minato-tokyo", description="The default municipality profile (`minato-tokyo`, `minato-osaka`, or your own).")
     profiles_dir: Path | None = Field(None, description="A directory of your own profile YAML files, added to the built-in ones.")
     public_base_url: str = Field("http://127.0.0.1:8000", description="The address residents and counsellors use (`https://…` in production): the console's WebSocket accepts pages of this origin, and `madoguchi doctor` checks the cookie setting against it.")
@@ -116,6 +117,21 @@ class Settings(BaseSettings):
             return normalize_url(self.database_url)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return sqlite_url_for(self.data_dir.resolve())
+
+    def resolved_keystore_path(self) -> Path:
+        return self.keystore_path or self.data_dir / "keys.db"
+
+    def configure_crypto(self) -> None:
+        """The field cipher (global key, v1) and the per-resident key ring (v2) for this process."""
+        from casecore import crypto, keys
+
+        secrets = [self.resolved_secret_key(), *(k.get_secret_value() for k in self.old_secret_keys)]
+        crypto.configure(crypto.FieldCipher.from_secrets(secrets[0], secrets[1:]))
+        ring = keys.ring()
+        if ring is None or ring.path != self.resolved_keystore_path() or list(ring.masters) != [
+            crypto.key_id(crypto.derive_key(s, "resident-key-wrap")) for s in secrets
+        ]:
+            keys.configure(keys.KeyRing(self.resolved_keystore_path(), secrets))
 
     def resolved_secret_key(self) -> str:
         """The field-encryption secret. Without one, a random key is kept in data_dir so the

@@ -24,7 +24,7 @@ async def _raw_dump(running) -> str:
 async def test_no_personal_value_is_stored_in_clear(running) -> None:
     _session, reply = await run_intake(running.client)
     dump = await _raw_dump(running)
-    assert "v1." in dump  # ciphertexts are there
+    assert "v2." in dump  # ciphertexts are there, sealed per resident (crypto-shredding)
     for value in PERSONAL_VALUES:
         assert value not in dump, f"{value!r} found in clear"
     # …and the case core reads them back.

@@ -31,7 +31,7 @@ async def test_coded_fields_are_ciphertext_in_the_database_and_the_report_still_
             'SELECT urgency_reasons, categories, district, public_assistance FROM "case" WHERE id = :i'),
             {"i": reply["case_id"]})).one()
     for name, value in zip(FIELDS, raw, strict=True):
-        assert isinstance(value, str) and value.startswith("v1."), (name, value)
+        assert isinstance(value, str) and value.startswith("v2."), (name, value)
     assert "麻布" not in "".join(raw) and "debt" not in "".join(raw)
     async with transaction(running.ctx.sessions) as s:
         case = await s.get(Case, reply["case_id"])

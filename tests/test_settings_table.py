@@ -19,7 +19,8 @@ SETTINGS = {settings_table.env_name(name) for name in Settings.model_fields}
 # MADOGUCHI_ variables that are not Settings: read by scripts, the CLI or the tests.
 NOT_SETTINGS = {"MADOGUCHI_NEW_PASSWORD", "MADOGUCHI_DEMO_PASSWORD", "MADOGUCHI_REQUIRE_ALL",
                 "MADOGUCHI_VENV", "MADOGUCHI_TEST_PG", "MADOGUCHI_TEST_REDIS", "MADOGUCHI_CHROMIUM",
-                "MADOGUCHI_DOMAIN"}  # the proxy's host name, read by Caddy and compose
+                "MADOGUCHI_DOMAIN",  # the proxy's host name, read by Caddy and compose
+                "MADOGUCHI_EXPORT_PASSWORD"}  # the end-of-contract archive's password, read by the CLI
 
 
 def test_every_setting_has_a_description() -> None:

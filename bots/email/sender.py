@@ -28,6 +28,7 @@ from bots.email.threading import (
 )
 from dialogs.types import OutboundMessage
 from handoff.delivery import DeliveryError, DeliveryTarget
+from i18n.catalog import catalog
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,13 @@ def render_body(messages: Sequence[OutboundMessage], language: str) -> str:
             text = "\n".join([text, "", *lines, "", hint])
         blocks.append(text)
     return "\n\n".join(blocks)
+
+
+def withdraw_line(language: str) -> str:
+    """Every mail says how to withdraw consent (issue 12): reply with one word of the language."""
+    cat = catalog(language, "consent")
+    word = (cat.data.get("words") or ["withdraw"])[0]
+    return "-- \n" + cat.text("email_line", word=word)
 
 
 @dataclass
@@ -147,6 +155,7 @@ class EmailSender:
         for name, value in OUTGOING_LOOP_HEADERS.items():
             msg[name] = value
         text = body if body is not None else render_body(messages, target.language)
+        text = f"{text}\n\n{withdraw_line(target.language)}"  # every mail says how to withdraw
         msg.set_content(f"{text}\n\n{REPLY_MARKER}\n", charset="utf-8")
         if target.language:  # after set_content, which clears Content-* headers
             msg["Content-Language"] = target.language

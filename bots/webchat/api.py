@@ -131,13 +131,20 @@ def _browser_language(value: str | None) -> str | None:
     return base if base in langs else None
 
 
+def _with_withdraw(table: dict[str, str], language: str) -> dict[str, str]:
+    """The toolbar's withdraw control (issue 12) takes its words from the `consent` catalog."""
+    words = catalog(language, "consent").text("control")
+    return {**table, "cmd_withdraw": words, "say_withdraw": words}
+
+
 def _page(ctx: AppContext) -> str:
     """chat.html with the quick-exit target and its words in every language, as a JSON data
     block (not a script: the page's CSP allows only its own files to run)."""
     data = {"exit_url": ctx.settings.quick_exit_url, "texts": all_texts()}
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     # The page's own words (the `page` catalog, every language) ride in another data block.
-    html = with_data_block(STATIC / "chat.html", "page-strings", all_languages("page"))
+    html = with_data_block(STATIC / "chat.html", "page-strings",
+                           {lang: _with_withdraw(table, lang) for lang, table in all_languages("page").items()})
     # ...and so do the server's message limit (the page warns before anything is cut) and how
     # each language joins chosen items in the resident's bubble.
     config = {"max_message_chars": ctx.settings.max_message_chars,
@@ -222,7 +229,7 @@ async def page_strings(lang: str | None = Query(default=None, max_length=35)) ->
     missing one filled from the fallback language; `{n}`-style placeholders are left
     for the page."""
     language = catalog(lang).language
-    return {"language": language, "strings": namespace_table("page", language)}
+    return {"language": language, "strings": _with_withdraw(namespace_table("page", language), language)}
 
 @router.get("/chat/static/{name}", include_in_schema=False)
 async def chat_static(name: str) -> FileResponse:

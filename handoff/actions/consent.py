@@ -15,6 +15,12 @@ from handoff.context import HandoffContext
 async def record_in(s: AsyncSession, conv: Conversation, eff: RecordConsent,
                     counsellor_id: int | None = None) -> ConsentRecord:
     """In the caller's transaction (the inbound step): the row and its audit."""
+    if eff.decision == "withdrawn":
+        from handoff.actions import withdrawal
+
+        return await withdrawal.record_in(s, conv, kind=eff.consent_kind, wording_version=eff.wording_version,
+                                          wording_hash=eff.wording_hash, language=eff.language,
+                                          counsellor_id=counsellor_id)
     rec = await store.record_consent(
         s, conv, kind=eff.consent_kind, decision=eff.decision, wording_version=eff.wording_version,
         wording_hash=eff.wording_hash, language=eff.language, counsellor_id=counsellor_id,

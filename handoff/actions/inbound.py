@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casecore import audit, store
+from casecore import consent as ledger
 from casecore.models import Case, ContactPoint, Conversation, Message
 from dialogs.engine import DialogContext, DialogInput, step
 from dialogs.profile import Profile
@@ -168,7 +169,8 @@ async def _dialog_step(
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
         resumed=resumed,
     )
-    res = step(state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars))
+    granted = await ledger.granted_kinds(s, contact.id)  # a resident may withdraw in a later conversation
+    res = step(state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars, granted=granted))
     messages = list(res.messages)
     if cut:
         messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=router.max_chars)))

@@ -6,7 +6,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-from casecore import crypto
 from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
 from casecore.reporting.periods import JST, BadMonth, Month
@@ -48,7 +47,7 @@ async def run_report(settings: Settings, month_text: str | None, profile_id: str
         return 2, f"error: {exc}"
     if month.start > utcnow():
         return 2, f"error: {month} has not started yet (Japanese time: {utcnow().astimezone(JST):%Y-%m-%d})"
-    crypto.configure(crypto.FieldCipher.from_secrets(settings.resolved_secret_key()))
+    settings.configure_crypto()  # the global key and the per-resident key ring
     await upgrade_async(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     try:

@@ -24,7 +24,7 @@
   var MAX_RETRY_MS = 30000;
 
   // Choice ids that act rather than select, even inside a multi-select group.
-  var ACTION_IDS = { done: 1, none: 1, skip: 1, human: 1, lang: 1, back: 1, stop: 1 };
+  var ACTION_IDS = { done: 1, none: 1, skip: 1, human: 1, lang: 1, back: 1, stop: 1, withdraw: 1 };
   // Language choice ids the flow may offer; a group made only of these is a language picker.
   var LANGUAGE_IDS = {
     ja: 1, "ja-easy": 1, en: 1, zh: 1, "zh-hans": 1, "zh-hant": 1, "zh-cn": 1, "zh-tw": 1,

@@ -2,7 +2,7 @@
 blind-index search keys (issue 13)
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 """
 import os
 
@@ -12,7 +12,7 @@ from alembic import op
 from casecore import crypto
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
