@@ -200,3 +200,33 @@ async def test_a_resident_from_before_per_resident_keys_gets_one_and_old_rows_st
     assert cp.data_key_id not in keys.ring().kids()
     async with transaction(ctx.sessions) as s:
         assert await s.get(Conversation, 77) is None
+
+
+async def test_case_work_and_console_notes_are_sealed_and_shredded_with_the_resident(running_sqlite) -> None:
+    """Triage reasons and counsellors' private notes are the resident's data too (issues 13, 14):
+    sealed under their key, gone with the erasure, unreadable in an earlier backup."""
+    from casecore.models import Conversation, Counsellor
+    from handoff.actions import casework, desk
+
+    running = running_sqlite
+    _, a = await run_intake(running.client)
+    await make_counsellor(running.ctx, "lead3", role="lead")
+    async with transaction(running.ctx.sessions) as s:
+        lead = await s.scalar(select(Counsellor).where(Counsellor.login == "lead3"))
+        conv_id = await s.scalar(select(Conversation.id).where(Conversation.case_id == a["case_id"]))
+    reason = "家賃を3か月滞納、大家さんから退去を求められている（田中ビル203号）"
+    note = "電話で本人確認済み。弟さん（090-5555-0101）には知られたくないとのこと"
+    await casework.record_triage(running.ctx, a["case_id"], lead, "referral", reason)
+    await desk.add_note(running.ctx, lead, conv_id, note)
+    kid = await _kid(running, a["case_id"])
+    async with running.ctx.engine.connect() as conn:
+        stored = [*(await conn.execute(text("SELECT reason FROM casework_triage"))).scalars(),
+                  *(await conn.execute(text("SELECT text FROM desk_note"))).scalars()]
+    assert stored and all(v.startswith(f"v2.{kid}.") for v in stored), stored
+    before = await _backup(running)
+    await erasure.erase_case_resident(running.ctx, a["case_id"], lead, requested_by="resident", reason="erasure_request")
+    raw = await _raw_now(running)
+    for value in (reason, note, "090-5555-0101", "田中ビル"):
+        assert value.encode() not in raw
+    with pytest.raises(keys.KeyDestroyed):
+        _decrypt_all(before, kid)
