@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter
 from sqlalchemy import func, select
 
+from bots.email import parsepool
 from bots.email.answers import FORM, MailAnswers, keywords, match_choices, read_answers
 from bots.email.loops import RateLimiter, RepeatCounter, classify, fingerprint, soft_verdict
-from bots.email.parse import ParsedMail, parse_mail
+from bots.email.parse import STRIP_CHARS, ParsedMail
 from bots.email.sender import EmailSender
 from bots.email.texts import email_text, for_email
 from bots.email.threading import ThreadKeys, find_conversation
@@ -146,8 +147,8 @@ class EmailIntake:
         kwargs: dict[str, Any] = {"size": size, "max_chars": self.max_chars}
         if self.max_bytes:
             kwargs["max_bytes"] = self.max_bytes
-        # CPU work on up to 5 MB: in a worker thread, so /healthz and the chats stay answered
-        mail = await asyncio.to_thread(parse_mail, raw, **kwargs)
+        # CPU work on up to 5 MB: off the event loop, so /healthz and the chats stay answered
+        mail = await parsepool.parse(raw, **kwargs)
         outcome = await self._handle(mail)
         INBOUND.labels(outcome.split(":", 1)[0]).inc()
         log.info("email.inbound", extra={"outcome": outcome, "defects": mail.defects})
@@ -240,6 +241,10 @@ class EmailIntake:
         run = Run()
         base = mail.message_id[:400]
 
+        # what lies past the text limit is screened for risk too: the parts that matter, found
+        # in a worker thread (a 200,000-character body screened on the event loop stalls it)
+        beyond = await _risky_excerpt(mail.body) if mail.truncated else None
+
         async def send(suffix: str | None, *, text: str | None = None, choice: str | None = None,
                        kind: str = "message", media_type: str | None = None) -> ProcessResult:
             event = InboundEvent(
@@ -247,8 +252,7 @@ class EmailIntake:
                 external_user_id=address, profile_id=profile.id, kind=kind,  # type: ignore[arg-type]
                 text=text, choice=choice, media_type=media_type, language_hint=hint,
                 reply_context=reply_context,
-                # the mail was cut to the text limit: the whole body is screened for risk too
-                screen_text=mail.body[:200_000] if (suffix is None and mail.truncated) else None,
+                screen_text=beyond if suffix is None else None,
             )
             result = await self.ctx.router.process(event)
             run.steps.append(result)
@@ -260,14 +264,15 @@ class EmailIntake:
         # 1. the mail itself, in the resident's words
         res = await send(None, text=mail.text or None)
         # 2. what the reply answers
-        answers = read_answers(mail.text, mail.body)
+        # (the risk screen's learned layer costs tens of milliseconds: off the event loop)
+        answers = await asyncio.to_thread(read_answers, mail.text, mail.body[:STRIP_CHARS])
         if prior is None:
             answers.consent = None  # they have not been shown the wording yet
         if prior is not None and res.conversation_id is not None:
             earlier = await self._earlier_texts(res.conversation_id, base)
             if earlier:
                 answers.problem_text = "\n\n".join([*earlier, answers.problem_text]).strip()
-                answers.categories, answers.safety = keywords(answers.problem_text)
+                answers.categories, answers.safety = await asyncio.to_thread(keywords, answers.problem_text)
         await self._walk(send, res, answers, profile, hint or "ja")
         # 3. attachments are not stored, but the transcript shows one was sent
         if mail.attachments:
@@ -528,6 +533,42 @@ class EmailIntake:
             m.text for m in rows
             if m.text and m.channel_event_id and "#" not in m.channel_event_id and m.channel_event_id != base
         ]
+
+
+_EXCERPT_CHUNK = 1_500
+_EXCERPT_MAX = 12_000
+
+
+def _chunks(text: str) -> list[str]:
+    """Pieces of about _EXCERPT_CHUNK characters, cut at line ends where there are some and
+    overlapping a little, so a cue is never split between two."""
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + _EXCERPT_CHUNK)
+        newline = text.rfind("\n", start + _EXCERPT_CHUNK // 2, end)
+        if end < len(text) and newline > 0:
+            end = newline
+        out.append(text[max(0, start - 120):end])
+        start = end
+    return out
+
+
+async def _risky_excerpt(body: str) -> str | None:
+    """The pieces of a long body in which the risk lexicon finds something (bounded), for the
+    router to screen with the mail; None when there are none. The learned layer reads only
+    the message's own text, so the lexicon is what ever saw the rest."""
+    from i18n.risk import lexicon
+
+    def find() -> str | None:
+        kept: list[str] = []
+        for chunk in _chunks(body):
+            if lexicon.levels(lexicon.find(chunk, None)):
+                kept.append(chunk)
+                if sum(map(len, kept)) >= _EXCERPT_MAX:
+                    break
+        return "\n…\n".join(kept) or None
+
+    return await asyncio.to_thread(find)
 
 
 def _without_button_talk(text: str, language: str) -> str:

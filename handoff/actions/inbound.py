@@ -6,6 +6,7 @@ channel delivery run after the commit. A redelivery racing this one fails the un
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -140,7 +141,9 @@ async def _dialog_step(
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
         resumed=resumed,
     )
-    res = step(state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars))
+    # The step is pure CPU (the risk screen's learned layer alone costs tens of milliseconds
+    # on a long message): in a worker thread, so /healthz and other chats stay answered.
+    res = await asyncio.to_thread(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars))
     messages = list(res.messages)
     if cut:
         messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=router.max_chars)))
