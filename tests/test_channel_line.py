@@ -1,17 +1,24 @@
 """LINE as residents really use it, against the stand-in that checks every request against
 LINE's published OpenAPI spec: the bot leaves groups and rooms, a redelivered event's stale
-reply token is never tried, and an unblocking resident is welcomed back mid-intake."""
+reply token is never tried, an unblocking resident is welcomed back mid-intake, and after a
+block a counsellor's message is not attempted and shows why."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
-from casecore.models import ContactPoint, Message
+from bots.line import line_router
+from casecore.models import AuditEvent, ContactPoint, Conversation, Message
 from i18n.catalog import catalog
+from tests.conftest import Running
+from tests.handoff_helpers import counsellor_client
 from tests.standins import line_webhook as wh
-from tests.standins.line_fixtures import line_api, line_server  # noqa: F401
+from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
+from tests.standins.stack import running_channels, settle, with_channels
 from tests.test_line_webhook import USER, Line, count, line  # noqa: F401  (fixture "line")
 
 
@@ -62,3 +69,36 @@ async def test_an_unblocking_resident_is_welcomed_back_at_the_current_question(l
     assert set(line.offered()) == {"continue", "restart"}
     await line.tap("continue")
     assert line.last()["text"] == question and line.offered() == offered
+
+
+@pytest.fixture
+async def line_running(line_api, stack) -> AsyncIterator[tuple[Line, Running]]:  # noqa: F811
+    settings = with_channels(
+        stack, line_channel_secret=CHANNEL_SECRET, line_channel_access_token=ACCESS_TOKEN, line_api_base_url=line_api.base_url
+    )
+    async with running_channels(settings, "/webhooks/line", line_router) as running:
+        yield Line(running.ctx, running.client, line_api), running
+
+
+async def test_after_a_block_counsellor_messages_are_not_sent_and_show_it(
+    line_running: tuple[Line, Running],
+) -> None:
+    resident, running = line_running
+    await resident.send(wh.follow_event(USER, resident.token()))
+    await resident.tap("human")
+    async with running.ctx.sessions() as s:
+        conv = await s.scalar(select(Conversation).where(Conversation.channel == "line"))
+    assert conv is not None
+    async with counsellor_client(running, "sato") as sato:
+        assert (await sato.post(f"/api/conversations/{conv.id}/claim")).status_code == 200
+        await resident.send(wh.unfollow_event(USER))  # the resident blocks the account
+        pushes = len(resident.api.calls_to("pushMessage"))
+        r = await sato.post(f"/api/conversations/{conv.id}/messages", json={"text": "まだいらっしゃいますか？"})
+        assert r.status_code == 201 and r.json()["message"]["delivery_status"] == "blocked"
+        await settle(running.ctx, resident.adapter)
+        assert len(resident.api.calls_to("pushMessage")) == pushes  # never attempted
+        last = (await sato.get(f"/api/conversations/{conv.id}")).json()["transcript"][-1]
+        assert last["delivery_status"] == "blocked" and last["text"] == "まだいらっしゃいますか？"
+    async with running.ctx.sessions() as s:
+        audits = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "message_sent"))).all()
+    assert audits[-1].detail.get("delivery") == "blocked"
