@@ -102,3 +102,22 @@ async def test_after_a_block_counsellor_messages_are_not_sent_and_show_it(
     async with running.ctx.sessions() as s:
         audits = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "message_sent"))).all()
     assert audits[-1].detail.get("delivery") == "blocked"
+
+
+async def test_an_unsent_message_leaves_the_transcript(line: Line) -> None:  # noqa: F811
+    await line.send(wh.follow_event(USER, line.token()))
+    said = wh.text_event(USER, "夫の名前は山田太郎です。やっぱり書かないほうがよかった", line.token())
+    kept = wh.text_event(USER, "家賃の相談です", line.token())
+    await line.send(said)
+    await line.send(kept)
+    unsend = wh._event("unsend", USER, None, False, None, unsend={"messageId": said["message"]["id"]})
+    await line.send(unsend)
+    await line.send(unsend)  # redelivered: nothing more happens
+    async with line.ctx.sessions() as s:
+        rows = (await s.scalars(select(Message).where(Message.direction == "in").order_by(Message.id))).all()
+        audits = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "message_unsent"))).all()
+    texts = [m.text for m in rows]
+    assert "家賃の相談です" in texts and not any(t and "山田太郎" in t for t in texts)
+    withdrawn = [m for m in rows if m.kind == "unsent"]
+    assert len(withdrawn) == 1 and withdrawn[0].text is None and withdrawn[0].translation is None
+    assert len(audits) == 2  # each unsend is recorded (the second found nothing new to remove)

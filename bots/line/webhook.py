@@ -110,6 +110,9 @@ class LineAdapter(BaseAdapter):
             where = events.leave_target(event)  # added to a group or room: leave it
             if where is not None:
                 self._spawn(events.leave(self.api.api(channel), where))
+            withdrawn = events.unsent(event)  # the resident unsent a message
+            if withdrawn is not None:
+                self._spawn(events.withdraw(self.router, channel.profile_id, *withdrawn))
             item = to_inbound(event, channel, received_at)
             if item is not None:
                 accepted.append(item)
