@@ -419,7 +419,9 @@ class _Step:
                 self.say("media.unsupported")
             self.ask(node)
             return self.result()
-        if (inp.resumed or self.s.paused) and inp.choice not in ("continue", "restart"):
+        # A follow mid-intake (Telegram's /start again, LINE's unblock) is a return, not an
+        # answer: welcome back, then continue or restart (never "didn't understand").
+        if (inp.resumed or self.s.paused or inp.kind == "follow") and inp.choice not in ("continue", "restart"):
             self.s.paused = True
             self.out.append(OutboundMessage(
                 text=self.cat.text("resume.ask"),

@@ -319,6 +319,7 @@ _TOOLS = {
     "translate": ("madoguchi.cli_translate", "app", "Offline translation models (Argos packages)."),
     "telegram": ("madoguchi.cli_telegram", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
     "email": ("madoguchi.cli_email", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
+    "line": ("madoguchi.cli_line", "line_app", "LINE channel tools (rich-menu)."),
 }
 
 

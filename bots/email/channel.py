@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bots.email import parsepool
 from bots.email.imap import ImapConfig, ImapPoller
 from bots.email.intake import EmailIntake
 from bots.email.lmtp import DirectDelivery
@@ -231,3 +232,4 @@ async def stop_email_channel(ctx: AppContext) -> None:
                 await asyncio.wait_for(task, 10)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
+    parsepool.shutdown()

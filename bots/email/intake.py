@@ -29,17 +29,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bots.email import parsepool
 from bots.email.answers import FORM, MailAnswers, keywords, match_choices, read_answers
-from bots.email.loops import RateLimiter, classify
-from bots.email.parse import ParsedMail, parse_mail
+from bots.email.loops import RateLimiter, RepeatCounter, classify, fingerprint, soft_verdict
+from bots.email.parse import STRIP_CHARS, ParsedMail
 from bots.email.sender import EmailSender
 from bots.email.texts import email_text, for_email
 from bots.email.threading import ThreadKeys, find_conversation
 from casecore import audit, crypto
 from casecore.db import transaction
-from casecore.models import ContactPoint, Conversation, Message
+from casecore.models import AuditEvent, ContactPoint, Conversation, Message
+from casecore.types import utcnow as _utcnow
 from dialogs.flow import Node, load_flow
 from dialogs.profile import Profile
 from dialogs.types import OutboundMessage
@@ -53,6 +55,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 INBOUND = Counter("madoguchi_email_inbound_total", "Inbound mails by outcome", ["outcome"])
 
+# The intake mail goes at most this often to one conversation a day: an auto-responder that
+# slips every other check gets three forms, not twenty.
+FORM_CAP = 3
 MAX_STEPS = 80  # a whole intake is about 40 inputs; this only guards against a surprise loop
 _BUTTON_TALK = re.compile(r"(押して|押す|おして|ボタン|タップ|\bpress\b|\btap\b|\bbutton)", re.IGNORECASE)
 # A sentence with the space after it, so that joining the kept ones loses nothing. (Thai marks
@@ -132,6 +137,7 @@ class EmailIntake:
         self.from_addr = from_addr.lower()
         self.profile_id = profile_id or ctx.profiles.default_id
         self.limiter = limiter or RateLimiter(redis=ctx.redis)
+        self.repeats = RepeatCounter(redis=ctx.redis)
         self.max_bytes = max_bytes
         self.max_chars = max_chars or ctx.settings.max_message_chars
         self._unsent: set[str] = set()  # mails whose answer could not be sent (retry sends it)
@@ -141,7 +147,8 @@ class EmailIntake:
         kwargs: dict[str, Any] = {"size": size, "max_chars": self.max_chars}
         if self.max_bytes:
             kwargs["max_bytes"] = self.max_bytes
-        mail = parse_mail(raw, **kwargs)
+        # CPU work on up to 5 MB: off the event loop, so /healthz and the chats stay answered
+        mail = await parsepool.parse(raw, **kwargs)
         outcome = await self._handle(mail)
         INBOUND.labels(outcome.split(":", 1)[0]).inc()
         log.info("email.inbound", extra={"outcome": outcome, "defects": mail.defects})
@@ -157,6 +164,12 @@ class EmailIntake:
             await self._record("email_rate_limited", mail, "rate-limit", thread_conv)
             return "rate-limited"
 
+        # soft signs of an auto-responder: the mail is kept, not answered
+        quiet = soft_verdict(mail)
+        if quiet is None and len(mail.text.strip()) >= 10 and await self.repeats.repeated(
+            mail.sender, fingerprint(mail)
+        ):
+            quiet = "repeated-text"
         profile_id, address = self.profile_id, mail.sender
         if thread_conv is not None:
             owner = await self._thread_owner(thread_conv)
@@ -167,9 +180,9 @@ class EmailIntake:
         # One run per resident at a time, across app processes (Redis lock when there is
         # Redis): two pollers reading the same mail must not both answer it.
         async with self.ctx.router.locks.hold(f"email-intake:{profile_id}:{address}"):
-            return await self._answer(mail, profile_id, address)
+            return await self._answer(mail, profile_id, address, quiet)
 
-    async def _answer(self, mail: ParsedMail, profile_id: str, address: str) -> str:
+    async def _answer(self, mail: ParsedMail, profile_id: str, address: str, quiet: str | None = None) -> str:
         profile = self.ctx.profiles.get(profile_id)
         prior = await self._peek(profile_id, address)
         hint = None if prior is not None else await _language_of(mail.text or mail.subject)
@@ -194,6 +207,10 @@ class EmailIntake:
         if run.last.conversation_status == "counsellor":
             return "to-counsellor"  # the counsellor answers; the bot stays silent
         conversation_id = run.last.conversation_id
+        if quiet is not None:
+            # kept in the conversation for the counsellor, never answered
+            await self._record("email_not_answered", mail, quiet, conversation_id)
+            return f"quiet:{quiet}"
         language = await self._language_of_conversation(conversation_id) or (hint or "ja")
         messages, body = self._compose(mail, run, prior, profile, language)
         if not messages and body is None:
@@ -202,6 +219,9 @@ class EmailIntake:
             profile_id=profile_id, channel="email", external_user_id=address,
             conversation_id=conversation_id, language=language, reply_context=reply_context,
         )
+        if body is not None and await self._forms_sent(conversation_id) >= FORM_CAP:
+            await self._record("email_form_capped", mail, "form-cap", conversation_id)
+            return "form-capped"
         rendered = self.sender.render(target, messages, body=body)
         try:
             await self.sender.deliver(rendered.message)
@@ -209,6 +229,8 @@ class EmailIntake:
             self._unsent.add(base)
             raise  # the mail stays unmarked and is read again; its events dedupe
         self._unsent.discard(base)
+        if body is not None:
+            await self._record("email_form_sent", mail, None, conversation_id, by_conversation=True)
         return "answered"
 
     # ── feeding the dialog ───────────────────────────────────────────────────────
@@ -219,6 +241,10 @@ class EmailIntake:
         run = Run()
         base = mail.message_id[:400]
 
+        # what lies past the text limit is screened for risk too: the parts that matter, found
+        # in a worker thread (a 200,000-character body screened on the event loop stalls it)
+        beyond = await _risky_excerpt(mail.body) if mail.truncated else None
+
         async def send(suffix: str | None, *, text: str | None = None, choice: str | None = None,
                        kind: str = "message", media_type: str | None = None) -> ProcessResult:
             event = InboundEvent(
@@ -226,8 +252,7 @@ class EmailIntake:
                 external_user_id=address, profile_id=profile.id, kind=kind,  # type: ignore[arg-type]
                 text=text, choice=choice, media_type=media_type, language_hint=hint,
                 reply_context=reply_context,
-                # the mail was cut to the text limit: the whole body is screened for risk too
-                screen_text=mail.body[:200_000] if (suffix is None and mail.truncated) else None,
+                screen_text=beyond if suffix is None else None,
             )
             result = await self.ctx.router.process(event)
             run.steps.append(result)
@@ -239,14 +264,15 @@ class EmailIntake:
         # 1. the mail itself, in the resident's words
         res = await send(None, text=mail.text or None)
         # 2. what the reply answers
-        answers = read_answers(mail.text, mail.body)
+        # (the risk screen's learned layer costs tens of milliseconds: off the event loop)
+        answers = await asyncio.to_thread(read_answers, mail.text, mail.body[:STRIP_CHARS])
         if prior is None:
             answers.consent = None  # they have not been shown the wording yet
         if prior is not None and res.conversation_id is not None:
             earlier = await self._earlier_texts(res.conversation_id, base)
             if earlier:
                 answers.problem_text = "\n\n".join([*earlier, answers.problem_text]).strip()
-                answers.categories, answers.safety = keywords(answers.problem_text)
+                answers.categories, answers.safety = await asyncio.to_thread(keywords, answers.problem_text)
         await self._walk(send, res, answers, profile, hint or "ja")
         # 3. attachments are not stored, but the transcript shows one was sent
         if mail.attachments:
@@ -436,14 +462,32 @@ class EmailIntake:
         return "\n\n".join(b.strip() for b in blocks if b and b.strip())
 
     # ── the case core (read-only lookups, and the audit trail) ───────────────────
-    async def _record(self, action: str, mail: ParsedMail, reason: str | None, conversation_id: int | None) -> None:
+    async def _record(
+        self, action: str, mail: ParsedMail, reason: str | None, conversation_id: int | None,
+        *, by_conversation: bool = False,
+    ) -> None:
         """Automatic mail is recorded (ids and codes only), never answered."""
         target = hashlib.sha256(mail.message_id.encode()).hexdigest()[:32]
         detail: dict[str, Any] = {"reason": reason}
         if conversation_id is not None:
             detail["conversation_id"] = conversation_id
+        target_type = "email"
+        if by_conversation and conversation_id is not None:
+            target_type, target = "email_conversation", str(conversation_id)
         async with transaction(self.ctx.sessions) as s:
-            await audit.record(s, action=action, target_type="email", target_id=target, detail=detail)
+            await audit.record(s, action=action, target_type=target_type, target_id=target, detail=detail)
+
+    async def _forms_sent(self, conversation_id: int) -> int:
+        """Intake mails sent to this conversation in the last 24 hours (from the audit trail,
+        so a restart or a second app process does not reset the count)."""
+        from datetime import timedelta
+
+        async with self.ctx.sessions() as s:
+            n = await s.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == "email_form_sent", AuditEvent.target_type == "email_conversation",
+                AuditEvent.target_id == str(conversation_id), AuditEvent.at >= _utcnow() - timedelta(days=1),
+            ))
+        return int(n or 0)
 
     async def _thread_owner(self, conversation_id: int) -> tuple[str, str] | None:
         async with self.ctx.sessions() as s:
@@ -489,6 +533,42 @@ class EmailIntake:
             m.text for m in rows
             if m.text and m.channel_event_id and "#" not in m.channel_event_id and m.channel_event_id != base
         ]
+
+
+_EXCERPT_CHUNK = 1_500
+_EXCERPT_MAX = 12_000
+
+
+def _chunks(text: str) -> list[str]:
+    """Pieces of about _EXCERPT_CHUNK characters, cut at line ends where there are some and
+    overlapping a little, so a cue is never split between two."""
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + _EXCERPT_CHUNK)
+        newline = text.rfind("\n", start + _EXCERPT_CHUNK // 2, end)
+        if end < len(text) and newline > 0:
+            end = newline
+        out.append(text[max(0, start - 120):end])
+        start = end
+    return out
+
+
+async def _risky_excerpt(body: str) -> str | None:
+    """The pieces of a long body in which the risk lexicon finds something (bounded), for the
+    router to screen with the mail; None when there are none. The learned layer reads only
+    the message's own text, so the lexicon is what ever saw the rest."""
+    from i18n.risk import lexicon
+
+    def find() -> str | None:
+        kept: list[str] = []
+        for chunk in _chunks(body):
+            if lexicon.levels(lexicon.find(chunk, None)):
+                kept.append(chunk)
+                if sum(map(len, kept)) >= _EXCERPT_MAX:
+                    break
+        return "\n…\n".join(kept) or None
+
+    return await asyncio.to_thread(find)
 
 
 def _without_button_talk(text: str, language: str) -> str:

@@ -21,15 +21,18 @@ _HISTORY = [
         r"^\s*-{5,}\s*(original message|元のメッセージ)",
         r"^\s*_{10,}\s*$",  # Outlook's rule above the quoted header block
         r"^\s*(on|am|le|el)\s.{0,200}\s(wrote|schrieb|a écrit|escribió)\s*[:：]\s*$",
-        r".{0,200}(さんは書きました|は書きました|wrote)\s*[:：]\s*$",
-        r".{0,200}(のメッセージ|のメール|からのメール)\s*[:：]\s*$",
+        r"^.{0,200}(さんは書きました|は書きました|wrote)\s*[:：]\s*$",
+        r"^.{0,200}(のメッセージ|のメール|からのメール)\s*[:：]\s*$",
         r"^\s*\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}.{0,120}[<＜].{1,200}[>＞]\s*[:：]\s*$",
         r"^\s*\d{4}/\d{1,2}/\d{1,2}.{0,40}\d{1,2}:\d{2}.{0,160}[:：]\s*$",
     )
 ]
 # "On Mon, 1 Jan 2026 at 10:00, Name <" wrapped onto two lines by the client
 _WRAPPED_ON = re.compile(r"^\s*(on|am)\s.{0,200}$", re.IGNORECASE)
-_WRAPPED_WROTE = re.compile(r".{0,200}(wrote|schrieb)\s*[:：]\s*$", re.IGNORECASE)
+_WRAPPED_WROTE = re.compile(r"^.{0,200}(wrote|schrieb)\s*[:：]\s*$", re.IGNORECASE)
+# No attribution or header line is longer: longer lines are never tried against the patterns
+# (an unanchored pattern over a 200,000-character line took seconds).
+_MAX_MARKER_LINE = 400
 _HEADER_BLOCK_START = re.compile(r"^\s*\**(from|差出人|送信者|fra|von|de)\s*\**\s*[:：]", re.IGNORECASE)
 _HEADER_BLOCK_NEXT = re.compile(
     r"^\s*\**(sent|date|to|subject|cc|送信日時|日時|宛先|件名|日付|gesendet|envoyé)\s*\**\s*[:：]",
@@ -53,6 +56,8 @@ _FOOTERS = [
 
 def _is_history_start(lines: list[str], i: int) -> bool:
     line = lines[i]
+    if len(line) > _MAX_MARKER_LINE:
+        return False
     if any(p.search(line) for p in _HISTORY):
         return True
     if _WRAPPED_ON.match(line) and i + 1 < len(lines) and _WRAPPED_WROTE.match(lines[i + 1]):
@@ -65,7 +70,7 @@ def _is_history_start(lines: list[str], i: int) -> bool:
 
 def _drop_signature(lines: list[str]) -> list[str]:
     for i in range(len(lines) - 1, -1, -1):
-        if _SIGNATURE.match(lines[i]):
+        if len(lines[i]) < 40 and _SIGNATURE.match(lines[i]):
             return lines[:i]
     # a rule followed by a short block at the very end is a signature too
     for i in range(len(lines) - 1, max(-1, len(lines) - 12), -1):
@@ -75,7 +80,9 @@ def _drop_signature(lines: list[str]) -> list[str]:
 
 
 def _drop_footers(lines: list[str]) -> list[str]:
-    while lines and (not lines[-1].strip() or any(p.match(lines[-1]) for p in _FOOTERS)):
+    while lines and (not lines[-1].strip() or (
+        len(lines[-1]) <= _MAX_MARKER_LINE and any(p.match(lines[-1]) for p in _FOOTERS)
+    )):
         lines = lines[:-1]
     return lines
 

@@ -96,6 +96,9 @@ def to_inbound(event: Event, channel: LineChannel, received_at: float) -> Accept
         return Accepted(InboundEvent(kind="message", choice=choice, **base), False, True)
     if isinstance(event, MessageEvent):
         message = event.message
+        # LINE's message id too: an unsend event names the message by it (a redelivery
+        # carries both ids unchanged, so the dedupe holds)
+        base["channel_event_id"] = f"{event.webhook_event_id}:{message.id}"
         if isinstance(message, TextMessageContent):
             return Accepted(InboundEvent(kind="message", text=message.text, **base), False, True)
         media_type = MEDIA_TYPES.get(type(message))

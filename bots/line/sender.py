@@ -124,8 +124,8 @@ class LineSender:
 
     def _fresh_reply_token(self, ctx: dict[str, str]) -> tuple[str, float] | None:
         token = ctx.get("reply_token")
-        if not token:
-            return None
+        if not token or ctx.get("redelivery") == "1":
+            return None  # a redelivered event's reply token is stale: push, never try it
         try:
             received = float(ctx.get("reply_token_at", "0"))
         except ValueError:

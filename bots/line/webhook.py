@@ -36,6 +36,7 @@ from linebot.v3.webhooks import Event
 from bots.common.adapter import BaseAdapter, Capabilities, register_channel
 from bots.common.language import hint_language
 from bots.common.retry import RetryPolicy
+from bots.line import events
 from bots.line.channels import LineChannel, LineChannels
 from bots.line.inbound import MEDIA_TYPES, Accepted, to_inbound
 from bots.line.memory import ChoiceMemory
@@ -106,6 +107,12 @@ class LineAdapter(BaseAdapter):
                     event_type=str(event_type)[:40], error=type(exc).__name__, channel=channel.key,
                 )
                 continue
+            where = events.leave_target(event)  # added to a group or room: leave it
+            if where is not None:
+                self._spawn(events.leave(self.api.api(channel), where))
+            withdrawn = events.unsent(event)  # the resident unsent a message
+            if withdrawn is not None:
+                self._spawn(events.withdraw(self.router, channel.profile_id, *withdrawn))
             item = to_inbound(event, channel, received_at)
             if item is not None:
                 accepted.append(item)

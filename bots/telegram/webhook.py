@@ -5,7 +5,8 @@
 - The body is parsed as an aiogram `Update`; not JSON or not an Update: 400.
 - `update_id` (with the bot id) is the channel_event_id: the router drops repeats.
 - Events are enqueued with `ctx.router.submit` before the 200; answering the callback query
-  and the "typing" indicator run after it.
+  and the "typing" indicator run after it; a callback query is answered once, also when its
+  update is redelivered.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import inspect
 import json
 import uuid
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+ANSWERED_KEPT = 10_000  # a callback query can only be answered within about 15 s anyway
 EXTRAS_KEY = "telegram"
 
 
@@ -49,6 +52,9 @@ class TelegramAdapter(BaseAdapter):
         self.bots = bots
         self.sender = sender or TelegramSender(bots)
         self._background: set[asyncio.Task[None]] = set()
+        # callback queries already answered: Telegram redelivers an update whose 200 it did
+        # not see, and a second answer is refused ("query is too old … or invalid")
+        self._answered: OrderedDict[str, None] = OrderedDict()
 
     @classmethod
     def from_context(cls, ctx: AppContext) -> TelegramAdapter:
@@ -65,7 +71,7 @@ class TelegramAdapter(BaseAdapter):
         item = to_inbound(update, bot)
         if item is None:
             return
-        if item.callback_query_id:
+        if item.callback_query_id and self._first_answer(item.callback_query_id):
             self._spawn(self._answer_callback(bot, item.callback_query_id))
         if item.chat_id is not None and item.event is not None:
             self._spawn(self._typing(bot, item.chat_id))
@@ -73,6 +79,15 @@ class TelegramAdapter(BaseAdapter):
             result = self.router.submit(item.event)
             if inspect.isawaitable(result):
                 await result
+
+    def _first_answer(self, callback_query_id: str) -> bool:
+        """True the first time a callback query is seen (bounded memory, newest kept)."""
+        if callback_query_id in self._answered:
+            return False
+        self._answered[callback_query_id] = None
+        while len(self._answered) > ANSWERED_KEPT:
+            self._answered.popitem(last=False)
+        return True
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -6,6 +6,7 @@ channel delivery run after the commit. A redelivery racing this one fails the un
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -170,7 +171,10 @@ async def _dialog_step(
         resumed=resumed,
     )
     granted = await ledger.granted_kinds(s, contact.id)  # a resident may withdraw in a later conversation
-    res = step(state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars, granted=granted))
+    # The step is pure CPU (the risk screen's learned layer alone costs tens of milliseconds
+    # on a long message): in a worker thread, so /healthz and other chats stay answered.
+    res = await asyncio.to_thread(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars,
+                                                                  granted=granted))
     messages = list(res.messages)
     if cut:
         messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=router.max_chars)))

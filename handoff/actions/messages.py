@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casecore import audit
 from casecore.db import transaction
-from casecore.models import Conversation, Counsellor, Message
+from casecore.models import ContactPoint, Conversation, Counsellor, Message
 from casecore.types import utcnow
 from dialogs.types import OutboundMessage
 from handoff import relay
 from handoff.actions.base import OnCommit, atomic
 from handoff.context import HandoffContext
+from handoff.hub import conversation_topic
 from handoff.ownership import require_owner, require_owner_or_supervisor
 
 
@@ -52,14 +53,34 @@ async def add_counsellor_message(
         translation_confidence=out.confidence,
         delivery_status="sent" if conv.channel == "webchat" else "pending", created_at=utcnow(),
     )
+    blocked = await _blocked(s, conv)
+    if blocked:
+        msg.delivery_status = "blocked"  # the resident blocked the account: not attempted
     s.add(msg)
     await s.flush()
     await audit.record(s, action="message_sent", target_type="conversation", target_id=conv.id,
                        actor_type="counsellor", actor_id=actor.id,
-                       detail={"message_id": msg.id, "canned": canned_key, "translation": out.translation_status})
+                       detail={"message_id": msg.id, "canned": canned_key, "translation": out.translation_status,
+                               **({"delivery": "blocked"} if blocked else {})})
+    if blocked:
+        # the console shows it at once; nothing is sent to a channel that would refuse it
+        after.publish(conversation_topic(conv.id), {"type": "counsellor_message", "conversation_id": conv.id,
+                                                    "message_id": msg.id})
+        after.publish(conversation_topic(conv.id), {"type": "delivery", "conversation_id": conv.id,
+                                                    "message_id": msg.id, "delivery_status": "blocked"})
+        return msg.id
     after.call(relay.deliver_after_commit, ctx, relay.target_of(conv), msg.id, "counsellor_message",
                OutboundMessage(text=out.resident_text, machine_translated=out.machine_translated))
     return msg.id
+
+
+async def _blocked(s: AsyncSession, conv: Conversation) -> bool:
+    """The resident blocked the chat account (LINE unfollow, Telegram kicked): a send would
+    only fail, and showing "sent" would mislead the counsellor."""
+    if conv.channel == "webchat":
+        return False
+    contact = await s.get(ContactPoint, conv.contact_point_id)
+    return contact is not None and contact.unfollowed_at is not None
 
 
 async def notice(

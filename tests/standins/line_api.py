@@ -45,6 +45,7 @@ class Call:
     body: Any
     status: int = 0
     at: float = field(default_factory=time.monotonic)
+    raw: bytes = b""
 
 
 @dataclass
@@ -69,6 +70,10 @@ class LineApiStandIn(LoopbackStandIn):
         self._reply_tokens: dict[str, tuple[str, float, str]] = {}  # token -> user, expiry, bot
         self._retry_keys: dict[str, str] = {}  # key -> accepted request id
         self.loading: list[dict[str, Any]] = []
+        self.left: list[tuple[str, str]] = []  # (group | room, id) the bot left
+        self.rich_menus: dict[str, dict[str, Any]] = {}
+        self.rich_menu_images: dict[str, tuple[str, bytes]] = {}  # id -> (content type, bytes)
+        self.default_rich_menu: str | None = None
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])])
 
     # --- test controls ----------------------------------------------------------------
@@ -112,7 +117,7 @@ class LineApiStandIn(LoopbackStandIn):
             body = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
             body = raw.decode("utf-8", "replace")
-        call = Call(request.method, path, op.operation_id if op else None, headers, body)
+        call = Call(request.method, path, op.operation_id if op else None, headers, body, raw=raw)
         with self._lock:
             self.calls.append(call)
         token = headers.get("authorization", "").removeprefix("Bearer ")
@@ -188,6 +193,54 @@ class LineApiStandIn(LoopbackStandIn):
         if profile is None:
             return self._answer(call, 404, {"message": "Not found"})
         return self._answer(call, 200, profile)
+
+    def _op_leaveGroup(self, call: Call, token: str) -> Response:
+        with self._lock:
+            self.left.append(("group", call.path.split("/")[-2]))
+        return self._answer(call, 200, {})
+
+    def _op_leaveRoom(self, call: Call, token: str) -> Response:
+        with self._lock:
+            self.left.append(("room", call.path.split("/")[-2]))
+        return self._answer(call, 200, {})
+
+    def _op_createRichMenu(self, call: Call, token: str) -> Response:
+        menu_id = f"richmenu-{uuid.uuid4().hex}"
+        with self._lock:
+            self.rich_menus[menu_id] = {"richMenuId": menu_id, **call.body}
+        return self._answer(call, 200, {"richMenuId": menu_id})
+
+    def _op_setRichMenuImage(self, call: Call, token: str) -> Response:
+        menu_id = call.path.split("/")[-2]
+        if menu_id not in self.rich_menus:
+            return self._answer(call, 404, {"message": "Not found"})
+        with self._lock:
+            self.rich_menu_images[menu_id] = (call.headers.get("content-type", ""), call.raw)
+        return self._answer(call, 200, {})
+
+    def _op_setDefaultRichMenu(self, call: Call, token: str) -> Response:
+        menu_id = call.path.split("/")[-1]
+        if menu_id not in self.rich_menus or menu_id not in self.rich_menu_images:
+            return self._answer(call, 400, {"message": "must upload richmenu image before applying it to user"})
+        with self._lock:
+            self.default_rich_menu = menu_id
+        return self._answer(call, 200, {})
+
+    def _op_getRichMenu(self, call: Call, token: str) -> Response:
+        # (/v2/bot/richmenu/list also matches the {richMenuId} template of the spec)
+        menu_id = call.path.split("/")[-1]
+        if menu_id == "list":
+            return self._op_getRichMenuList(call, token)
+        menu = self.rich_menus.get(menu_id)
+        return self._answer(call, 200, menu) if menu else self._answer(call, 404, {"message": "Not found"})
+
+    def _op_getRichMenuList(self, call: Call, token: str) -> Response:
+        return self._answer(call, 200, {"richmenus": list(self.rich_menus.values())})
+
+    def _op_deleteRichMenu(self, call: Call, token: str) -> Response:
+        with self._lock:
+            self.rich_menus.pop(call.path.split("/")[-1], None)
+        return self._answer(call, 200, {})
 
     def _op_getBotInfo(self, call: Call, token: str) -> Response:
         return self._answer(call, 200, {

@@ -30,6 +30,10 @@ def line_api(line_server: LineApiStandIn) -> Iterator[LineApiStandIn]:
     line_server.faults.clear()
     line_server.loading.clear()
     line_server.profiles.clear()
+    line_server.left.clear()
+    line_server.rich_menus.clear()
+    line_server.rich_menu_images.clear()
+    line_server.default_rich_menu = None
     line_server.add_channel(ACCESS_TOKEN)
     yield line_server
     assert not line_server.violations, f"requests LINE would refuse: {line_server.violations}"

@@ -161,6 +161,7 @@ class MessagingApiSpec(SpecValidator):
 
         self.openapi = OpenAPI.from_dict(copy.deepcopy(self.raw))
         self.operations: list[Operation] = []
+        self.hosts: dict[str, str] = {}  # operation id -> its own server, when not api.line.me
         for template, item in self.raw["paths"].items():
             regex = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
             for method, op in item.items():
@@ -174,6 +175,9 @@ class MessagingApiSpec(SpecValidator):
                 self.operations.append(
                     Operation(op["operationId"], method.upper(), template, re.compile(regex), body)
                 )
+                servers = op.get("servers") or []
+                if servers:  # the data API (api-data.line.me): content, rich menu images
+                    self.hosts[op["operationId"]] = servers[0]["url"]
 
     def find(self, method: str, path: str) -> Operation | None:
         for op in self.operations:
@@ -193,7 +197,7 @@ class MessagingApiSpec(SpecValidator):
         from openapi_core.testing import MockRequest
 
         request = MockRequest(
-            "https://api.line.me",
+            self.hosts.get(op.operation_id, "https://api.line.me"),
             method.lower(),
             path,
             args=dict(p.split("=", 1) for p in query.split("&") if "=" in p),
