@@ -146,7 +146,7 @@ async def test_assessment_plan_versions_encrypted_approval_and_reviews(running_s
 
         # Raw rows: ciphertext only
         raw = await _raw(running, "select content from casework_document")
-        assert len(raw) == 3 and all(c.startswith("v1.") for c, in raw)
+        assert len(raw) == 3 and all(c.startswith("v2.r") for c, in raw)  # sealed under the resident's own key
         dump = " ".join(str(r) for r in raw)
         assert not any(secret in dump for secret in SECRETS)
 
@@ -269,4 +269,4 @@ async def test_a_case_opened_mid_intake_is_triaged(running_sqlite: Running) -> N
         r = await sato.post(f"/api/casework/cases/{case_id}/referrals", json={"agency": "welfare_office", "items": ["face_sheet"]})
         assert r.status_code == 403 and r.json()["detail"]["consent"] == "none"
         raw = await _raw(running, "select reason from casework_triage where case_id = :c", c=case_id)
-        assert raw[0][0].startswith("v1.") and "所持金" not in raw[0][0]
+        assert raw[0][0].startswith("v2.r") and "所持金" not in raw[0][0]
