@@ -18,7 +18,13 @@ from playwright.sync_api import expect
 
 from tests import browser as _browser
 from tests.browser import DESKTOP, MOBILE, LiveServer, artifact, new_page
-from tests.helpers import COUNSELLOR_PASSWORD, JAPANESE_INTAKE, make_counsellor
+from tests.helpers import (
+    COUNSELLOR_PASSWORD,
+    JAPANESE_INTAKE,
+    console_login,
+    make_counsellor,
+    otp_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -44,15 +50,6 @@ def page_with_dialog_log(browser: Any, **args: Any) -> Any:
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     return page
-
-
-def console_login(page: Any, live: LiveServer, login: str) -> None:
-    page.goto(live.url + "/console")
-    page.wait_for_selector("#app[data-view=login]")
-    page.get_by_label("ログインID").fill(login)
-    page.get_by_label("パスワード").fill(COUNSELLOR_PASSWORD)
-    page.get_by_label("パスワード").press("Enter")
-    page.wait_for_selector("#app[data-view=main][data-live=open]")
 
 
 def open_chat(page: Any, live: LiveServer) -> None:
@@ -255,45 +252,26 @@ def test_face_sheet_notes_status_and_programmes(live_server: LiveServer, counsel
     assert "夕方の連絡" not in str(seen)
 
 
-async def _with_totp(live: LiveServer, login: str) -> str:
-    from sqlalchemy import select
-
-    from casecore import staff
-    from casecore.db import transaction
-    from casecore.models import Counsellor
-
-    await make_counsellor(live.ctx, login)
-    secret = staff.new_totp_secret()
-    async with transaction(live.ctx.sessions) as s:
-        c = await s.scalar(select(Counsellor).where(Counsellor.login == login))
-        assert c is not None
-        c.totp_secret = secret
-    return secret
-
-
-def test_login_with_one_time_code(live_server: LiveServer, browser: Any) -> None:
-    import pyotp
-    from playwright.sync_api import expect
-
-    secret = live_server.call(_with_totp(live_server, "takahashi"))
+def test_login_asks_for_the_code_and_never_says_which_part_was_wrong(live_server: LiveServer, browser: Any) -> None:
+    """MFA is mandatory (issue 11): the code field is always there, and a wrong password and
+    a wrong code get the same answer."""
+    live_server.call(make_counsellor(live_server.ctx, "takahashi"))
     page = page_with_dialog_log(browser, **DESKTOP)
     try:
         page.goto(live_server.url + "/console")
         page.wait_for_selector("#app[data-view=login]")
-        assert page.locator("#otp").is_hidden()
-        page.get_by_label("ログインID").fill("takahashi")
-        page.get_by_label("パスワード").fill(COUNSELLOR_PASSWORD)
-        page.keyboard.press("Enter")
-        page.locator("#login-error", has_text="ワンタイムコードを入力").wait_for()
-        expect(page.locator("#otp")).to_be_focused()
-        page.get_by_label("パスワード").fill(COUNSELLOR_PASSWORD)
-        page.fill("#otp", "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
-        page.click("#login-submit")
-        page.locator("#login-error", has_text="ワンタイムコードが違います").wait_for()
-        page.get_by_label("パスワード").fill(COUNSELLOR_PASSWORD)
-        page.fill("#otp", pyotp.TOTP(secret).now())
-        page.click("#login-submit")
-        page.wait_for_selector("#app[data-view=main][data-live=open]")
+        expect(page.locator("#otp")).to_be_visible()
+        answers = []
+        for password, code in ((COUNSELLOR_PASSWORD, "000000"), ("wrong password!", otp_for("takahashi"))):
+            page.evaluate("document.getElementById('login-error').textContent = ''")
+            page.get_by_label("ログインID").fill("takahashi")
+            page.get_by_label("パスワード").fill(password)
+            page.fill("#otp", code)
+            page.click("#login-submit")
+            page.locator("#login-error", has_text="違います").wait_for()
+            answers.append(page.inner_text("#login-error"))
+        assert answers[0] == answers[1] == "ログインID、パスワード、またはワンタイムコードが違います。"
+        console_login(page, live_server, "takahashi")
         assert "takahashi" in page.inner_text("#who")
         page.click("#logout")
         page.wait_for_selector("#app[data-view=login]")
