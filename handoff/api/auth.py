@@ -33,7 +33,7 @@ from handoff.api.deps import (
 from handoff.api.views import CounsellorView, LoggedOut, View
 from handoff.context import HandoffContext
 from handoff.hub import ALERT_TOPIC, staff_topic
-from handoff.ratelimit import limiter, rule
+from handoff.ratelimit import Rule, limiter, rule
 
 __all__ = ["COOKIE", "current_counsellor_dep", "router", "websocket_counsellor"]
 log = structlog.get_logger(__name__)
@@ -81,8 +81,12 @@ def me_view(c: Counsellor, stage: str = "full") -> dict[str, Any]:
             "profiles": list(c.profiles or []), "stage": stage, "mfa_enrolment_required": stage != "full"}
 
 
-async def _alert(ctx: HandoffContext, kind: str, counsellor_id: int | None) -> None:
-    """A lockout: audited, logged, and pushed to every admin's console."""
+async def _alert(ctx: HandoffContext, kind: str, counsellor_id: int | None, key: str) -> None:
+    """A lockout: audited, logged, and pushed to every admin's console (once per lockout
+    window and account or address, not at every refused attempt)."""
+    window = rule(ctx, "logins_per_account" if kind == "account" else "logins_per_ip").window
+    if not (await limiter(ctx).hit(Rule("login_alert", 1, window), f"{kind}:{key}")).allowed:
+        return
     await audit.record_now(ctx.sessions, action="login_lockout", target_type="counsellor" if counsellor_id else "login",
                            target_id=counsellor_id or "-", detail={"scope": kind})
     log.warning("login_lockout", scope=kind)
@@ -101,8 +105,10 @@ async def _throttle(ctx: HandoffContext, ip: str, account: str, login: str) -> N
     account_verdict = await rl.check(rule(ctx, "logins_per_account"), account)
     for scope, verdict in (("ip", ip_verdict), ("account", account_verdict)):
         if not verdict.allowed:
-            await audit.record_now(ctx.sessions, action="login_locked", target_type="login", target_id="-",
-                                   actor_id=None, detail={"scope": scope, "counsellor_id": await _account_id(ctx, login)})
+            cid = await _account_id(ctx, login)
+            await audit.record_now(ctx.sessions, action="login_locked", target_type="counsellor" if cid else "login",
+                                   target_id=cid or "-", detail={"scope": scope})
+            await _alert(ctx, scope, cid if scope == "account" else None, account if scope == "account" else ip)
             raise HTTPException(429, detail={"code": "rate_limited", "message": "too many login attempts; try again later"},
                                 headers={"Retry-After": str(verdict.retry_after)})
 
@@ -114,9 +120,9 @@ async def _failed(ctx: HandoffContext, ip: str, account: str, login: str, cause:
     await audit.record_now(ctx.sessions, action="login_failed", target_type="counsellor" if cid else "login",
                            target_id=cid or "-", detail={"cause": cause})
     if not (await rl.check(rule(ctx, "logins_per_account"), account)).allowed:
-        await _alert(ctx, "account", cid)
+        await _alert(ctx, "account", cid, account)
     if ip and not (await rl.check(rule(ctx, "logins_per_ip"), ip)).allowed:
-        await _alert(ctx, "ip", None)
+        await _alert(ctx, "ip", None, ip)
 
 
 @router.post("/login", response_model=CounsellorView,
