@@ -14,6 +14,11 @@ audit_app = typer.Typer(help="The audit trail (every read, refusal, break-glass,
 JST = ZoneInfo("Asia/Tokyo")
 
 
+@audit_app.callback()
+def _group() -> None:
+    """The audit trail (every read, refusal, break-glass, login and account change)."""
+
+
 def _when(value: str | None, *, end: bool = False) -> datetime | None:
     """YYYY-MM-DD (a Japanese day; --to includes that day) or an ISO time."""
     if not value:
