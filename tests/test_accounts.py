@@ -16,7 +16,7 @@ from casecore.db import transaction
 from casecore.models import AuditEvent
 from tests.conftest import TEST_SECRET, Running
 from tests.handoff_helpers import counsellor_client
-from tests.helpers import COUNSELLOR_PASSWORD, login, login_body, make_counsellor
+from tests.helpers import COUNSELLOR_PASSWORD, login, login_body
 
 
 async def test_admin_manages_accounts_and_every_change_is_audited(running_sqlite: Running) -> None:
