@@ -5,6 +5,7 @@ an idle timeout)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
@@ -19,9 +20,10 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casecore import crypto
+from casecore.db import transaction
 from casecore.models import Counsellor, MfaRecoveryCode, StaffSession
 from casecore.types import utcnow
 
@@ -32,9 +34,21 @@ RECOVERY_CODES = 10
 _hasher = PasswordHasher()
 # A dummy hash so an unknown login costs as much as a wrong password (no user enumeration).
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _lower_priority() -> None:
+    """Hashing threads yield the CPU to the event loop (Linux: a thread's own nice value, which
+    argon2's lane threads inherit), so a login flood slows logins, not every other request."""
+    import threading
+
+    with contextlib.suppress(AttributeError, OSError, PermissionError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 # argon2 takes ~50 ms of CPU and 64 MiB: on the event loop it stalls every request, and a
 # pool as wide as the machine would starve the loop anyway. Half the cores hash, the rest serve.
-_pool = ThreadPoolExecutor(max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2")
+_pool = ThreadPoolExecutor(max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2",
+                           initializer=_lower_priority)
 
 
 class LoginError(Exception):
@@ -167,26 +181,40 @@ class LoginResult:
     recovery_used: bool = False
 
 
-async def authenticate(session: AsyncSession, login: str, password: str, otp: str | None) -> LoginResult:
-    """Password, then the second factor. An account that has not enrolled TOTP yet gets an
-    enrolment-only session ("mfa"): no case, no queue until a first code confirms it."""
-    c = await session.scalar(select(Counsellor).where(Counsellor.login == login))
-    ok = await _verify(c.password_hash if c else _DUMMY_HASH, password)
-    if c is None:
+async def check_password(sessions: async_sessionmaker[AsyncSession], login: str, password: str) -> int:
+    """The account id if the password is right (LoginError otherwise). No database connection
+    is held while argon2 runs: twenty logins at once must not empty the pool for everyone."""
+    async with transaction(sessions) as s:
+        row = (await s.execute(select(Counsellor.id, Counsellor.password_hash, Counsellor.active)
+                               .where(Counsellor.login == login))).first()
+    ok = await _verify(row.password_hash if row else _DUMMY_HASH, password)
+    if row is None:
         raise LoginError("unknown")
     if not ok:
         raise LoginError("password")
-    if not c.active:
+    if not row.active:
+        raise LoginError("disabled")
+    if _hasher.check_needs_rehash(row.password_hash):
+        new = await hash_password(password)
+        async with transaction(sessions) as s:
+            await s.execute(update(Counsellor).where(Counsellor.id == row.id).values(password_hash=new))
+    return int(row.id)
+
+
+async def second_factor(s: AsyncSession, counsellor_id: int, otp: str | None) -> LoginResult:
+    """After the password: the TOTP code (or a recovery code). An account that has not
+    enrolled TOTP yet gets an enrolment-only session ("mfa"): no case, no queue until a first
+    code confirms it."""
+    c = await s.get(Counsellor, counsellor_id, populate_existing=True)
+    if c is None or not c.active:
         raise LoginError("disabled")
     recovery = False
     if c.totp_secret:
         code = (otp or "").strip()
         if not verify_totp(c, code):
-            if not (len(code) > 6 and await use_recovery_code(session, c, code)):
+            if not (len(code) > 6 and await use_recovery_code(s, c, code)):
                 raise LoginError("otp")
             recovery = True
-    if _hasher.check_needs_rehash(c.password_hash):
-        c.password_hash = await hash_password(password)
     return LoginResult(c, "full" if c.totp_secret else "mfa", recovery)
 
 

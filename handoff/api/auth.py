@@ -134,8 +134,9 @@ async def login(body: LoginBody, request: Request, response: Response, ctx: Ctx)
     account = "login:" + body.login.casefold()
     await _throttle(ctx, ip_key, account, body.login)
     try:
+        counsellor_id = await staff.check_password(ctx.sessions, body.login, body.password)
         async with transaction(ctx.sessions) as s:
-            result = await staff.authenticate(s, body.login, body.password, body.otp)
+            result = await staff.second_factor(s, counsellor_id, body.otp)
             c = result.counsellor
             hours = ctx.settings.session_hours if result.stage == "full" else 1
             token = await staff.open_session(s, c, timedelta(hours=hours), result.stage)
