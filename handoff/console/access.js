@@ -35,7 +35,7 @@
     if (d) return d;
     d = el("dialog", { id: "glass-dialog", "class": "glass", "aria-labelledby": "glass-title" });
     d.innerHTML =
-      '<form method="dialog" id="glass-form">' +
+      '<form method="dialog" id="glass-form" novalidate>' +
       '<h2 id="glass-title">担当外の相談です</h2>' +
       '<p>この相談は、あなたの担当・チームの相談ではありません。業務上どうしても必要な場合に限り、' +
       '理由を記録して閲覧できます(緊急閲覧)。記録は監査ログに残り、主任相談支援員に表示されます。</p>' +
