@@ -19,7 +19,13 @@ from casecore.db import transaction
 from casecore.models import AuditEvent
 from tests import browser as _browser
 from tests.browser import DESKTOP, LiveServer, artifact, new_page
-from tests.helpers import COUNSELLOR_PASSWORD, console_login, login_body, make_counsellor, run_intake
+from tests.helpers import (
+    COUNSELLOR_PASSWORD,
+    console_login,
+    login_body,
+    make_counsellor,
+    run_intake,
+)
 
 pytestmark = pytest.mark.browser
 
