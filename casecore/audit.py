@@ -111,6 +111,13 @@ async def events(
     return out[-limit:] if limit else out
 
 
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: free text starting with = + - @ is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     import json
 
@@ -118,6 +125,6 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(EXPORT_COLUMNS)
     for r in rows:
-        w.writerow([json.dumps(r[k], ensure_ascii=False, sort_keys=True) if k == "detail" else
-                    ("" if r[k] is None else r[k]) for k in EXPORT_COLUMNS])
+        w.writerow([json.dumps(r[k], ensure_ascii=False, sort_keys=True) if k == "detail" else cell(r[k])
+                    for k in EXPORT_COLUMNS])
     return buf.getvalue()

@@ -114,3 +114,11 @@ def test_accounts_and_audit_export_from_the_command_line(cli_env: Path, monkeypa
     roster = runner.invoke(accounts_app, ["roster"]).output
     assert roster.splitlines()[0] == "at,login,change,role,team,profiles,active,by"
     assert runner.invoke(audit_app, ["export", "--from", "yesterday"]).exit_code == 2
+
+
+def test_free_text_in_a_csv_export_never_runs_as_a_formula() -> None:
+    from casecore import audit
+
+    row = {k: None for k in audit.EXPORT_COLUMNS} | {"detail": {}, "reason": "=HYPERLINK(\"http://x\")", "action": "break_glass"}
+    line = audit.to_csv([row]).splitlines()[1]
+    assert "'=HYPERLINK" in line and audit.cell("相談員不在") == "相談員不在" and audit.cell(None) == ""

@@ -103,7 +103,7 @@ def roster_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(ROSTER_COLUMNS)
     for r in rows:
-        w.writerow([" ".join(r["profiles"]) if k == "profiles" else ("" if r[k] is None else r[k]) for k in ROSTER_COLUMNS])
+        w.writerow([" ".join(r["profiles"]) if k == "profiles" else audit.cell(r[k]) for k in ROSTER_COLUMNS])
     return buf.getvalue()
 
 
