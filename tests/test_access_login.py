@@ -22,7 +22,7 @@ from tests.browser import LiveServer, serve_settings
 from tests.conftest import Running, make_settings, start_app
 from tests.handoff_helpers import counsellor_client, waiting_after_intake
 from tests.helpers import login_body, make_counsellor
-from tests.test_handoff_live import login_cookie, open_console
+from tests.test_handoff_live import login_cookie, open_console, receive_until
 
 
 def _from(running: Running, ip: str) -> httpx.AsyncClient:
@@ -142,3 +142,8 @@ def test_disable_and_logout_close_the_console_socket_at_once(live: LiveServer) -
         assert _closed_within(ws, 1.0) == 4401
         ws2.send('{"action": "ping"}')
         assert "pong" in ws2.recv(timeout=2)
+    # a lockout reaches the admins' consoles
+    with open_console(live, admin) as ws:
+        for _ in range(10):
+            httpx.post(live.url + "/api/auth/login", json={"login": "stays", "password": "not the password"})
+        assert receive_until(ws, "alert") == {"type": "alert", "kind": "login_lockout", "scope": "account"}

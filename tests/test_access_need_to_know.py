@@ -31,8 +31,8 @@ async def _me(client: httpx.AsyncClient) -> int:
     return (await client.get("/api/auth/me")).json()["id"]
 
 
-async def test_a_case_opens_to_its_counsellor_and_to_nobody_else_without_a_reason(running_sqlite: Running) -> None:
-    running = running_sqlite
+async def test_a_case_opens_to_its_counsellor_and_to_nobody_else_without_a_reason(running: Running) -> None:
+    """On both backends (SQLite; PostgreSQL + Redis)."""
     async with counsellor_client(running, "sato") as sato, counsellor_client(running, "suzuki") as suzuki, \
             counsellor_client(running, "shunin", "lead") as lead, counsellor_client(running, "kanri", "admin") as admin:
         session = await waiting_after_intake(running.client)
