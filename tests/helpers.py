@@ -74,8 +74,8 @@ async def run_intake(client: httpx.AsyncClient, steps: list[tuple[str, str]] = J
 # Every account the helpers make has TOTP enrolled with a secret derived from its login, so
 # any test can log in through `login`, `login_body` or `console_login`. The server refuses a
 # code whose time step was used already (replay), so the helpers hand out each step once per
-# account (the server accepts the previous, current and next step), and fall back to one of
-# the account's recovery codes when a test logs in more than that within one step.
+# account (the current and the next; the server also accepts the previous one), and fall back
+# to one of the account's recovery codes when a test logs in more often within one step.
 _last_step: dict[str, int] = {}
 _recovery: dict[str, list[str]] = {}
 
@@ -88,7 +88,8 @@ def otp_for(login: str) -> str:
     """A fresh code for this account: never one the server has seen."""
     totp = pyotp.TOTP(totp_secret(login))
     now = int(time.time() // totp.interval)
-    step = max(now - 1, _last_step.get(login, now - 2) + 1)
+    # not the previous step: a request crossing a step boundary would find it expired
+    step = max(now, _last_step.get(login, now - 1) + 1)
     if step > now + 1:
         codes = _recovery.get(login) or []
         assert codes, f"{login}: more logins within 30 s than the helpers have codes for"
