@@ -80,12 +80,19 @@
     });
   }
 
+  // Only a read the counsellor asked for (a click or a key just now) offers the dialog; a
+  // background refresh of a conversation that has become someone else's just answers 404.
+  var lastGesture = 0;
+  ["click", "keydown"].forEach(function (type) {
+    document.addEventListener(type, function () { lastGesture = Date.now(); }, true);
+  });
+
   window.fetch = function (input, init) {
     var method = ((init && init.method) || "GET").toUpperCase();
     var path = typeof input === "string" ? input : (input && input.url) || "";
     var m = method === "GET" && READ.exec(path.replace(location.origin, "").split("?")[0]);
     var p = realFetch(input, init);
-    if (!m || !me || me.role === "admin") return p;
+    if (!m || !me || me.role === "admin" || Date.now() - lastGesture > 1500) return p;
     return p.then(function (res) {
       if (res.status !== 404) return res;
       return askReason(m[1], m[2]).then(function (ok) { return ok ? realFetch(input, init) : res; });
