@@ -245,9 +245,10 @@ async def open_session(session: AsyncSession, counsellor: Counsellor, ttl: timed
     return token
 
 
-async def find_session(session: AsyncSession, token: str, idle: timedelta | None = None) -> StaffSession | None:
+async def find_session(session: AsyncSession, token: str, idle: timedelta | None = None, *,
+                       touch: bool = True) -> StaffSession | None:
     """The live session behind a cookie: not past its lifetime, not idle too long, its account
-    active. Each use moves the idle clock (written at most every 30 seconds)."""
+    active. A use with `touch` moves the idle clock (written at most every 30 seconds)."""
     row = await session.get(StaffSession, hash_token(token))
     now = utcnow()
     if row is None or row.expires_at < now or not row.counsellor.active:
@@ -256,7 +257,7 @@ async def find_session(session: AsyncSession, token: str, idle: timedelta | None
     if idle is not None and now - seen > idle:
         await session.delete(row)
         return None
-    if now - seen > timedelta(seconds=30):
+    if touch and now - seen > timedelta(seconds=30):
         row.last_seen_at = now
     return row
 

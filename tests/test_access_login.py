@@ -69,7 +69,14 @@ async def test_an_idle_session_ends(tmp_path: Any) -> None:
         assert (await c.post("/api/auth/login", json=login_body("sasaki"))).status_code == 200
         assert (await c.get("/api/auth/me")).status_code == 200
         async with transaction(running.ctx.sessions) as s:
-            await s.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=6)))
+            await s.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=4)))
+        # the console's own refreshes (the queue on live updates) do not keep it alive
+        assert (await c.get("/api/queue")).status_code == 200
+        async with transaction(running.ctx.sessions) as s:
+            seen = await s.scalar(select(StaffSession.last_seen_at))
+            assert utcnow() - seen > timedelta(minutes=3)
+        async with transaction(running.ctx.sessions) as s:
+            await s.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=6)))  # not moved by it
         r = await c.get("/api/auth/me")
         assert r.status_code == 401
         async with transaction(running.ctx.sessions) as s:

@@ -38,12 +38,18 @@ def idle(ctx: HandoffContext) -> timedelta:
     return timedelta(minutes=ctx.settings.session_idle_minutes)
 
 
-async def current_session(ctx: Ctx, madoguchi_session: str | None = Cookie(default=None)) -> StaffSession:
+# What the console fetches by itself on live updates: it does not keep an unattended console
+# logged in (the idle timeout counts what the counsellor does).
+BACKGROUND_READS = frozenset({"/api/queue", "/api/cases", "/api/auth/me", "/api/console/strings"})
+
+
+async def current_session(request: Request, ctx: Ctx, madoguchi_session: str | None = Cookie(default=None)) -> StaffSession:
     """The session behind the cookie, at any stage (the MFA enrolment routes take this)."""
     if not madoguchi_session:
         raise HTTPException(401, "login required")
+    touch = not (request.method == "GET" and request.url.path in BACKGROUND_READS)
     async with transaction(ctx.sessions) as s:
-        row = await staff.find_session(s, madoguchi_session, idle(ctx))
+        row = await staff.find_session(s, madoguchi_session, idle(ctx), touch=touch)
     if row is None:
         raise HTTPException(401, "session expired; please log in again")
     return row
