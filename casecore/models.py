@@ -36,10 +36,17 @@ class Counsellor(Base):
     role: Mapped[str] = mapped_column(String(16))  # counsellor, lead, admin
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     # Municipality profiles this counsellor may see (access limited per person, 000 別紙11);
-    # empty: every profile the process serves (a single-municipality deployment).
+    # empty: nothing at all (issue 11: an account made without a profile sees no case).
     profiles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # false: disabled (a leaver)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # -- need-to-know and MFA (issue 11) --
+    team: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The secret being enrolled (shown as a QR code) until a first code confirms it.
+    totp_pending: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # replay guard
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class StaffSession(Base):
@@ -49,6 +56,10 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     counsellor: Mapped[Counsellor] = relationship(lazy="joined")
+    # issue 11: "mfa" until the second factor is enrolled (only enrolment is allowed), then
+    # "full"; last_seen_at drives the idle timeout.
+    stage: Mapped[str] = mapped_column(String(8), default="full")
+    last_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class ContactPoint(Base):
@@ -166,6 +177,9 @@ class Case(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # issue 11: who works on the case (a lead assigns), and the team that shares it
+    assigned_counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class CaseStatusChange(Base):
@@ -283,6 +297,44 @@ class IncidentRecord(Base):
     notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- need-to-know access and MFA (issue 11) ---------------------------------------------------
+class ConversationHolder(Base):
+    """Every counsellor who held a conversation (claim or transfer): they keep reading it and
+    its case after it moved on."""
+
+    __tablename__ = "conversation_holder"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellor.id"), primary_key=True, autoincrement=False)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BreakGlass(Base):
+    """A read outside need-to-know, with the reason given: audited and shown to the lead."""
+
+    __tablename__ = "break_glass"
+    __table_args__ = (Index("ix_break_glass_who", "counsellor_id", "case_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellor.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), nullable=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), nullable=True)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(EncryptedText)  # free text: may name the resident
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    until: Mapped[datetime]
+
+
+class MfaRecoveryCode(Base):
+    """One-time recovery codes, keyed hashes only (the codes are shown once, at enrolment)."""
+
+    __tablename__ = "mfa_recovery_code"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    counsellor_id: Mapped[int] = mapped_column(ForeignKey("counsellor.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 from casecore.casework import models as _casework_models  # noqa: E402,F401  (their tables on Base.metadata)

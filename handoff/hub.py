@@ -22,6 +22,12 @@ def conversation_topic(conversation_id: int) -> str:
 
 
 QUEUE_TOPIC = "queue"
+ALERT_TOPIC = "staff_alerts"  # login lockouts, for the admins' consoles (issue 11)
+
+
+def staff_topic(counsellor_id: int) -> str:
+    """One account's sessions: logout and disable close its console sockets at once."""
+    return f"staff:{counsellor_id}"
 
 
 class Hub:

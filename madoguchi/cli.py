@@ -111,9 +111,9 @@ def user_create(
     login: str,
     role: str = typer.Option("counsellor", "--role", help="counsellor, lead or admin"),
     display_name: str = typer.Option("", "--name"),
-    totp: bool = typer.Option(False, "--totp", help="require a one-time code (prints the secret)"),
+    totp: bool = typer.Option(False, "--totp", help="enrol TOTP now and print the secret (else: at the first login)"),
     if_missing: bool = typer.Option(False, "--if-missing", help="do nothing if the login exists"),
-    profiles: list[str] = typer.Option([], "--profile", help="municipality profile(s) this counsellor may see; none: all"),
+    profiles: list[str] = typer.Option([], "--profile", help="municipality profile(s) this counsellor may see; none: nothing (issue 11)"),
 ) -> None:
     """Create a counsellor. Password from MADOGUCHI_NEW_PASSWORD, else prompted."""
     if profiles:
@@ -147,6 +147,7 @@ def user_create(
                 c = await staff.create_counsellor(s, login, password, role, display_name, profiles)
                 if totp:
                     c.totp_secret = staff.new_totp_secret()
+                    c.mfa_enrolled_at = c.created_at
                 return c.totp_secret or ""
         finally:
             await engine.dispose()
@@ -320,6 +321,9 @@ _TOOLS = {
     "telegram": ("madoguchi.cli_telegram", "telegram_app", "Telegram channel tools (poll, set-webhook)."),
     "email": ("madoguchi.cli_email", "email_cli", "The email channel (IMAP/LMTP in, SMTP out)."),
     "line": ("madoguchi.cli_line", "line_app", "LINE channel tools (rich-menu)."),
+    # issue 11: the staff roster and the audit trail
+    "accounts": ("madoguchi.cli_accounts", "accounts_app", "Staff accounts: list, create, disable, reset, roles, teams, profiles."),
+    "audit": ("madoguchi.cli_audit", "audit_app", "The audit trail: `audit export --from --to` as CSV."),
 }
 
 

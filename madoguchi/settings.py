@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     max_body_webhook: int = Field(1024 * 1024, description="Largest request body, in bytes, for the channel webhooks.")
     max_body_login: int = Field(4 * 1024, description="Largest request body, in bytes, for the login form.")
     # -- end hardening (issue 17) -----------------------------------------------------------
+    # -- need-to-know and MFA (issue 11) -----------------------------------------------------
+    session_idle_minutes: int = Field(30, ge=1, description="A counsellor's login ends after this many minutes without a request (on top of `MADOGUCHI_SESSION_HOURS`); the console socket closes with it.")
+    break_glass_minutes: int = Field(60, ge=1, description="How long a break-glass read (a case outside the counsellor's need-to-know, opened with a reason) stays open.")
 
     def translation_warm_pairs(self) -> list[tuple[str, str]] | None:
         """The pairs to warm: None for all installed, [] for none."""

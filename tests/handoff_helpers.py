@@ -9,12 +9,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from casecore import staff
 from casecore.db import transaction
 from casecore.models import AuditEvent
 from madoguchi.context import AppContext
 from tests.conftest import Running
-from tests.helpers import COUNSELLOR_PASSWORD, login, make_counsellor, new_session, run_intake, send
+from tests.helpers import login, make_counsellor, new_session, run_intake, send
 
 
 @contextlib.asynccontextmanager
@@ -23,11 +22,7 @@ async def counsellor_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A separate cookie jar on the same app: one counsellor's browser. `profiles`: the
     municipalities they are assigned to (all when empty)."""
-    if profiles:
-        async with transaction(running.ctx.sessions) as s:
-            await staff.create_counsellor(s, login_name, COUNSELLOR_PASSWORD, role, display_name=login_name, profiles=profiles)
-    else:
-        await make_counsellor(running.ctx, login_name, role)
+    await make_counsellor(running.ctx, login_name, role, profiles=profiles or None)
     transport = httpx.ASGITransport(app=running.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         await login(client, login_name)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import time
 import uuid
 from typing import Any
 
 import httpx
+import pyotp
+from sqlalchemy import select
 
 from casecore import staff
 from casecore.db import transaction
+from casecore.models import Counsellor
 from madoguchi.context import AppContext
 
 COUNSELLOR_PASSWORD = "correct horse battery staple"
@@ -64,11 +70,72 @@ async def run_intake(client: httpx.AsyncClient, steps: list[tuple[str, str]] = J
     return session, reply
 
 
-async def make_counsellor(ctx: AppContext, login: str = "sato", role: str = "counsellor") -> None:
+# -- staff logins (issue 11: MFA is mandatory) ----------------------------------------------
+# Every account the helpers make has TOTP enrolled with a secret derived from its login, so
+# any test can log in through `login`, `login_body` or `console_login`. The server refuses a
+# code whose time step was used already (replay), so the helpers hand out each step once per
+# account (the current and the next; the server also accepts the previous one), and fall back
+# to one of the account's recovery codes when a test logs in more often within one step.
+_last_step: dict[str, int] = {}
+_recovery: dict[str, list[str]] = {}
+
+
+def totp_secret(login: str) -> str:
+    return base64.b32encode(hashlib.sha256(("madoguchi-test:" + login).encode()).digest()[:20]).decode()
+
+
+def otp_for(login: str) -> str:
+    """A fresh code for this account: never one the server has seen."""
+    totp = pyotp.TOTP(totp_secret(login))
+    now = int(time.time() // totp.interval)
+    # not the previous step: a request crossing a step boundary would find it expired
+    step = max(now, _last_step.get(login, now - 1) + 1)
+    if step > now + 1:
+        codes = _recovery.get(login) or []
+        assert codes, f"{login}: more logins within 30 s than the helpers have codes for"
+        return codes.pop()
+    _last_step[login] = step
+    return totp.generate_otp(step)
+
+
+def login_body(login: str, password: str = COUNSELLOR_PASSWORD) -> dict[str, str]:
+    return {"login": login, "password": password, "otp": otp_for(login)}
+
+
+async def enrol(ctx: AppContext, login: str) -> None:
+    """Give an existing account the helpers' TOTP secret (and recovery codes)."""
     async with transaction(ctx.sessions) as s:
-        await staff.create_counsellor(s, login, COUNSELLOR_PASSWORD, role, display_name=login)
+        c = await s.scalar(select(Counsellor).where(Counsellor.login == login))
+        assert c is not None
+        c.totp_secret, c.totp_last_step, c.mfa_enrolled_at = totp_secret(login), None, staff.utcnow()
+        _recovery[login] = await staff.new_recovery_codes(s, c)
+    _last_step.pop(login, None)
+
+
+async def make_counsellor(ctx: AppContext, login: str = "sato", role: str = "counsellor",
+                          profiles: list[str] | None = None, team: str | None = None, mfa: bool = True) -> None:
+    """An account of every municipality the app serves (unless `profiles` narrows it), with
+    TOTP enrolled (`mfa=False`: not yet, as a new account at its first login)."""
+    if profiles is None:
+        profiles = [p.id for p in ctx.profiles.all()]
+    async with transaction(ctx.sessions) as s:
+        await staff.create_counsellor(s, login, COUNSELLOR_PASSWORD, role, display_name=login, profiles=profiles, team=team)
+    if mfa:
+        await enrol(ctx, login)
 
 
 async def login(client: httpx.AsyncClient, login_name: str = "sato") -> None:
-    r = await client.post("/api/auth/login", json={"login": login_name, "password": COUNSELLOR_PASSWORD})
+    r = await client.post("/api/auth/login", json=login_body(login_name))
     assert r.status_code == 200, r.text
+    assert r.json()["stage"] == "full", f"{login_name} has no second factor: make it with make_counsellor"
+
+
+def console_login(page: Any, live: Any, login: str) -> None:
+    """Log in at /console as a browser would: login ID, password and the one-time code."""
+    page.goto(live.url + "/console")
+    page.wait_for_selector("#app[data-view=login]")
+    page.get_by_label("ログインID").fill(login)
+    page.get_by_label("パスワード").fill(COUNSELLOR_PASSWORD)
+    page.fill("#otp", otp_for(login))
+    page.locator("#otp").press("Enter")
+    page.wait_for_selector("#app[data-view=main][data-live=open]")

@@ -14,8 +14,7 @@ from casecore.reporting.periods import Month
 from casecore.types import utcnow
 from tests import browser as _browser
 from tests.browser import DESKTOP, LiveServer, artifact, new_page
-from tests.helpers import make_counsellor
-from tests.test_console_browser import console_login
+from tests.helpers import console_login, make_counsellor
 
 pytestmark = pytest.mark.browser
 

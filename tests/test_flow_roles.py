@@ -71,6 +71,7 @@ async def _console_view(running: Any, case_id: int) -> tuple[dict[str, Any], dic
     async with counsellor_client(running, "sato") as c:
         queue = (await c.get("/api/queue")).json()
         item = next(i for i in queue["waiting"] if i["case_id"] == case_id)
+        assert (await c.post(f"/api/conversations/{item['id']}/claim")).status_code == 200  # need-to-know
         read = (await c.get(f"/api/conversations/{item['id']}")).json()
         case = (await c.get(f"/api/cases/{case_id}")).json()
     return item, {"read": read, "case": case}

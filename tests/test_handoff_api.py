@@ -262,6 +262,7 @@ async def test_case_notes_status_and_programmes(running: Running) -> None:
     async with counsellor_client(running, "sato") as sato:
         session = await waiting_after_intake(client)
         cid = session["session_id"]
+        assert (await sato.post(f"/api/conversations/{cid}/claim")).status_code == 200  # need-to-know
         case_id = (await sato.get(f"/api/conversations/{cid}")).json()["case"]["id"]
 
         r = await sato.post(f"/api/cases/{case_id}/notes", json={"text": "家賃の滞納2か月。<img src=x onerror=alert(1)>"})
@@ -353,7 +354,7 @@ async def test_counsellors_see_only_their_municipalities(running_sqlite: Running
             counsellor_client(running, "osaka1", profiles=["minato-osaka"]) as osaka:
         session = await waiting_after_intake(client)  # the default profile: minato-tokyo
         cid = session["session_id"]
-        case_id = (await sato.get(f"/api/conversations/{cid}")).json()["case"]["id"]
+        case_id = (await sato.get(f"/api/conversations/{cid}")).json()["conversation"]["case_id"]  # triage: the id only
         assert cid not in [i["id"] for i in (await osaka.get("/api/queue")).json()["waiting"]]
         assert (await osaka.get(f"/api/conversations/{cid}")).status_code == 404
         assert (await osaka.post(f"/api/conversations/{cid}/claim")).status_code == 404

@@ -16,7 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.browser import LiveServer, serve_settings
 from tests.conftest import make_settings
-from tests.helpers import COUNSELLOR_PASSWORD, make_counsellor
+from tests.helpers import login_body, make_counsellor
 
 
 def ws_url(live: LiveServer) -> str:
@@ -24,7 +24,7 @@ def ws_url(live: LiveServer) -> str:
 
 
 def login_cookie(live: LiveServer, login: str) -> str:
-    r = httpx.post(live.url + "/api/auth/login", json={"login": login, "password": COUNSELLOR_PASSWORD})
+    r = httpx.post(live.url + "/api/auth/login", json=login_body(login))
     assert r.status_code == 200, r.text
     return r.cookies["madoguchi_session"]
 

@@ -18,7 +18,7 @@ from casecore.types import utcnow
 from handoff.ratelimit import RateLimiter, Rule
 from madoguchi.report import monthly_report
 from tests.conftest import Running, make_settings, start_app
-from tests.helpers import COUNSELLOR_PASSWORD, make_counsellor
+from tests.helpers import login_body, make_counsellor
 
 RESIDENT_IP = ("203.0.113.7", 40000)
 
@@ -78,7 +78,7 @@ async def test_login_floods_get_429_per_account_and_per_ip(limited: Running) -> 
     async with client_from(limited) as c:
         for _ in range(3):
             assert (await c.post("/api/auth/login", json={"login": "sato", "password": "wrong"})).status_code == 401
-        r = await c.post("/api/auth/login", json={"login": "sato", "password": COUNSELLOR_PASSWORD})
+        r = await c.post("/api/auth/login", json=login_body("sato"))
         assert r.status_code == 429 and "Retry-After" in r.headers  # even the right password waits
         for _ in range(2):
             assert (await c.post("/api/auth/login", json={"login": "other", "password": "x"})).status_code == 401
@@ -106,10 +106,10 @@ async def test_warn_remove_block_hold_across_new_sessions_and_are_counted(runnin
         s = (await resident.post("/api/webchat/sessions", json={"language": "vi"})).json()
         cookie = resident.cookies.get("madoguchi_device")
         assert cookie
-        r = await staff_client.post("/api/auth/login", json={"login": "worker", "password": COUNSELLOR_PASSWORD})
+        r = await staff_client.post("/api/auth/login", json=login_body("worker"))
         assert r.status_code == 200
         assert (await staff_client.post(f"/api/conversations/{s['session_id']}/warn", json={})).status_code == 403
-        await staff_client.post("/api/auth/login", json={"login": "lead", "password": COUNSELLOR_PASSWORD})
+        assert (await staff_client.post("/api/auth/login", json=login_body("lead"))).status_code == 200
         r = await staff_client.post(f"/api/conversations/{s['session_id']}/warn", json={"reason": "harassment"})
         assert r.status_code == 200
         transcript = (await resident.get(f"/api/webchat/sessions/{s['session_id']}/messages",

@@ -383,10 +383,7 @@ async def test_the_dashboard_is_for_leads_of_their_municipalities(running: Runni
     async with transaction(ctx.sessions) as s:
         waiting = await s.scalar(select(Conversation).where(Conversation.profile_id == TOKYO).limit(1))
         waiting.status, waiting.urgent, waiting.waiting_since = "waiting", True, datetime.now(JST) - timedelta(minutes=12)
-    from casecore import staff
-    from tests.helpers import COUNSELLOR_PASSWORD
-    async with transaction(ctx.sessions) as s:
-        await staff.create_counsellor(s, "osaka_lead", COUNSELLOR_PASSWORD, "lead", profiles=[OSAKA])
+    await make_counsellor(ctx, "osaka_lead", "lead", profiles=[OSAKA])
     await make_counsellor(ctx, "worker", "counsellor")
     await login(client, "worker")
     assert (await client.get("/api/reports/dashboard")).status_code == 403

@@ -84,8 +84,7 @@ def test_console_flags_a_crisis_in_a_held_conversation_and_opens_its_case(live_s
     import httpx
 
     from tests.browser import DESKTOP
-    from tests.helpers import make_counsellor
-    from tests.test_console_browser import console_login
+    from tests.helpers import console_login, make_counsellor
 
     live_server.call(make_counsellor(live_server.ctx, "tanaka"))
     r = httpx.post(live_server.url + "/api/webchat/sessions", json={"language": "en"})

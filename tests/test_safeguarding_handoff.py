@@ -18,7 +18,7 @@ from i18n import risk
 from madoguchi.report import monthly_report
 from tests.conftest import Running, make_settings
 from tests.handoff_helpers import audit_actions, counsellor_client, resident_messages
-from tests.helpers import COUNSELLOR_PASSWORD, make_counsellor, new_session, send
+from tests.helpers import login_body, make_counsellor, new_session, send
 from tests.test_handoff_live import open_console, receive_until
 
 
@@ -119,7 +119,7 @@ def test_crisis_in_a_counsellor_held_conversation_reaches_the_console(tmp_path) 
         headers = {"Authorization": f"Bearer {s['token']}"}
         url = f"{live.url}/api/webchat/sessions/{s['session_id']}/messages"
         httpx.post(url, json={"choice": "human"}, headers=headers)
-        login = httpx.post(live.url + "/api/auth/login", json={"login": "sato", "password": COUNSELLOR_PASSWORD})
+        login = httpx.post(live.url + "/api/auth/login", json=login_body("sato"))
         cookie = login.cookies["madoguchi_session"]
         staff = httpx.Client(base_url=live.url, cookies={"madoguchi_session": cookie})
         assert staff.post(f"/api/conversations/{s['session_id']}/claim").status_code == 200

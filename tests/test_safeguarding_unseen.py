@@ -21,7 +21,7 @@ from casecore.models import Conversation, Message
 from i18n.catalog import catalog
 from tests.conftest import Running, make_settings, start_app
 from tests.handoff_helpers import counsellor_client
-from tests.helpers import COUNSELLOR_PASSWORD, JAPANESE_INTAKE, make_counsellor, new_session, send
+from tests.helpers import JAPANESE_INTAKE, login_body, make_counsellor, new_session, send
 from tests.standins import line_webhook as wh
 from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
 from tests.standins.stack import running_channels, with_channels
@@ -385,7 +385,7 @@ def test_counsellor_held_crisis_reaches_the_console_websocket(tmp_path: Path) ->
         headers = {"Authorization": f"Bearer {s['token']}"}
         url = f"{live.url}/api/webchat/sessions/{s['session_id']}/messages"
         httpx.post(url, json={"choice": "human"}, headers=headers)
-        cookie = httpx.post(live.url + "/api/auth/login", json={"login": "sato", "password": COUNSELLOR_PASSWORD}).cookies["madoguchi_session"]
+        cookie = httpx.post(live.url + "/api/auth/login", json=login_body("sato")).cookies["madoguchi_session"]
         with httpx.Client(base_url=live.url, cookies={"madoguchi_session": cookie}) as staff:
             assert staff.post(f"/api/conversations/{s['session_id']}/claim").status_code == 200
             with open_console(live, cookie) as ws:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser import LiveServer, serve_settings
 from tests.conftest import make_settings
-from tests.helpers import COUNSELLOR_PASSWORD, make_counsellor
+from tests.helpers import login_body, make_counsellor
 from tests.requirements import require
 
 try:
@@ -76,7 +76,7 @@ def test_no_server_errors_without_a_login(live: LiveServer) -> None:
 def test_no_server_errors_with_a_lead_logged_in(live: LiveServer) -> None:
     import requests
 
-    r = requests.post(f"{live.url}/api/auth/login", json={"login": "lead", "password": COUNSELLOR_PASSWORD}, timeout=10)
+    r = requests.post(f"{live.url}/api/auth/login", json=login_body("lead"), timeout=10)
     assert r.status_code == 200, r.text
     cookies = {"madoguchi_session": r.cookies["madoguchi_session"]}
     # a web chat session and a case to aim at: ids 1, 2 … exist, so generated ids hit real rows

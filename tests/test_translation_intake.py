@@ -57,12 +57,13 @@ async def test_vietnamese_intake_reaches_the_counsellor_in_japanese(
         ("text", PROBLEM_VI) if kind == "text" and value.startswith("派遣") else (kind, value)
         for kind, value in JAPANESE_INTAKE
     ]
-    _session, reply = await run_intake(running.client, steps, language="vi")
+    session, reply = await run_intake(running.client, steps, language="vi")
     assert reply["state"] == "handed_over", reply
     assert reply["case_id"] is not None
 
     await make_counsellor(running.ctx)
     await login(running.client)
+    assert (await running.client.post(f"/api/conversations/{session['session_id']}/claim")).status_code == 200
     case = (await running.client.get(f"/api/cases/{reply['case_id']}")).json()
     problem = [m for m in case["transcript"] if m["direction"] == "in" and m["text"] == PROBLEM_VI]
     assert len(problem) == 1, [m["text"] for m in case["transcript"] if m["direction"] == "in"]

@@ -11,7 +11,7 @@ from tests.helpers import JAPANESE_INTAKE, login, make_counsellor, new_session, 
 
 async def test_japanese_intake_ends_in_a_case_the_counsellor_can_read(running) -> None:
     client = running.client
-    _session, reply = await run_intake(client)
+    session, reply = await run_intake(client)
     assert reply["state"] == "handed_over"
     assert reply["conversation_status"] == "waiting"
     assert reply["case_id"] is not None
@@ -21,6 +21,10 @@ async def test_japanese_intake_ends_in_a_case_the_counsellor_can_read(running) -
     assert (await client.get(f"/api/cases/{reply['case_id']}")).status_code == 401
     await make_counsellor(running.ctx)
     await login(client)
+    # need-to-know (issue 11): the case opens to the counsellor who takes the conversation
+    assert (await client.get(f"/api/cases/{reply['case_id']}")).status_code == 404
+    assert (await client.get("/api/cases")).json()["cases"] == []
+    assert (await client.post(f"/api/conversations/{session['session_id']}/claim")).status_code == 200
     listed = (await client.get("/api/cases")).json()
     assert [c["id"] for c in listed["cases"]] == [reply["case_id"]]
     case = (await client.get(f"/api/cases/{reply['case_id']}")).json()
@@ -122,13 +126,9 @@ async def test_healthz_and_metrics(running) -> None:
 
 
 async def test_counsellor_sees_only_assigned_municipalities(running_sqlite) -> None:
-    from casecore import staff
-    from tests.helpers import COUNSELLOR_PASSWORD
-
     client = running_sqlite.client
     _, reply = await run_intake(client)  # a Minato (Tokyo) case
-    async with transaction(running_sqlite.ctx.sessions) as s:
-        await staff.create_counsellor(s, "osaka1", COUNSELLOR_PASSWORD, "counsellor", profiles=["minato-osaka"])
+    await make_counsellor(running_sqlite.ctx, "osaka1", profiles=["minato-osaka"])
     await login(client, "osaka1")
     assert (await client.get("/api/cases")).json()["cases"] == []
     assert (await client.get(f"/api/cases/{reply['case_id']}")).status_code == 404

@@ -60,6 +60,7 @@ async def claim(ctx: HandoffContext, conversation_id: int, actor: Counsellor) ->
             raise await refusal(s, conversation_id, "claim")
         await audit.record(s, action="conversation_claimed", target_type="conversation", target_id=conversation_id,
                            actor_type="counsellor", actor_id=actor.id)
+        await access.record_holder(s, conversation_id, actor.id)  # need-to-know (issue 11)
         after.status_changed(conversation_id, status)
         after.queue_changed(conversation_id)
     # The notice is its own action: a failed notice never undoes the claim.
@@ -89,6 +90,7 @@ async def transfer(
             raise await not_mine(s, conversation_id, actor)
         await audit.record(s, action="conversation_transferred", target_type="conversation", target_id=conversation_id,
                            actor_type="counsellor", actor_id=actor.id, detail={"from": from_id, "to": target.id})
+        await access.record_holder(s, conversation_id, target.id)  # need-to-know (issue 11)
         after.status_changed(conversation_id, status)
         after.queue_changed(conversation_id)
     return Changed(conversation_id, status, target)

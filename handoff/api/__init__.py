@@ -11,6 +11,7 @@ from handoff.actions.base import ActionError
 
 def mount(app: FastAPI) -> None:
     from handoff.api import (
+        accounts,
         auth,
         cases,
         casework,
@@ -19,8 +20,12 @@ def mount(app: FastAPI) -> None:
         conversations,
         moderation,
     )
-    from handoff.api.deps import action_error_handler
+    from handoff.api import audit as audit_api
+    from handoff.api.deps import Refused, action_error_handler, refused_handler
+    from handoff.api.origin import SameOriginMiddleware
 
     app.add_exception_handler(ActionError, action_error_handler)
-    for module in (auth, cases, casework, casework_console, conversations, moderation, console):
+    app.add_exception_handler(Refused, refused_handler)
+    app.add_middleware(SameOriginMiddleware)  # issue 11: staff routes refuse cross-origin changes
+    for module in (auth, cases, casework, casework_console, conversations, moderation, console, accounts, audit_api):
         app.include_router(module.router)

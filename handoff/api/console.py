@@ -32,10 +32,10 @@ from casecore.db import transaction
 from casecore.models import Conversation, Counsellor, Message
 from handoff.api import desk
 from handoff.api.cases import message_view
-from handoff.api.deps import COOKIE, websocket_counsellor, ws_ctx
+from handoff.api.deps import COOKIE, idle, websocket_counsellor, ws_ctx
 from handoff.api.views import ConsoleStrings
 from handoff.context import HandoffContext as AppContext
-from handoff.hub import QUEUE_TOPIC, conversation_topic
+from handoff.hub import ALERT_TOPIC, QUEUE_TOPIC, conversation_topic, staff_topic
 from handoff.pages import grouped, namespace_table, with_data_block
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,9 @@ STATIC = Path(__file__).resolve().parent.parent / "console"
 _JS = "text/javascript; charset=utf-8"
 _FILES = {"console.js": _JS, "console.css": "text/css; charset=utf-8",
           # issue 14's modules, loaded after console.js (window.Console is their shared API)
-          "console-alerts.js": _JS, "console-compose.js": _JS, "console-keys.js": _JS, "console-desk.js": _JS}
+          "console-alerts.js": _JS, "console-compose.js": _JS, "console-keys.js": _JS, "console-desk.js": _JS,
+          # issue 11: login, MFA enrolment, break-glass, accounts and audit pages
+          "login.js": _JS, "access.js": _JS, "accounts.js": _JS, "access.css": "text/css; charset=utf-8"}
 MAX_WATCHED = 50
 RECHECK_SECONDS = 60.0  # a session that expires or is logged out loses the socket within this
 _HEADERS = {
@@ -68,6 +70,12 @@ def _page() -> str:
 @router.get("/console", include_in_schema=False)
 async def console_page() -> HTMLResponse:
     return HTMLResponse(_page(), headers=_HEADERS)
+
+
+@router.get("/console/access", include_in_schema=False)
+async def access_page() -> FileResponse:
+    """Issue 11: accounts (admin), break-glass records and the audit trail (lead, admin)."""
+    return FileResponse(STATIC / "access.html", media_type="text/html; charset=utf-8", headers=_HEADERS)
 
 
 @router.get("/api/console/strings", response_model=ConsoleStrings)
@@ -110,6 +118,7 @@ class ConsoleSocket:
         self.watching: dict[int, asyncio.Task[None]] = {}
         self.statuses: dict[int, str] = {}  # last status told, so only changes are pushed
         self.closed_code: int | None = None
+        self.redacted: set[int] = set()  # watched before claim: status only, no messages (issue 11)
 
     async def run(self) -> None:
         tasks: list[asyncio.Task[Any]] = []
@@ -120,6 +129,7 @@ class ConsoleSocket:
                 asyncio.create_task(self._read()),
                 asyncio.create_task(self._write()),
                 asyncio.create_task(self._recheck()),
+                asyncio.create_task(self._account_events()),
             ]
             await queue_ready.wait()
             await self.ws.send_json({"type": "hello", "counsellor": {"id": self.me.id, "login": self.me.login,
@@ -179,12 +189,26 @@ class ConsoleSocket:
             if not await self._still_logged_in(s):
                 return
             conv = await s.get(Conversation, cid)
-            if conv is None or not access.can_see(self.me, conv.profile_id):
+            basis = (await access.readable(s, self.me, conv=conv))[0] if conv is not None else None
+            # Need-to-know: a waiting conversation of the counsellor's municipality may be
+            # watched for its status (to claim it), its messages only once readable.
+            if conv is None or (basis is None and not (
+                    conv.status == "waiting" and self.me.role != "admin" and access.can_see(self.me, conv.profile_id))):
                 await self._send({"type": "error", "error": "no such conversation", "conversation_id": cid})
-                return
-            self.statuses[cid] = conv.status
-            await audit.record(s, action="watch_conversation", target_type="conversation", target_id=cid,
-                               actor_type="counsellor", actor_id=self.me.id)
+                refused = True
+            else:
+                refused = False
+                if basis is None:
+                    self.redacted.add(cid)
+                self.statuses[cid] = conv.status
+                await audit.record(s, action="watch_conversation", target_type="conversation", target_id=cid,
+                                   actor_type="counsellor", actor_id=self.me.id,
+                                   detail={"basis": basis or "status_only"})
+        if refused:
+            await audit.record_now(self.ctx.sessions, action="access_refused", target_type="conversation",
+                                   target_id=cid, actor_type="counsellor", actor_id=self.me.id,
+                                   detail={"wanted": "watch"})
+            return
         ready = asyncio.Event()
         self.watching[cid] = asyncio.create_task(self._forward(conversation_topic(cid), cid, ready))
         await ready.wait()
@@ -198,7 +222,7 @@ class ConsoleSocket:
         await self._send({"type": "unwatched", "conversation_id": cid})
 
     async def _still_logged_in(self, s: Any) -> bool:
-        if await staff.session_counsellor(s, self.token) is None:
+        if await staff.session_counsellor(s, self.token, idle(self.ctx)) is None:
             self.closed_code = 4401
             raise WebSocketDisconnect(4401)
         return True
@@ -208,6 +232,36 @@ class ConsoleSocket:
             await asyncio.sleep(RECHECK_SECONDS)
             async with transaction(self.ctx.sessions) as s:
                 await self._still_logged_in(s)
+
+    async def _account_events(self) -> None:
+        """Logout (this session) or disable (every session) closes the socket at once; admins
+        also hear of login lockouts."""
+        mine = staff.hash_token(self.token)
+        async with contextlib.AsyncExitStack() as stack:
+            q = await stack.enter_async_context(self.ctx.hub.subscribe(staff_topic(self.me.id)))
+            alerts = await stack.enter_async_context(self.ctx.hub.subscribe(ALERT_TOPIC)) if self.me.role == "admin" else None
+            while True:
+                waits = [asyncio.ensure_future(q.get())] + ([asyncio.ensure_future(alerts.get())] if alerts else [])
+                try:
+                    done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+                for d in done:
+                    event = d.result()
+                    if event.get("type") == "session_closed" and event.get("token_hash") in (None, mine):
+                        self.closed_code = 4401
+                        return
+                    if event.get("type") == "alert":
+                        await self._send({"type": "alert", "kind": event.get("kind"), "scope": event.get("scope")})
+
+    async def _readable_now(self, cid: int) -> bool:
+        async with transaction(self.ctx.sessions) as s:
+            conv = await s.get(Conversation, cid)
+            ok = conv is not None and (await access.readable(s, self.me, conv=conv))[0] is not None
+        if ok:
+            self.redacted.discard(cid)
+        return ok
 
     async def _write(self) -> None:
         while True:
@@ -247,6 +301,8 @@ class ConsoleSocket:
         ids = [int(i) for i in event.get("message_ids") or []]
         if event.get("message_id"):
             ids.append(int(event["message_id"]))
+        if ids and cid in self.redacted and not await self._readable_now(cid):
+            ids = []  # not claimed yet: no resident text
         if ids and event.get("type") != "delivery":
             async with transaction(self.ctx.sessions) as s:
                 rows = (await s.scalars(

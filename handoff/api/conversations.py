@@ -16,16 +16,25 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
 
-from casecore import audit
+from casecore import access, audit
 from casecore.db import transaction
 from casecore.lifecycle import CASE
 from casecore.models import Case, CaseNote, CaseStatusChange, ConsentRecord, Counsellor, Message
 from casecore.types import utcnow
 from handoff import canned, ownership, relay, waiting_list
+from handoff.actions import access as access_actions
 from handoff.actions import case as case_actions
 from handoff.actions import conversation as conversation_actions
 from handoff.actions import messages as message_actions
-from handoff.api.cases import case_summary, consent_view, face_sheet, message_view
+from handoff.api.cases import (
+    BreakGlassBody,
+    BreakGlassOpened,
+    case_summary,
+    consent_view,
+    face_sheet,
+    message_view,
+    read_basis,
+)
 from handoff.api.deps import CaseInScope, Ctx, InScope, Lead, Me, visible_conversation
 from handoff.api.views import (
     Blocked,
@@ -150,6 +159,9 @@ async def queue(ctx: Ctx, me: Me) -> dict[str, Any]:
     async with transaction(ctx.sessions) as s:
         waiting = await waiting_list.waiting(s, ctx.profiles, now, me)
         held = await waiting_list.held(s, ctx.profiles, now, me)
+        # Coded triage fields only (no name, no free text): audited as one queue view.
+        await audit.record(s, action="read_queue", target_type="queue", target_id="*", actor_type="counsellor",
+                           actor_id=me.id, detail={"waiting": len(waiting), "held": len(held)})
     return {
         "waiting": waiting,
         "mine": [i for i in held if i["owner_counsellor_id"] == me.id],
@@ -172,7 +184,10 @@ async def read_conversation(conversation_id: int, ctx: Ctx, me: Me) -> dict[str,
     wording versions, notes and the routing recommendation. An audited read."""
     now = utcnow()
     async with transaction(ctx.sessions) as s:
-        conv = await visible_conversation(s, conversation_id, me)
+        conv = await visible_conversation(s, conversation_id, me, "read")
+        if conv.status == "waiting" and (await access.readable(s, me, conv=conv))[0] is None:
+            return await _triage_view(s, ctx, conv, me, now)  # until claimed: what triage needs
+        why = await read_basis(s, me, conv=conv)
         rows = (await s.scalars(
             select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
         )).all()
@@ -181,9 +196,9 @@ async def read_conversation(conversation_id: int, ctx: Ctx, me: Me) -> dict[str,
             which = which | (ConsentRecord.case_id == conv.case_id)
         consents = (await s.scalars(select(ConsentRecord).where(which).order_by(ConsentRecord.id))).all()
         await audit.record(s, action="read_transcript", target_type="conversation", target_id=conv.id,
-                           actor_type="counsellor", actor_id=me.id, detail={"messages": len(rows)})
+                           actor_type="counsellor", actor_id=me.id, detail={"messages": len(rows), **why})
         case = await s.get(Case, conv.case_id) if conv.case_id else None
-        case_view = await _case_view(s, ctx, case, me) if case else None
+        case_view = await _case_view(s, ctx, case, me, why) if case else None
         owner = await ownership.holder_of(s, conv)
         profile = ctx.profiles.get(conv.profile_id)
         item = (await waiting_list.items(s, [conv], ctx.profiles, now, sort=False))[0]
@@ -200,7 +215,32 @@ async def read_conversation(conversation_id: int, ctx: Ctx, me: Me) -> dict[str,
         "office": {"open": profile.office_hours.is_open(now),
                    "next_open": profile.office_hours.next_opening(now).isoformat()},
         "me": _me(me),
+        "access": why,
     }
+
+
+async def _triage_view(s: Any, ctx: AppContext, conv: Any, me: Counsellor, now: Any) -> dict[str, Any]:
+    """A waiting conversation before anyone claims it: the queue's coded fields, no
+    transcript, no face sheet."""
+    item = (await waiting_list.items(s, [conv], ctx.profiles, now, sort=False))[0]
+    await audit.record(s, action="read_triage", target_type="conversation", target_id=conv.id,
+                       actor_type="counsellor", actor_id=me.id)
+    profile = ctx.profiles.get(conv.profile_id)
+    return {
+        "conversation": {**item, "owner": None, "created_at": conv.created_at.isoformat(), "mine": False},
+        "transcript": [], "consents": [], "case": None, "canned": [_canned(c) for c in canned.replies(conv.language)],
+        "translation_available": translation_available(ctx, conv.language),
+        "needs_translation": relay.needs_translation(conv.language),
+        "office": {"open": profile.office_hours.is_open(now), "next_open": profile.office_hours.next_opening(now).isoformat()},
+        "me": _me(me), "access": {"basis": "triage"}, "redacted": True,
+    }
+
+
+@router.post("/conversations/{conversation_id}/break-glass", status_code=201, response_model=BreakGlassOpened)
+async def break_glass(conversation_id: int, body: BreakGlassBody, ctx: Ctx, me: Me) -> dict[str, Any]:
+    """Read a conversation (and its case) outside need-to-know, for a reason (audited)."""
+    glass = await access_actions.break_glass(ctx, me, body.reason, conversation_id=conversation_id)
+    return {"break_glass_id": glass.id, "until": glass.until.isoformat()}
 
 
 @router.post("/conversations/{conversation_id}/claim", response_model=OwnedBy)
@@ -315,9 +355,10 @@ def _note(n: CaseNote, author: Counsellor | None) -> dict[str, Any]:
             "author": author.display_name if author else None, "text": n.text, "created_at": n.created_at.isoformat()}
 
 
-async def _case_view(s: Any, ctx: AppContext, case: Case, me: Counsellor) -> dict[str, Any]:
+async def _case_view(s: Any, ctx: AppContext, case: Case, me: Counsellor, why: dict[str, Any]) -> dict[str, Any]:
     await audit.record(s, action="read_case", target_type="case", target_id=case.id,
-                       actor_type="counsellor", actor_id=me.id)
+                       actor_type="counsellor", actor_id=me.id, detail=why)
+    assignee = await s.get(Counsellor, case.assigned_counsellor_id) if case.assigned_counsellor_id else None
     notes = (await s.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id))).all()
     authors = {c.id: c for c in (await s.scalars(
         select(Counsellor).where(Counsellor.id.in_({n.counsellor_id for n in notes}))
@@ -341,4 +382,5 @@ async def _case_view(s: Any, ctx: AppContext, case: Case, me: Counsellor) -> dic
         "status_history": [{"from": h.from_status, "to": h.to_status, "reason": h.reason,
                             "counsellor_id": h.counsellor_id, "at": h.at.isoformat()} for h in history],
         "notes": [_note(n, authors.get(n.counsellor_id)) for n in notes],
+        "assigned": {"id": assignee.id, "login": assignee.login, "display_name": assignee.display_name} if assignee else None,
     }

@@ -6,16 +6,17 @@ answer through `action_error_handler`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, HTTPException, Request, WebSocket
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casecore import access, staff
+from casecore import access, audit, staff
 from casecore.db import transaction
-from casecore.models import Case, Conversation, Counsellor
+from casecore.models import Case, Conversation, Counsellor, StaffSession
 from handoff.actions.base import ActionError
 from handoff.context import HandoffContext
 
@@ -33,17 +34,62 @@ def ws_ctx(ws: WebSocket) -> HandoffContext:
 Ctx = Annotated[HandoffContext, Depends(get_ctx)]
 
 
-async def current_counsellor(ctx: Ctx, madoguchi_session: str | None = Cookie(default=None)) -> Counsellor:
+def idle(ctx: HandoffContext) -> timedelta:
+    return timedelta(minutes=ctx.settings.session_idle_minutes)
+
+
+# What the console fetches by itself on live updates: it does not keep an unattended console
+# logged in (the idle timeout counts what the counsellor does).
+BACKGROUND_READS = frozenset({"/api/queue", "/api/cases", "/api/auth/me", "/api/console/strings"})
+
+
+async def current_session(request: Request, ctx: Ctx, madoguchi_session: str | None = Cookie(default=None)) -> StaffSession:
+    """The session behind the cookie, at any stage (the MFA enrolment routes take this)."""
     if not madoguchi_session:
         raise HTTPException(401, "login required")
+    touch = not (request.method == "GET" and request.url.path in BACKGROUND_READS)
     async with transaction(ctx.sessions) as s:
-        c = await staff.session_counsellor(s, madoguchi_session)
-    if c is None:
+        row = await staff.find_session(s, madoguchi_session, idle(ctx), touch=touch)
+    if row is None:
         raise HTTPException(401, "session expired; please log in again")
-    return c
+    return row
+
+
+AnySession = Annotated[StaffSession, Depends(current_session)]
+
+
+async def current_counsellor(row: AnySession) -> Counsellor:
+    """A fully logged-in counsellor: no route but MFA enrolment serves a session without it."""
+    if row.stage != "full":
+        raise HTTPException(401, detail={"error": "enrol a second factor first", "code": "mfa_enrolment_required"})
+    return row.counsellor
 
 
 Me = Annotated[Counsellor, Depends(current_counsellor)]
+
+
+async def admin_only(me: Me) -> Counsellor:
+    if me.role != "admin":
+        raise HTTPException(403, "only an admin manages accounts")
+    return me
+
+
+async def lead_only(me: Me) -> Counsellor:
+    if me.role != "lead":
+        raise HTTPException(403, "only a lead (主任相談支援員) assigns cases")
+    return me
+
+
+async def inspector(me: Me) -> Counsellor:
+    """The audit trail is for leads (their municipalities) and admins."""
+    if me.role not in ("lead", "admin"):
+        raise HTTPException(403, "the audit trail is for leads and admins")
+    return me
+
+
+Admin = Annotated[Counsellor, Depends(admin_only)]
+LeadOnly = Annotated[Counsellor, Depends(lead_only)]
+Inspector = Annotated[Counsellor, Depends(inspector)]
 
 
 async def lead_or_admin(me: Me) -> Counsellor:
@@ -61,14 +107,33 @@ async def websocket_counsellor(ctx: HandoffContext, ws: WebSocket) -> Counsellor
     if not token:
         return None
     async with transaction(ctx.sessions) as s:
-        return await staff.session_counsellor(s, token)
+        return await staff.session_counsellor(s, token, idle(ctx))
 
 
-async def visible_conversation(s: Any, conversation_id: int, me: Counsellor) -> Conversation:
-    """The conversation, if this counsellor may see its municipality."""
+class Refused(Exception):
+    """A read or change outside the counsellor's access: answered 404 (it looks the same as
+    missing, so nothing leaks) and audited in a transaction of its own (`refused_handler`),
+    after the request's own transaction has rolled back."""
+
+    def __init__(self, me: Counsellor, target_type: str, target_id: int, wanted: str) -> None:
+        super().__init__(f"no such {target_type}")
+        self.me, self.target_type, self.target_id, self.wanted = me, target_type, target_id, wanted
+
+
+async def refused_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    await audit.record_now(
+        request.app.state.ctx.sessions, action="access_refused", target_type=exc.target_type,
+        target_id=exc.target_id, actor_type="counsellor", actor_id=exc.me.id, detail={"wanted": exc.wanted})
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def visible_conversation(s: Any, conversation_id: int, me: Counsellor, wanted: str = "act") -> Conversation:
+    """The conversation, if this counsellor may act in its municipality (the actions check
+    who holds it); admins act on no conversation."""
     conv = await s.get(Conversation, conversation_id)
-    if conv is None or not access.can_see(me, conv.profile_id):
-        raise HTTPException(404, "no such conversation")
+    if conv is None or me.role == "admin" or not access.can_see(me, conv.profile_id):
+        raise Refused(me, "conversation", conversation_id, wanted)
     return conv
 
 
@@ -79,10 +144,13 @@ async def conversation_in_scope(conversation_id: int, ctx: Ctx, me: Me) -> Conve
 
 
 async def case_in_scope(case_id: int, ctx: Ctx, me: Me) -> Case:
+    """Dependency before a change to a case (note, status, programmes): need-to-know, and a
+    break-glass read never writes."""
     async with transaction(ctx.sessions) as s:
         case = await s.get(Case, case_id)
-    if case is None or not access.can_see(me, case.profile_id):
-        raise HTTPException(404, "no such case")
+        basis = await access.case_basis(s, me, case) if case is not None else None
+    if case is None or basis not in access.WRITE_BASES:
+        raise Refused(me, "case", case_id, "change")
     return case
 
 

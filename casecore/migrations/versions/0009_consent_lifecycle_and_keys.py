@@ -4,13 +4,13 @@ Existing rows keep their v1 tokens (global key), still readable; a resident's fi
 after this revision gives them a data key, and new writes are sealed under it (v2).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
