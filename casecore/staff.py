@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -17,8 +18,14 @@ from casecore.types import utcnow
 
 ROLES = ("counsellor", "lead", "admin")
 _hasher = PasswordHasher()
+
+
 # A dummy hash so an unknown login costs as much as a wrong password (no user enumeration).
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown (same time as a wrong password); made on
+    first use: an argon2 hash at import cost every process half a second and 64 MB touched."""
+    return _hasher.hash("not-a-real-password")
 
 
 class LoginError(Exception):
@@ -56,7 +63,7 @@ def new_totp_secret() -> str:
 async def authenticate(session: AsyncSession, login: str, password: str, otp: str | None) -> Counsellor:
     c = await session.scalar(select(Counsellor).where(Counsellor.login == login))
     try:
-        _hasher.verify(c.password_hash if c else _DUMMY_HASH, password)
+        _hasher.verify(c.password_hash if c else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise LoginError("wrong login or password") from None
     if c is None or not c.active:

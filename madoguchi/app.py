@@ -37,22 +37,34 @@ from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
 from madoguchi.landing import landing_router
 from madoguchi.security import install as install_hardening
+from madoguchi.security.headers import PageHeadersMiddleware
 from madoguchi.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-async def build_context(settings: Settings) -> AppContext:
+def _inbox(settings: Settings, redis: Redis | None, *, consume: bool | None) -> InProcessQueue | RedisStreamQueue:
+    """Redis Streams when configured (consumed here unless `inbox_in_web` is off or `consume`
+    says otherwise), else the in-process inbox with its journal in the data dir."""
+    if redis is not None:
+        return RedisStreamQueue(redis, consume=settings.inbox_in_web if consume is None else consume,
+                                max_pending=settings.inbox_max_pending)
+    return InProcessQueue(max_pending=settings.inbox_max_pending, consumers=settings.inbox_consumers,
+                          journal=settings.data_dir / "inbox.journal")
+
+
+async def build_context(settings: Settings, *, consume: bool | None = None) -> AppContext:
     crypto.configure(crypto.FieldCipher.from_secrets(
         settings.resolved_secret_key(), [s.get_secret_value() for s in settings.old_secret_keys]
     ))
-    await upgrade_async(settings.resolved_database_url)
+    if settings.migrate_on_start:
+        await upgrade_async(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     profiles = ProfileRegistry.load(settings.profile, settings.profiles_dir)
     hub = Hub(redis)
-    queue = RedisStreamQueue(redis) if redis is not None else InProcessQueue()
+    queue = _inbox(settings, redis, consume=consume)
     senders = SenderRegistry()
     router = Router(
         sessions, profiles, senders, hub, queue, ConversationLocks(redis),
@@ -99,13 +111,16 @@ async def _purge_loop(ctx: AppContext) -> None:
 
 
 async def _warm(ctx: AppContext) -> None:
-    """Load translation models and the language detector before the first resident waits."""
+    """Load translation models and the language detector before the first resident waits.
+    With no model installed the detector (lingua, ~170 MB) is left to load on first use, so
+    an idle process without models stays small (issue 19)."""
     from i18n.detect import warm
 
     try:
-        await asyncio.to_thread(warm)
         loaded = await ctx.translator.warm(ctx.settings.translation_warm_pairs())
         log.info("translation_warm", models=len(loaded))
+        if loaded:
+            await asyncio.to_thread(warm)
     except Exception:
         log.exception("translation_warm_failed")
 
@@ -196,13 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(landing_router())  # `/`: the landing page leading to the chat
     handoff_api.mount(app)  # the counsellor API and console (context from app.state)
 
-    @app.middleware("http")
-    async def _page_security_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith(("/chat", "/console")):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    # Pure ASGI (not @app.middleware("http"), whose per-request task group cost the webhook a third of its CPU).
+    app.add_middleware(PageHeadersMiddleware, headers=SECURITY_HEADERS)
 
     install_hardening(app, settings)  # issue 17: outermost middleware, log scrubbing (keep last)
     return app
