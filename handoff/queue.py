@@ -47,6 +47,46 @@ PENDING = Gauge("madoguchi_inbox_pending", "Acknowledged inbound events not yet 
 REFUSED = Counter("madoguchi_inbox_refused_total", "Inbound events refused with 503: inbox full")
 
 
+class _InFlight:
+    """Webhook requests this process is answering (madoguchi.priority counts them), and an
+    event set when there are none (one per event loop: tests run several)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._quiet: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def quiet(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._quiet is None or self._quiet[0] is not loop:
+            event = asyncio.Event()
+            if self.n <= 0:
+                event.set()
+            self._quiet = (loop, event)
+        return self._quiet[1]
+
+    def enter(self) -> None:
+        self.n += 1
+        self.quiet().clear()
+
+    def leave(self) -> None:
+        self.n -= 1
+        if self.n <= 0:
+            self.quiet().set()
+
+
+WEBHOOKS_IN_FLIGHT = _InFlight()
+ACK_FIRST_MAX_WAIT = 0.05  # seconds a consumer defers to acks before it takes its event anyway
+
+
+async def _acks_first() -> None:
+    """Let the webhooks in flight answer first (bounded, so processing never starves)."""
+    if WEBHOOKS_IN_FLIGHT.n <= 0:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(ACK_FIRST_MAX_WAIT):
+            await WEBHOOKS_IN_FLIGHT.quiet().wait()
+
+
 class QueueFull(Exception):
     """The inbox holds its limit: not acknowledged, the channel redelivers."""
 
@@ -170,6 +210,7 @@ class InProcessQueue:
             events = self._events[key]
             handled = 0
             while events and handled < 8:  # then let other conversations have a turn
+                await _acks_first()
                 seq, event = events.popleft()
                 await _handle_safely(self._handler, event)
                 if self._journal is not None:
@@ -177,7 +218,6 @@ class InProcessQueue:
                 handled += 1
                 self._pending -= 1
                 PENDING.dec()
-                await asyncio.sleep(0)  # acks waiting on the loop go first
             if events:
                 self._ready.put_nowait(key)
             else:
@@ -339,6 +379,7 @@ class RedisStreamQueue:
         renewed = time.monotonic()
         for _, fields in entries:
             if fields:  # an empty entry was deleted meanwhile
+                await _acks_first()  # a web process that also consumes
                 await _handle_safely(self._handler, _open(fields[b"e"]))
             if time.monotonic() - renewed > self._lease_ms / 3000:  # a slow batch keeps its lease
                 await self._r.pexpire(self._lease(shard), self._lease_ms)
