@@ -7,7 +7,7 @@
 What runs: the service as `uvicorn madoguchi.app:create_app` (every middleware, the real LINE
 webhook) and a bare FastAPI app (one route that reads the body and answers {}), both pinned to
 CPU 0; the load generator (bench/loadgen.py, raw keep-alive sockets) and a LINE API stand-in
-(bench/line_sink.py) pinned to CPU 1. In that order:
+(bench/line_sink.py) pinned to CPU 1, with the `madoguchi worker` processes if any. In that order:
 
 1. end to end: `--residents` residents each send one message, as fast as the service acks;
    the figure is events per second from the first send to the stand-in's receipt of the last
@@ -216,8 +216,8 @@ def main() -> None:
         procs.append(app)
         healthy = wait_healthy(f"http://127.0.0.1:{app_port}/healthz", app)
         wait_healthy(f"http://127.0.0.1:{bare_port}/healthz", procs[1])
-        for _ in range(args.workers):  # workers share the second core with the generator
-            procs.append(start([sys.executable, "-m", "madoguchi", "worker"], env, None))
+        for _ in range(args.workers):  # the second core, with the generator: CPU 0 stays the web's
+            procs.append(start([sys.executable, "-m", "madoguchi", "worker"], env, gen_cpu))
         events = Events(app_port)
         bare_raw = [request_bytes(f"127.0.0.1:{bare_port}", "/bare", r[r.index(b"\r\n\r\n") + 4:])
                     for r in events.make(args.requests, 200)[0]]

@@ -48,21 +48,30 @@ REFUSED = Counter("madoguchi_inbox_refused_total", "Inbound events refused with 
 
 
 class _InFlight:
-    """Webhook requests this process is answering (madoguchi.priority counts them), and an
-    event set when there are none (one per event loop: tests run several)."""
+    """Webhook requests this process is answering (madoguchi.priority counts them), an event
+    set when there are none, and the gate consumers pass one at a time (one of each per event
+    loop: tests run several)."""
 
     def __init__(self) -> None:
         self.n = 0
-        self._quiet: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._quiet = asyncio.Event()
+        self._gate = asyncio.Lock()
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._quiet, self._gate = loop, asyncio.Event(), asyncio.Lock()
+            if self.n <= 0:
+                self._quiet.set()
 
     def quiet(self) -> asyncio.Event:
-        loop = asyncio.get_running_loop()
-        if self._quiet is None or self._quiet[0] is not loop:
-            event = asyncio.Event()
-            if self.n <= 0:
-                event.set()
-            self._quiet = (loop, event)
-        return self._quiet[1]
+        self._bind()
+        return self._quiet
+
+    def gate(self) -> asyncio.Lock:
+        self._bind()
+        return self._gate
 
     def enter(self) -> None:
         self.n += 1
@@ -75,16 +84,19 @@ class _InFlight:
 
 
 WEBHOOKS_IN_FLIGHT = _InFlight()
-ACK_FIRST_MAX_WAIT = 0.05  # seconds a consumer defers to acks before it takes its event anyway
+# While webhooks keep arriving, one event is taken per this many seconds (by all consumers
+# together: they pass the gate in turn), so processing never starves and never crowds out acks.
+ACK_FIRST_MAX_WAIT = 0.05
 
 
 async def _acks_first() -> None:
     """Let the webhooks in flight answer first (bounded, so processing never starves)."""
     if WEBHOOKS_IN_FLIGHT.n <= 0:
         return
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(ACK_FIRST_MAX_WAIT):
-            await WEBHOOKS_IN_FLIGHT.quiet().wait()
+    async with WEBHOOKS_IN_FLIGHT.gate():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACK_FIRST_MAX_WAIT):
+                await WEBHOOKS_IN_FLIGHT.quiet().wait()
 
 
 class QueueFull(Exception):
@@ -269,6 +281,8 @@ class RedisStreamQueue:
         self._handler: Handler | None = None
         self._stopping = False
         self._add = redis.register_script(_ADD_UNLESS_FULL)
+        self._outbox: list[tuple[str, str, asyncio.Future[object]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def _stream(self, shard: int) -> str:
         return f"{self._prefix}:{shard}"
@@ -295,11 +309,33 @@ class RedisStreamQueue:
         self._tasks += [asyncio.create_task(self._consume(s), name=f"inbox-shard-{s}") for s in range(self._shards)]
 
     async def submit(self, event: InboundEvent) -> None:
-        added = await self._add(keys=[self._stream(self.shard_of(event.conversation_key))],
-                                args=[self._per_shard, _seal(event)])
-        if added is None:
+        """Acks arriving together share one round trip: each waits for the pipeline that
+        carries its entry (a group commit), so Redis latency is paid once per batch."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[object] = loop.create_future()
+        self._outbox.append((self._stream(self.shard_of(event.conversation_key)), _seal(event), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="inbox-add")
+        if await done is None:
             REFUSED.inc()
             raise QueueFull("shard stream full")
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                async with self._r.pipeline(transaction=False) as p:
+                    for stream, sealed, _ in batch:
+                        await self._add(keys=[stream], args=[self._per_shard, sealed], client=p)
+                    results = await p.execute()
+            except Exception as exc:  # not recorded: every ack of the batch answers 503
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, _, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
 
     # --- leases, balanced over the live consumers -----------------------------------------
     async def _announce(self) -> None:
@@ -406,6 +442,9 @@ class RedisStreamQueue:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._flusher is not None:  # acks waiting on a batch get their answer first
+            with contextlib.suppress(Exception):
+                await self._flusher
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

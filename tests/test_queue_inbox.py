@@ -279,3 +279,26 @@ async def test_web_acks_and_a_worker_process_answers(line_api, pg_database: str,
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(worker, 20)
+
+
+async def test_consumers_defer_to_acks_but_never_starve() -> None:
+    """While webhooks are in flight the consumers wait for them (bounded): a stream of acks
+    that never pauses still lets the queued events through."""
+    from handoff.queue import WEBHOOKS_IN_FLIGHT
+
+    q = InProcessQueue(consumers=2)
+    handled: list[str] = []
+
+    async def handler(ev: InboundEvent) -> None:
+        handled.append(ev.channel_event_id)
+
+    await q.start(handler)
+    WEBHOOKS_IN_FLIGHT.enter()  # a webhook that never finishes
+    try:
+        for ev in _events(2, 3):
+            await q.submit(ev)
+        await asyncio.wait_for(q.join(), 30)
+    finally:
+        WEBHOOKS_IN_FLIGHT.leave()
+    assert len(handled) == 6 and WEBHOOKS_IN_FLIGHT.n == 0
+    await q.stop()
