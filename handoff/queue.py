@@ -173,6 +173,8 @@ class Journal:
 
 
 class InProcessQueue:
+    all_processed_here = True  # the router may drop a redelivery of an event still queued
+
     def __init__(self, max_pending: int = 10_000, consumers: int = 4, journal: Path | None = None) -> None:
         self.max_pending = max_pending
         self.consumers = consumers

@@ -83,8 +83,9 @@ class Router:
         self.translator = translator
         self.clock = clock
         self.hooks: dict[str, ChannelHooks] = {}
-        # Event ids enqueued lately: a redelivery is dropped at the ack (the database's unique
-        # key stays the guard across processes and restarts).
+        # Event ids queued here and not yet processed: a redelivery of one is dropped at the ack.
+        # Once processed (or failed) the id is forgotten, so a redelivery after a failure is
+        # processed again; the database's unique key stays the guard across processes.
         self._recent: OrderedDict[str, None] = OrderedDict()
 
     async def start(self) -> None:
@@ -93,16 +94,29 @@ class Router:
     async def submit(self, event: InboundEvent) -> None:
         """What webhooks call: enqueue and return; the queue keeps per-conversation order.
         Raises QueueFull when the inbox is full (the webhook answers 503)."""
+        if not getattr(self.queue, "all_processed_here", False):  # Redis: another process may process it
+            await self.queue.submit(event)
+            return
         key = f"{event.channel}:{event.channel_event_id}"
         if key in self._recent:
             EVENTS.labels(event.channel, "duplicate").inc()
             return
-        await self.queue.submit(event)
         self._recent[key] = None
         if len(self._recent) > RECENT_IDS:
             self._recent.popitem(last=False)
+        try:
+            await self.queue.submit(event)
+        except BaseException:
+            self._recent.pop(key, None)
+            raise
 
     async def process(self, event: InboundEvent) -> ProcessResult:
+        try:
+            return await self._process(event)
+        finally:
+            self._recent.pop(f"{event.channel}:{event.channel_event_id}", None)
+
+    async def _process(self, event: InboundEvent) -> ProcessResult:
         started = time.perf_counter()
         hooks = self.hooks.get(event.channel)
         async with self.locks.hold(event.conversation_key):
