@@ -144,6 +144,19 @@ def prepare_postgres(admin_url: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_postgres(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
 def end_to_end(port: int, sink: str, events: Events, residents: int, connections: int, max_seconds: float) -> dict[str, float]:
     raws, tokens = events.make(residents, residents)
     sent_wall = time.time()
@@ -247,6 +260,8 @@ def main() -> None:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if args.postgres:
+            drop_postgres(args.postgres, env["MADOGUCHI_DATABASE_URL"])
 
     store = "PostgreSQL + Redis" if args.postgres else "embedded SQLite"
     print(f"LINE webhook benchmark: {store}, {args.workers or 'no separate'} worker process(es), "
