@@ -1,14 +1,22 @@
-"""Webhook benchmark: signed LINE webhook events against the real service, beside a bare
-FastAPI endpoint, both served by one uvicorn process that this script starts.
+"""LINE webhook benchmark that cannot fool us: the real service beside a bare endpoint.
 
-    python bench/webhook.py [--events 2000] [--concurrency 16] [--users 200] [--max-seconds 60]
+    PYTHONPATH=$PWD python3 bench/webhook.py                     # embedded SQLite, one process
+    PYTHONPATH=$PWD python3 bench/webhook.py --postgres postgresql://postgres@127.0.0.1:5432/test \
+        --redis redis://127.0.0.1:6379/14 --workers 1            # web + `madoguchi worker` processes
 
-This process is the client (the "second process"): it posts pre-built, pre-signed bodies over
-loopback with httpx and measures acknowledgement latency per request. The server runs the
-whole inbound path: signature check, SDK parsing, the router's queue, the dialog step, an
-SQLite transaction, and the reply to a minimal LINE API sink on loopback (so processing
-competes with acknowledging for the CPU, as in production). The bare endpoint reads the body
-and answers {} — the floor for FastAPI + uvicorn on this machine.
+What runs: the service as `uvicorn madoguchi.app:create_app` (every middleware, the real LINE
+webhook) and a bare FastAPI app (one route that reads the body and answers {}), both pinned to
+CPU 0; the load generator (bench/loadgen.py, raw keep-alive sockets) and a LINE API stand-in
+(bench/line_sink.py) pinned to CPU 1, with the `madoguchi worker` processes if any. In that order:
+
+1. end to end: `--residents` residents each send one message, as fast as the service acks;
+   the figure is events per second from the first send to the stand-in's receipt of the last
+   reply (every reply token is matched), with p50/p99 of send → reply;
+2. `--rounds` interleaved rounds of bare then webhook at saturation (`--connections`
+   connections, closed loop), per-round ratio and the median;
+3. the webhook at half the bare median rate (open loop, latency from the scheduled time).
+
+Absolute figures depend on the machine and its load; the ratios within one run do not.
 """
 
 from __future__ import annotations
@@ -27,215 +35,250 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SECRET = "bench-channel-secret"
+from fastapi import FastAPI, Request
+from loadgen import Result, closed_loop, open_loop, pin, request_bytes, taskset
+
+SECRET = "0123456789abcdef0123456789abcdef"
 TOKEN = "bench-access-token"
 ROOT = Path(__file__).resolve().parents[1]
+TEXTS = ["家賃が払えなくて困っています", "こんにちは", "Tôi cần giúp đỡ về tiền thuê nhà 🙏",
+         "仕事を失いました。相談したいです", "<b>help</b> please, I lost my job", "1"]
 
 
-# ── server side (runs inside the uvicorn process) ────────────────────────────────────────
-def _line_sink() -> str:
-    """A minimal LINE API on loopback in a thread: accepts replies, pushes, loading, profiles."""
-    import threading
-
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    async def handle(request: Request) -> JSONResponse:
-        await request.body()
-        if request.url.path.startswith("/v2/bot/profile/"):
-            return JSONResponse({"userId": "U", "displayName": "x", "language": "ja"})
-        if request.url.path.endswith("/loading/start"):
-            return JSONResponse({}, status_code=202)
-        return JSONResponse({"sentMessages": [{"id": "1"}]})
-
-    app = Starlette(routes=[Route("/{p:path}", handle, methods=["GET", "POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{port}"
-
-
-def app_factory():  # type: ignore[no-untyped-def]
-    """uvicorn --factory entry point: the service's LINE webhook plus /bare."""
-    import contextlib
-
-    from bots.line import line_router
-    from madoguchi.app import build_context
-    from madoguchi.settings import Settings
-
-    sink = _line_sink()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        settings = Settings(
-            data_dir=Path(os.environ["BENCH_DATA_DIR"]), secret_key=secrets.token_urlsafe(32),
-            line_channel_secret=SECRET, line_channel_access_token=TOKEN, line_api_base_url=sink,
-            log_level="ERROR",
-        )
-        import logging
-
-        import structlog
-
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-        ctx = await build_context(settings)
-        app.include_router(line_router(ctx))
-        await ctx.hub.start()
-        await ctx.router.start()
-        app.state.ctx = ctx
-        yield
-        await ctx.router.queue.stop()
-        await ctx.extras["line"].aclose()
-        await ctx.engine.dispose()
-
-    app = FastAPI(lifespan=lifespan)
+def bare_app():  # type: ignore[no-untyped-def]
+    """uvicorn --factory entry point: the floor for FastAPI + uvicorn on this machine."""
+    app = FastAPI()
 
     @app.post("/bare")
     async def bare(request: Request) -> dict[str, str]:
         await request.body()
         return {}
 
-    @app.get("/ready")
-    async def ready() -> dict[str, str]:
-        return {}
-
-    @app.get("/stats")
-    async def stats(request: Request) -> dict[str, int]:
-        from sqlalchemy import func, select
-
-        from casecore.models import Message
-
-        async with request.app.state.ctx.sessions() as s:
-            stored = await s.scalar(select(func.count()).select_from(Message).where(Message.channel_event_id.is_not(None)))
-        return {"inbound_stored": int(stored or 0)}
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
     return app
 
 
-# ── client side ──────────────────────────────────────────────────────────────────────────
-def _signed_bodies(n: int, users: int) -> list[tuple[bytes, str]]:
-    out = []
-    for i in range(n):
-        user = "U" + hashlib.md5(str(i % users).encode()).hexdigest()
-        event = {
-            "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
-            "webhookEventId": uuid.uuid4().hex[:26].upper(), "deliveryContext": {"isRedelivery": False},
-            "source": {"type": "user", "userId": user}, "replyToken": uuid.uuid4().hex,
-            "message": {"type": "text", "id": str(i), "text": "家賃が払えなくて困っています", "quoteToken": "q"},
-        }
-        raw = json.dumps({"destination": "U" + "0" * 32, "events": [event]}, ensure_ascii=False).encode()
-        sig = base64.b64encode(hmac.new(SECRET.encode(), raw, hashlib.sha256).digest()).decode()
-        out.append((raw, sig))
-    return out
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-async def _run(base: str, path: str, bodies: list[tuple[bytes, str]], concurrency: int, max_seconds: float) -> dict[str, float]:
-    import httpx
+def _get_json(url: str) -> dict:  # type: ignore[type-arg]
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
 
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue: asyncio.Queue[tuple[bytes, str]] = asyncio.Queue()
-    for b in bodies:
-        queue.put_nowait(b)
-    deadline = time.perf_counter() + max_seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def worker() -> None:
-            while not queue.empty() and time.perf_counter() < deadline:
-                raw, sig = queue.get_nowait()
-                t0 = time.perf_counter()
-                r = await client.post(path, content=raw, headers={"X-Line-Signature": sig, "Content-Type": "application/json"})
-                latencies.append(time.perf_counter() - t0)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url}: process exited ({proc.returncode})")
+        try:
+            if _get_json(url).get("status") == "ok":
+                return time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url}: not healthy after {seconds} s")
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    latencies.sort()
+
+class Events:
+    """Signed LINE webhook bodies, one event each, with unique ids and reply tokens."""
+
+    def __init__(self, port: int) -> None:
+        self.host = f"127.0.0.1:{port}"
+        self.n = 0
+
+    def make(self, count: int, residents: int) -> tuple[list[bytes], list[str]]:
+        raws, tokens = [], []
+        for _ in range(count):
+            i = self.n
+            self.n += 1
+            user = "U" + hashlib.md5(f"resident-{i % residents}".encode()).hexdigest()
+            token = uuid.uuid4().hex
+            event = {
+                "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+                "webhookEventId": uuid.uuid4().hex[:26].upper(), "deliveryContext": {"isRedelivery": False},
+                "source": {"type": "user", "userId": user}, "replyToken": token,
+                "message": {"type": "text", "id": str(i), "text": TEXTS[i % len(TEXTS)], "quoteToken": "q"},
+            }
+            body = json.dumps({"destination": "U" + "0" * 32, "events": [event]}, ensure_ascii=False).encode()
+            sig = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+            raws.append(request_bytes(self.host, "/webhooks/line", body, {"X-Line-Signature": sig}))
+            tokens.append(token)
+        return raws, tokens
+
+
+def start(cmd: list[str], env: dict[str, str], cpu: int | None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(taskset(cpu) + cmd, cwd=ROOT, env=env)
+
+
+def uvicorn_cmd(target: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-access-log"]
+
+
+def prepare_postgres(admin_url: str) -> str:
+    import asyncpg
+
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+def end_to_end(port: int, sink: str, events: Events, residents: int, connections: int, max_seconds: float) -> dict[str, float]:
+    raws, tokens = events.make(residents, residents)
+    sent_wall = time.time()
+    ack = asyncio.run(closed_loop("127.0.0.1", port, raws, connections, max_seconds))
+    acked_wall = time.time()
+    deadline = time.time() + max_seconds
+    want = set(tokens)
+    got: dict[str, float] = {}
+    while time.time() < deadline:
+        got = {t: at for t, at in _get_json(f"{sink}/tokens")["tokens"].items() if t in want}
+        if len(got) >= len(want):
+            break
+        time.sleep(0.2)
+    last = max(got.values()) if got else time.time()
+    # Per-event send → reply, with the send time approximated by the ack run's even spread.
+    spread = (acked_wall - sent_wall) / max(1, len(tokens))
+    delays = sorted(got[t] - (sent_wall + i * spread) for i, t in enumerate(tokens) if t in got)
     return {
-        "events": len(latencies),
-        "events_per_s": len(latencies) / wall,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "non_200": sum(v for k, v in statuses.items() if k != 200),
+        "events": len(tokens), "replied": len(got), "acked_per_s": ack.rate, "non_200": ack.non_200,
+        "events_per_s": len(got) / max(1e-9, last - sent_wall),
+        "p50_s": statistics.median(delays) if delays else float("nan"),
+        "p99_s": delays[min(len(delays) - 1, int(len(delays) * 0.99))] if delays else float("nan"),
     }
+
+
+def fmt(r: Result) -> str:
+    return f"{r.count:>6} req {r.rate:>8.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:8.2f} ms  non-200 {r.non_200}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--residents", type=int, default=1000, help="end to end: residents, one message each")
+    parser.add_argument("--half-seconds", type=float, default=3.0, help="duration of the half-rate run")
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--postgres", help="admin URL; a fresh database is created")
+    parser.add_argument("--redis", help="Redis URL (flushed)")
+    parser.add_argument("--workers", type=int, default=0, help="`madoguchi worker` processes (with Redis)")
     args = parser.parse_args()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    gen_cpu, srv_cpu = (1, 0) if (os.cpu_count() or 1) >= 2 else (None, None)
+    pinned = pin(gen_cpu)
+    sink_port, bare_port, app_port = free_port(), free_port(), free_port()
+    sink = f"http://127.0.0.1:{sink_port}"
     data_dir = tempfile.mkdtemp(prefix="madoguchi-bench-")
-    env = {**os.environ, "BENCH_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.webhook:app_factory", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MADOGUCHI_DATA_DIR": data_dir,
+           "MADOGUCHI_SECRET_KEY": secrets.token_urlsafe(32), "MADOGUCHI_LINE_CHANNEL_SECRET": SECRET,
+           "MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "MADOGUCHI_LINE_API_BASE_URL": sink,
+           "MADOGUCHI_LOG_LEVEL": "ERROR", "MADOGUCHI_TRANSLATION_ENABLED": "false",
+           "MADOGUCHI_INBOX_MAX_PENDING": "100000"}
+    if args.postgres:
+        env["MADOGUCHI_DATABASE_URL"] = prepare_postgres(args.postgres)
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        env["MADOGUCHI_REDIS_URL"] = args.redis
+    if args.workers:
+        env["MADOGUCHI_INBOX_IN_WEB"] = "false"
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        import httpx
+        procs.append(start([sys.executable, str(ROOT / "bench" / "line_sink.py"), "--port", str(sink_port)], env, gen_cpu))
+        procs.append(start(uvicorn_cmd("bench.webhook:bare_app", bare_port), env, srv_cpu))
+        if args.postgres:  # migrations once, before any process starts (as `serve` does)
+            subprocess.run([sys.executable, "-m", "madoguchi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+        app = start(uvicorn_cmd("madoguchi.app:create_app", app_port), env, srv_cpu)
+        procs.append(app)
+        healthy = wait_healthy(f"http://127.0.0.1:{app_port}/healthz", app)
+        wait_healthy(f"http://127.0.0.1:{bare_port}/healthz", procs[1])
+        for _ in range(args.workers):  # the second core, with the generator: CPU 0 stays the web's
+            procs.append(start([sys.executable, "-m", "madoguchi", "worker"], env, gen_cpu))
+        events = Events(app_port)
+        bare_raw = [request_bytes(f"127.0.0.1:{bare_port}", "/bare", r[r.index(b"\r\n\r\n") + 4:])
+                    for r in events.make(args.requests, 200)[0]]
+        asyncio.run(closed_loop("127.0.0.1", bare_port, bare_raw[:500], args.connections, 10))  # warm-up
+        warm, _ = events.make(200, 200)
+        asyncio.run(closed_loop("127.0.0.1", app_port, warm, args.connections, 30))
+        time.sleep(1.0)
 
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.1)
-        bodies = _signed_bodies(args.events, args.users)
-        asyncio.run(_run(base, "/bare", bodies[:200], args.concurrency, 10))  # warm-up
-        bare = asyncio.run(_run(base, "/bare", bodies, args.concurrency, args.max_seconds))
-        started = time.perf_counter()
-        line = asyncio.run(_run(base, "/webhooks/line", bodies, args.concurrency, args.max_seconds))
-        acked_in = time.perf_counter() - started
-        stats_r = httpx.get(f"{base}/stats", timeout=30)
-        stored_at_ack = stats_r.json()["inbound_stored"]
-        while time.perf_counter() - started < args.max_seconds * 2:
-            stored = httpx.get(f"{base}/stats", timeout=30).json()["inbound_stored"]
-            if stored >= line["events"]:
-                break
-            time.sleep(0.5)
-        processed_in = time.perf_counter() - started
+        e2e = end_to_end(app_port, sink, events, args.residents, args.connections, args.max_seconds)
+
+        rounds: list[tuple[Result, Result]] = []
+        for _ in range(args.rounds):
+            bare = asyncio.run(closed_loop("127.0.0.1", bare_port, bare_raw, args.connections, args.max_seconds))
+            raws, _ = events.make(args.requests, 200)
+            hook = asyncio.run(closed_loop("127.0.0.1", app_port, raws, args.connections, args.max_seconds))
+            rounds.append((bare, hook))
+        bare_rate = statistics.median(b.rate for b, _ in rounds)
+        half = bare_rate / 2
+        raws, _ = events.make(int(half * args.half_seconds), 200)
+        at_half = asyncio.run(open_loop("127.0.0.1", app_port, raws, half, connections=64))
+        bare_half = asyncio.run(open_loop("127.0.0.1", bare_port, bare_raw[: len(raws)], half, connections=64))
     finally:
-        server.terminate()  # queued work is abandoned: the data directory is temporary
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if args.postgres:
+            drop_postgres(args.postgres, env["MADOGUCHI_DATABASE_URL"])
 
-    print(f"LINE webhook benchmark: {args.events} events, concurrency {args.concurrency}, {args.users} residents, "
-          f"{os.cpu_count()} CPUs, loopback, load average {os.getloadavg()[0]:.1f} at the end")
-    print(f"{'endpoint':<22}{'events':>8}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}")
-    for name, r in (("bare FastAPI /bare", bare), ("POST /webhooks/line", line)):
-        print(f"{name:<22}{r['events']:>8.0f}{r['events_per_s']:>11.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non_200']:>9.0f}")
-    print(f"ratio webhook/bare: throughput {line['events_per_s'] / bare['events_per_s']:.2f}, "
-          f"p50 latency {line['p50_ms'] / bare['p50_ms']:.2f}x, p99 latency {line['p99_ms'] / bare['p99_ms']:.2f}x")
-    print(f"processing behind the acks: {stored_at_ack} of {line['events']:.0f} events stored when the last was "
-          f"acknowledged ({acked_in:.1f} s); {stored} stored after {processed_in:.1f} s "
-          f"({stored / processed_in:.0f} events/s through dialog + database + reply)")
+    store = "PostgreSQL + Redis" if args.postgres else "embedded SQLite"
+    print(f"LINE webhook benchmark: {store}, {args.workers or 'no separate'} worker process(es), "
+          f"{args.connections} connections, {os.cpu_count()} CPUs (servers on CPU {srv_cpu}, generator {pinned}), "
+          f"load average {os.getloadavg()[0]:.1f} at the end; healthy {healthy:.1f} s after start")
+    print(f"end to end, {e2e['events']} residents → reply at the LINE stand-in: {e2e['replied']} replied, "
+          f"{e2e['events_per_s']:.0f} events/s, send→reply p50 {e2e['p50_s'] * 1000:.0f} ms p99 "
+          f"{e2e['p99_s'] * 1000:.0f} ms (acked at {e2e['acked_per_s']:.0f} req/s, non-200 {e2e['non_200']})")
+    for i, (b, h) in enumerate(rounds, 1):
+        print(f"round {i}: bare  {fmt(b)}")
+        print(f"round {i}: hook  {fmt(h)}   ratio {h.rate / b.rate:.2f}")
+    ratios = [h.rate / b.rate for b, h in rounds]
+    print(f"median: bare {bare_rate:.0f} req/s, webhook {statistics.median(h.rate for _, h in rounds):.0f} req/s, "
+          f"ratio {statistics.median(ratios):.2f} × bare (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"at half the bare rate ({half:.0f} req/s, open loop, {at_half.count} requests): webhook p50 "
+          f"{at_half.p50_ms:.1f} ms p99 {at_half.p99_ms:.1f} ms non-200 {at_half.non_200}; bare p50 "
+          f"{bare_half.p50_ms:.1f} ms p99 {bare_half.p99_ms:.1f} ms")
 
 
 if __name__ == "__main__":

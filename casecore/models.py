@@ -89,7 +89,10 @@ class ContactPoint(Base):
 
 class Conversation(Base):
     __tablename__ = "conversation"
-    __table_args__ = (Index("ix_conversation_status_waiting", "status", "waiting_since"),)
+    __table_args__ = (
+        Index("ix_conversation_status_waiting", "status", "waiting_since"),
+        Index("ix_conversation_contact_point", "contact_point_id", "status"),  # 0007: every inbound event
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
     profile_id: Mapped[str] = mapped_column(String(64))
@@ -146,6 +149,7 @@ class Message(Base):
 
 class Case(Base):
     __tablename__ = "case"
+    __table_args__ = (Index("ix_case_contact_point", "contact_point_id"),)  # 0007
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
     profile_id: Mapped[str] = mapped_column(String(64))
@@ -208,6 +212,7 @@ class ConsentRecord(Base):
     """Append-only ledger: a withdrawal is a new row, never an update."""
 
     __tablename__ = "consent_record"
+    __table_args__ = (Index("ix_consent_record_conversation", "conversation_id"),)  # 0007: consent at case creation
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
     conversation_id: Mapped[int | None] = mapped_column(

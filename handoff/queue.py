@@ -1,22 +1,40 @@
-"""The inbox queue between channel webhooks and the router: ordered per conversation.
+"""The inbox between channel webhooks and the router: ordered per conversation, bounded, and
+durable once an event is acknowledged.
 
-In process: one asyncio queue and worker per conversation key.
-Redis Streams: events are sharded by conversation key onto N streams; each shard is consumed by
-exactly one process at a time (a renewed lease), so order per conversation holds with several
-app processes, and a shard whose process died is picked up, pending entries included.
+A webhook's answer means "we have it": `submit` returns only when the event is recorded
+(appended to the journal, or added to a Redis stream) and raises `QueueFull` when the inbox
+holds its limit, which the webhook answers 503 so the channel redelivers later. Processing is
+done by consumers, never inside the request:
+
+- In process (the embedded default): a fixed number of consumer tasks, each taking the next
+  conversation with events waiting (so one conversation is never processed twice at once and
+  order holds). Events are appended, sealed with the field cipher, to `<data dir>/inbox.journal`
+  before the ack and marked done after processing; a process that dies in between replays the
+  undone ones at its next start (the router's dedupe makes a replay of a processed one safe).
+  The journal is written without fsync: it survives the process, not the machine's power.
+- Redis Streams: events are sharded by conversation key onto N streams; each shard is consumed
+  by exactly one process at a time (a renewed lease), so order per conversation holds with
+  several web and `madoguchi worker` processes; live consumers announce themselves and each
+  holds at most its fair share of the shards, so a second worker takes half of them. A shard
+  whose process died is picked up, pending entries first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
+import time
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import structlog
+from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -25,116 +43,390 @@ from handoff.events import InboundEvent
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[InboundEvent], Awaitable[object]]
+PENDING = Gauge("madoguchi_inbox_pending", "Acknowledged inbound events not yet processed (this process)")
+REFUSED = Counter("madoguchi_inbox_refused_total", "Inbound events refused with 503: inbox full")
+
+
+class _InFlight:
+    """Webhook requests this process is answering (madoguchi.priority counts them), an event
+    set when there are none, and the gate consumers pass one at a time (one of each per event
+    loop: tests run several)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._quiet = asyncio.Event()
+        self._gate = asyncio.Lock()
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._quiet, self._gate = loop, asyncio.Event(), asyncio.Lock()
+            if self.n <= 0:
+                self._quiet.set()
+
+    def quiet(self) -> asyncio.Event:
+        self._bind()
+        return self._quiet
+
+    def gate(self) -> asyncio.Lock:
+        self._bind()
+        return self._gate
+
+    def enter(self) -> None:
+        self.n += 1
+        self.quiet().clear()
+
+    def leave(self) -> None:
+        self.n -= 1
+        if self.n <= 0:
+            self.quiet().set()
+
+
+WEBHOOKS_IN_FLIGHT = _InFlight()
+# While webhooks keep arriving, one event is taken per this many seconds (by all consumers
+# together: they pass the gate in turn), so processing never starves and never crowds out acks.
+ACK_FIRST_MAX_WAIT = 0.05
+
+
+async def _acks_first() -> None:
+    """Let the webhooks in flight answer first (bounded, so processing never starves)."""
+    if WEBHOOKS_IN_FLIGHT.n <= 0:
+        return
+    async with WEBHOOKS_IN_FLIGHT.gate():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ACK_FIRST_MAX_WAIT):
+                await WEBHOOKS_IN_FLIGHT.quiet().wait()
+
+
+class QueueFull(Exception):
+    """The inbox holds its limit: not acknowledged, the channel redelivers."""
+
+
+def _seal(event: InboundEvent) -> str:
+    # Residents' words and user ids never sit readable on disk or in Redis (issue 17).
+    return crypto.cipher().encrypt(event.model_dump_json())
+
+
+def _open(blob: bytes | str) -> InboundEvent:
+    """An entry as sealed by submit() (a plain JSON entry left by an older version is read)."""
+    raw = blob.decode() if isinstance(blob, bytes) else blob
+    return InboundEvent.model_validate_json(raw if raw.startswith("{") else crypto.cipher().decrypt(raw))
+
+
+class Journal:
+    """Append-only record of acknowledged events: `+<seq> <sealed event>` when accepted,
+    `-<seq>` when processed. Emptied whenever nothing is outstanding, so it stays small."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._seq = 0
+        self._outstanding = 0
+
+    def open(self) -> list[tuple[int, InboundEvent]]:
+        """The undone events, in order; the file is rewritten with only those."""
+        undone: dict[int, str] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="ascii", errors="replace").splitlines():
+                with contextlib.suppress(ValueError):  # a line torn by a crash is skipped
+                    if line.startswith("+"):
+                        seq, sealed = line[1:].split(" ", 1)
+                        undone[int(seq)] = sealed
+                    elif line.startswith("-"):
+                        undone.pop(int(line[1:]), None)
+        events: list[tuple[int, InboundEvent]] = []
+        for seq, sealed in undone.items():
+            try:
+                events.append((seq, _open(sealed)))
+            except Exception as exc:  # unreadable (a torn line, a rotated-away key): say so, go on
+                log.error("inbox_journal_entry_unreadable", seq=seq, error=type(exc).__name__)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(f"+{seq} {undone[seq]}\n" for seq, _ in events), encoding="ascii")
+        os.replace(tmp, self.path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._seq = max((seq for seq, _ in events), default=0)
+        self._outstanding = len(events)
+        return events
+
+    def append(self, event: InboundEvent) -> int:
+        assert self._fd is not None, "journal not opened"
+        self._seq += 1
+        os.write(self._fd, f"+{self._seq} {_seal(event)}\n".encode("ascii"))
+        self._outstanding += 1
+        return self._seq
+
+    def done(self, seq: int) -> None:
+        if self._fd is None:
+            return
+        self._outstanding -= 1
+        if self._outstanding == 0:
+            os.ftruncate(self._fd, 0)  # nothing outstanding: start afresh (O_APPEND writes at 0)
+        else:
+            os.write(self._fd, f"-{seq}\n".encode("ascii"))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class InProcessQueue:
-    def __init__(self) -> None:
-        self._queues: dict[str, asyncio.Queue[InboundEvent]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
+    all_processed_here = True  # the router may drop a redelivery of an event still queued
+
+    def __init__(self, max_pending: int = 10_000, consumers: int = 4, journal: Path | None = None) -> None:
+        self.max_pending = max_pending
+        self.consumers = consumers
+        self._journal = Journal(journal) if journal is not None else None
+        self._events: dict[str, deque[tuple[int, InboundEvent]]] = {}
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._scheduled: set[str] = set()  # keys waiting in _ready or held by a consumer
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._tasks: list[asyncio.Task[None]] = []
         self._handler: Handler | None = None
+
+    @property
+    def pending(self) -> int:
+        return self._pending
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
+        replay = self._journal.open() if self._journal is not None else []
+        if replay:
+            log.warning("inbox_replaying_unprocessed_events", events=len(replay))
+        for seq, event in replay:
+            self._put(seq, event)
+        self._tasks = [asyncio.create_task(self._consume(), name=f"inbox-consumer-{i}") for i in range(self.consumers)]
 
     async def submit(self, event: InboundEvent) -> None:
-        key = event.conversation_key
-        q = self._queues.setdefault(key, asyncio.Queue())
-        q.put_nowait(event)
-        if key not in self._workers:
-            self._workers[key] = asyncio.create_task(self._drain(key), name=f"inbox:{hash(key)}")
+        if self._pending >= self.max_pending:
+            REFUSED.inc()
+            raise QueueFull(f"{self._pending} events waiting")
+        seq = self._journal.append(event) if self._journal is not None else 0
+        self._put(seq, event)
 
-    async def _drain(self, key: str) -> None:
-        q = self._queues[key]
-        try:
-            while not q.empty():
-                event = q.get_nowait()
+    def _put(self, seq: int, event: InboundEvent) -> None:
+        key = event.conversation_key
+        self._events.setdefault(key, deque()).append((seq, event))
+        self._pending += 1
+        PENDING.inc()
+        self._idle.clear()
+        if key not in self._scheduled:
+            self._scheduled.add(key)
+            self._ready.put_nowait(key)
+
+    async def _consume(self) -> None:
+        while True:
+            key = await self._ready.get()
+            events = self._events[key]
+            handled = 0
+            while events and handled < 8:  # then let other conversations have a turn
+                await _acks_first()
+                seq, event = events.popleft()
                 await _handle_safely(self._handler, event)
-        finally:
-            del self._workers[key]
-            if q.empty():
-                self._queues.pop(key, None)
-            else:  # an event arrived while we were finishing
-                self._workers[key] = asyncio.create_task(self._drain(key))
+                if self._journal is not None:
+                    self._journal.done(seq)
+                handled += 1
+                self._pending -= 1
+                PENDING.dec()
+            if events:
+                self._ready.put_nowait(key)
+            else:
+                del self._events[key]
+                self._scheduled.discard(key)
+            if self._pending == 0:
+                self._idle.set()
 
     async def join(self) -> None:
         """Wait until everything submitted has been handled (tests, shutdown)."""
-        while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        await self._idle.wait()
 
-    async def stop(self) -> None:
-        await self.join()
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish what is queued (within `timeout`); what is left stays in the journal."""
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.join(), timeout)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._journal is not None:
+            self._journal.close()
+
+
+# Refuse when the shard's stream holds its share of the limit; else add (one round trip).
+_ADD_UNLESS_FULL = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+return redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
+"""
 
 
 class RedisStreamQueue:
     GROUP = "workers"
 
-    def __init__(self, redis: Redis, shards: int = 8, lease_ms: int = 15_000, prefix: str = "madoguchi:inbox") -> None:
+    def __init__(self, redis: Redis, shards: int = 8, lease_ms: int = 15_000, prefix: str = "madoguchi:inbox",
+                 *, consume: bool = True, max_pending: int = 100_000, batch: int = 50) -> None:
         self._r = redis
         self._shards = shards
         self._lease_ms = lease_ms
         self._prefix = prefix
+        self._consume_here = consume
+        self._per_shard = max(1, max_pending // shards)
+        self._batch = batch
         self._me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._tasks: list[asyncio.Task[None]] = []
+        self._held: set[int] = set()
+        self._members = 1
         self._handler: Handler | None = None
         self._stopping = False
+        self._add = redis.register_script(_ADD_UNLESS_FULL)
+        self._outbox: list[tuple[str, str, asyncio.Future[object]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def _stream(self, shard: int) -> str:
         return f"{self._prefix}:{shard}"
 
+    def _lease(self, shard: int) -> str:
+        return f"{self._prefix}:lease:{shard}"
+
     def shard_of(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self._shards
+
+    @property
+    def held(self) -> set[int]:
+        return set(self._held)
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
         for shard in range(self._shards):
             with contextlib.suppress(ResponseError):  # BUSYGROUP: already there
                 await self._r.xgroup_create(self._stream(shard), self.GROUP, id="0", mkstream=True)
-            self._tasks.append(asyncio.create_task(self._consume(shard), name=f"inbox-shard-{shard}"))
+        if not self._consume_here:  # a web process with separate `madoguchi worker` processes
+            return
+        await self._announce()
+        self._tasks.append(asyncio.create_task(self._heartbeat(), name="inbox-heartbeat"))
+        self._tasks += [asyncio.create_task(self._consume(s), name=f"inbox-shard-{s}") for s in range(self._shards)]
 
     async def submit(self, event: InboundEvent) -> None:
-        shard = self.shard_of(event.conversation_key)
-        # Sealed with the field cipher: residents' words and user ids never sit readable in
-        # Redis or its append-only file (issue 17).
-        await self._r.xadd(self._stream(shard), {"e": crypto.cipher().encrypt(event.model_dump_json())})
+        """Acks arriving together share one round trip: each waits for the pipeline that
+        carries its entry (a group commit), so Redis latency is paid once per batch."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[object] = loop.create_future()
+        self._outbox.append((self._stream(self.shard_of(event.conversation_key)), _seal(event), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="inbox-add")
+        if await done is None:
+            REFUSED.inc()
+            raise QueueFull("shard stream full")
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                async with self._r.pipeline(transaction=False) as p:
+                    for stream, sealed, _ in batch:
+                        await self._add(keys=[stream], args=[self._per_shard, sealed], client=p)
+                    results = await p.execute()
+            except Exception as exc:  # not recorded: every ack of the batch answers 503
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, _, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
+
+    # --- leases, balanced over the live consumers -----------------------------------------
+    async def _announce(self) -> None:
+        now = time.time() * 1000
+        members = f"{self._prefix}:members"
+        async with self._r.pipeline(transaction=False) as p:
+            p.zadd(members, {self._me: now})
+            p.zremrangebyscore(members, 0, now - self._lease_ms)
+            p.zcard(members)
+            self._members = max(1, (await p.execute())[-1])
+
+    async def _heartbeat(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self._lease_ms / 3000)
+            with contextlib.suppress(Exception):
+                await self._announce()
+
+    def _fair_share(self) -> int:
+        return math.ceil(self._shards / self._members)
 
     async def _hold_lease(self, shard: int) -> bool:
-        key = f"{self._prefix}:lease:{shard}"
+        key = self._lease(shard)
+        if shard in self._held:
+            if sorted(self._held).index(shard) >= self._fair_share():
+                await self._release(shard)  # a consumer joined: hand the shards beyond our share over
+                return False
+            owner = await self._r.get(key)
+            if owner is not None and owner.decode() == self._me:
+                await self._r.pexpire(key, self._lease_ms)
+                return True
+            self._held.discard(shard)  # lost it (expired while Redis was away)
+            return False
+        if len(self._held) >= self._fair_share():
+            return False
         if await self._r.set(key, self._me, nx=True, px=self._lease_ms):
-            return True
-        owner = await self._r.get(key)
-        if owner is not None and owner.decode() == self._me:
-            await self._r.pexpire(key, self._lease_ms)
+            self._held.add(shard)
             return True
         return False
 
+    async def _release(self, shard: int) -> None:
+        self._held.discard(shard)
+        with contextlib.suppress(Exception):
+            if (await self._r.get(self._lease(shard)) or b"").decode() == self._me:
+                await self._r.delete(self._lease(shard))
+
     async def _consume(self, shard: int) -> None:
         stream = self._stream(shard)
+        claim = True  # entries left pending (by a process that died, or by us on an error) first
         # A flag as well as cancel(): redis-py may absorb a cancellation during a blocking read.
         while not self._stopping:
             try:
                 if not await self._hold_lease(shard):
+                    claim = True
                     await asyncio.sleep(self._lease_ms / 3000)
                     continue
-                # Entries left pending by a process that died: take them over first, in order.
-                pending = await self._r.xautoclaim(stream, self.GROUP, self._me, min_idle_time=0, start_id="0-0", count=100)
-                entries = pending[1] if pending else []
+                entries = []
+                if claim:
+                    pending = await self._r.xautoclaim(stream, self.GROUP, self._me, min_idle_time=0,
+                                                       start_id="0-0", count=self._batch)
+                    entries = pending[1] if pending else []
+                    claim = bool(entries)
                 if not entries:
-                    read = await self._r.xreadgroup(self.GROUP, self._me, {stream: ">"}, count=50, block=1000)
+                    # Block well within the lease, so an idle shard's lease is renewed in time.
+                    read = await self._r.xreadgroup(self.GROUP, self._me, {stream: ">"}, count=self._batch,
+                                                    block=max(1, min(1000, self._lease_ms // 3)))
                     entries = read[0][1] if read else []
-                for entry_id, fields in entries:
-                    if not fields:  # deleted meanwhile
-                        await self._r.xack(stream, self.GROUP, entry_id)
-                        continue
-                    event = _open(fields[b"e"])
-                    await _handle_safely(self._handler, event)
-                    await self._r.xack(stream, self.GROUP, entry_id)
-                    await self._r.xdel(stream, entry_id)
-                    await self._hold_lease(shard)
+                if entries:
+                    await self._handle_batch(shard, stream, entries)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis went away: keep the entry pending, try again
+            except Exception as exc:  # Redis went away: the entries stay pending, try again
                 log.warning("inbox_consumer_error", shard=shard, error=type(exc).__name__)
+                claim = True
                 await asyncio.sleep(1)
+
+    async def _handle_batch(self, shard: int, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        renewed = time.monotonic()
+        for _, fields in entries:
+            if fields:  # an empty entry was deleted meanwhile
+                await _acks_first()  # a web process that also consumes
+                await _handle_safely(self._handler, _open(fields[b"e"]))
+            if time.monotonic() - renewed > self._lease_ms / 3000:  # a slow batch keeps its lease
+                await self._r.pexpire(self._lease(shard), self._lease_ms)
+                renewed = time.monotonic()
+        ids = [entry_id for entry_id, _ in entries]
+        async with self._r.pipeline(transaction=False) as p:  # one round trip for the batch
+            p.xack(stream, self.GROUP, *ids)
+            p.xdel(stream, *ids)
+            await p.execute()
 
     async def join(self, timeout: float = 30.0) -> None:
         """Wait until every stream is drained and acknowledged (tests)."""
@@ -146,34 +438,25 @@ class RedisStreamQueue:
             if busy == 0:
                 return
             await asyncio.sleep(0.05)
-        state = {
-            shard: (await self._r.xlen(self._stream(shard)), await self._r.get(f"{self._prefix}:lease:{shard}"),
-                    (await self._r.xpending(self._stream(shard), self.GROUP))["pending"],
-                    self._tasks[shard].done() if shard < len(self._tasks) else None)
-            for shard in range(self._shards)
-        }
-        raise TimeoutError(f"inbox not drained: {state} (me={self._me})")
+        state = {shard: (await self._r.xlen(self._stream(shard)), await self._r.get(self._lease(shard)))
+                 for shard in range(self._shards)}
+        raise TimeoutError(f"inbox not drained: {state} (me={self._me}, held={sorted(self._held)})")
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._flusher is not None:  # acks waiting on a batch get their answer first
+            with contextlib.suppress(Exception):
+                await self._flusher
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
-        for shard in range(self._shards):  # hand shards over at once instead of after the lease
-            key = f"{self._prefix}:lease:{shard}"
-            with contextlib.suppress(Exception):
-                if (await self._r.get(key) or b"").decode() == self._me:
-                    await self._r.delete(key)
+        for shard in list(self._held):  # hand shards over at once instead of after the lease
+            await self._release(shard)
+        with contextlib.suppress(Exception):
+            await self._r.zrem(f"{self._prefix}:members", self._me)
         self._tasks.clear()
-
-
-def _open(blob: bytes) -> InboundEvent:
-    """An entry as written by submit(): sealed JSON (a plain JSON entry left by an older
-    version before an upgrade is still read)."""
-    raw = blob.decode()
-    return InboundEvent.model_validate_json(raw if raw.startswith("{") else crypto.cipher().decrypt(raw))
 
 
 async def _handle_safely(handler: Handler | None, event: InboundEvent) -> None:

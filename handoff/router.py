@@ -4,7 +4,9 @@ after commit), and delivery through the channel's sender."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -30,6 +32,7 @@ __all__ = ["ProcessResult", "Router"]
 log = structlog.get_logger(__name__)
 EVENTS = Counter("madoguchi_inbound_events_total", "Inbound events", ["channel", "outcome"])
 STEP_SECONDS = Histogram("madoguchi_inbound_step_seconds", "Inbound event processing time", ["channel"])
+RECENT_IDS = 10_000
 DELIVERY_FAILURES = Counter("madoguchi_delivery_failures_total", "Outbound deliveries given up", ["channel"])
 
 
@@ -38,6 +41,14 @@ class Queue(Protocol):
     async def submit(self, event: InboundEvent) -> None: ...
     async def join(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+class ChannelHooks(Protocol):
+    """What a channel does in the consumer around processing (LINE: the profile's language,
+    the loading animation): work kept off the webhook's ack."""
+
+    async def prepare(self, event: InboundEvent) -> InboundEvent: ...
+    def while_slow(self, event: InboundEvent) -> asyncio.TimerHandle | None: ...
 
 
 # Hooks filled in by i18n when available: (text) -> language code or None, and a translator.
@@ -71,23 +82,56 @@ class Router:
         self.detector = detector
         self.translator = translator
         self.clock = clock
+        self.hooks: dict[str, ChannelHooks] = {}
+        # Event ids queued here and not yet processed: a redelivery of one is dropped at the ack.
+        # Once processed (or failed) the id is forgotten, so a redelivery after a failure is
+        # processed again; the database's unique key stays the guard across processes.
+        self._recent: OrderedDict[str, None] = OrderedDict()
 
     async def start(self) -> None:
         await self.queue.start(self.process)
 
     async def submit(self, event: InboundEvent) -> None:
-        """What webhooks call: enqueue and return; the queue keeps per-conversation order."""
-        await self.queue.submit(event)
+        """What webhooks call: enqueue and return; the queue keeps per-conversation order.
+        Raises QueueFull when the inbox is full (the webhook answers 503)."""
+        if not getattr(self.queue, "all_processed_here", False):  # Redis: another process may process it
+            await self.queue.submit(event)
+            return
+        key = f"{event.channel}:{event.channel_event_id}"
+        if key in self._recent:
+            EVENTS.labels(event.channel, "duplicate").inc()
+            return
+        self._recent[key] = None
+        if len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
+        try:
+            await self.queue.submit(event)
+        except BaseException:
+            self._recent.pop(key, None)
+            raise
 
     async def process(self, event: InboundEvent) -> ProcessResult:
+        try:
+            return await self._process(event)
+        finally:
+            self._recent.pop(f"{event.channel}:{event.channel_event_id}", None)
+
+    async def _process(self, event: InboundEvent) -> ProcessResult:
         started = time.perf_counter()
+        hooks = self.hooks.get(event.channel)
         async with self.locks.hold(event.conversation_key):
+            slow = hooks.while_slow(event) if hooks is not None else None
             try:
+                if hooks is not None:
+                    event = await hooks.prepare(event)
                 result = await inbound.process(self, event)
             except IntegrityError:
                 # Another process stored the same channel event first: it is a redelivery.
                 EVENTS.labels(event.channel, "duplicate").inc()
                 return ProcessResult(conversation_id=None, duplicate=True)
+            finally:
+                if slow is not None:
+                    slow.cancel()
         STEP_SECONDS.labels(event.channel).observe(time.perf_counter() - started)
         EVENTS.labels(event.channel, "duplicate" if result.duplicate else "processed").inc()
         return result

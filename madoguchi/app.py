@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -35,21 +37,34 @@ from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
 from madoguchi.landing import landing_router
+from madoguchi.priority import AckFirstMiddleware
 from madoguchi.security import install as install_hardening
+from madoguchi.security.headers import PageHeadersMiddleware
 from madoguchi.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-async def build_context(settings: Settings) -> AppContext:
+def _inbox(settings: Settings, redis: Redis | None, *, consume: bool | None) -> InProcessQueue | RedisStreamQueue:
+    """Redis Streams when configured (consumed here unless `inbox_in_web` is off or `consume`
+    says otherwise), else the in-process inbox with its journal in the data dir."""
+    if redis is not None:
+        return RedisStreamQueue(redis, consume=settings.inbox_in_web if consume is None else consume,
+                                max_pending=settings.inbox_max_pending)
+    return InProcessQueue(max_pending=settings.inbox_max_pending, consumers=settings.inbox_consumers,
+                          journal=settings.data_dir / "inbox.journal")
+
+
+async def build_context(settings: Settings, *, consume: bool | None = None) -> AppContext:
     settings.configure_crypto()  # the global key and the per-resident key ring
-    await upgrade_async(settings.resolved_database_url)
+    if settings.migrate_on_start:
+        await upgrade_async(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     profiles = ProfileRegistry.load(settings.profile, settings.profiles_dir)
     hub = Hub(redis)
-    queue = RedisStreamQueue(redis) if redis is not None else InProcessQueue()
+    queue = _inbox(settings, redis, consume=consume)
     senders = SenderRegistry()
     router = Router(
         sessions, profiles, senders, hub, queue, ConversationLocks(redis),
@@ -100,13 +115,16 @@ async def _purge_loop(ctx: AppContext) -> None:
 
 
 async def _warm(ctx: AppContext) -> None:
-    """Load translation models and the language detector before the first resident waits."""
+    """Load translation models and the language detector before the first resident waits.
+    With no model installed the detector (lingua, ~170 MB) is left to load on first use, so
+    an idle process without models stays small (issue 19)."""
     from i18n.detect import warm
 
     try:
-        await asyncio.to_thread(warm)
         loaded = await ctx.translator.warm(ctx.settings.translation_warm_pairs())
         log.info("translation_warm", models=len(loaded))
+        if loaded:
+            await asyncio.to_thread(warm)
     except Exception:
         log.exception("translation_warm_failed")
 
@@ -129,6 +147,13 @@ async def _start(app: FastAPI, settings: Settings) -> tuple[AppContext, list[Cha
         from madoguchi.reports.delivery import schedule_loop
 
         background.append(asyncio.create_task(schedule_loop(settings, ctx.sessions, ctx.profiles), name="report-schedule"))
+    # Everything loaded at start lives as long as the process: keep it out of the collector's
+    # full passes (which otherwise stall the loop, and the acks, for tens of ms).
+    gc.collect()
+    gc.freeze()
+    # The dialog step runs Python code on its own thread (handoff.offload); a shorter GIL
+    # switch interval (default 5 ms) keeps that thread from holding the loop, and the acks, up.
+    sys.setswitchinterval(0.0005)
     log.info("started", database=ctx.engine.dialect.name, redis=ctx.redis is not None,
              channels=[a.name for a in adapters])
     return ctx, adapters, background
@@ -197,13 +222,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(landing_router())  # `/`: the landing page leading to the chat
     handoff_api.mount(app)  # the counsellor API and console (context from app.state)
 
-    @app.middleware("http")
-    async def _page_security_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith(("/chat", "/console")):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    # Pure ASGI (not @app.middleware("http"), whose per-request task group cost the webhook a third of its CPU).
+    app.add_middleware(PageHeadersMiddleware, headers=SECURITY_HEADERS)
+    app.add_middleware(AckFirstMiddleware)  # in-process consumers let webhook answers go first
 
     install_hardening(app, settings)  # issue 17: outermost middleware, log scrubbing (keep last)
     return app
@@ -212,10 +233,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
     """The channels configured in this process (their credentials are known once the context
     exists). The counsellor API is mounted by create_app (handoff.api.mount)."""
+    before = len(app.router.routes)
     for adapter in adapters:
         routes = adapter.routes()
         if routes is not None:
             app.include_router(routes)
+    # The webhooks first: routing tries routes in order, and the channels' were tried after
+    # the hundred API routes on every ack (a fifth of its CPU).
+    routes = app.router.routes
+    added = routes[before:]
+    del routes[before:]
+    routes[:0] = added
+    mark = getattr(app.router, "_mark_routes_changed", None)  # FastAPI ≥ 0.16x caches its route table
+    if mark is not None:
+        mark()
     # (still factories of the context: the lead's dashboard data and the web chat's survey)
     app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
     app.include_router(survey_router(ctx))  # the web chat's post-session survey

@@ -36,6 +36,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
 
     mlogging.configure(settings.log_level, settings.log_json)
     _log_config_problems(settings)
+    _migrate_once(settings)
     base = f"http://{host}:{port}"
     # The URLs are worth following only once the app answers: say where, not "ready".
     typer.echo(f"starting madoguchi on {base} (ready when {base}/healthz answers)")
@@ -43,6 +44,35 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
                 log_level=settings.log_level.lower(), proxy_headers=True,
                 # X-Forwarded-* are believed only from these addresses (the reverse proxy)
                 forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _migrate_once(settings: Settings) -> None:
+    """Migrations in this process, once, before any worker starts: with `--workers 2` each
+    worker migrating on its own raced on `alembic_version` on a fresh PostgreSQL database."""
+    if not settings.migrate_on_start:
+        return
+    from casecore import crypto
+    from casecore.migrate import upgrade
+
+    crypto.configure(crypto.FieldCipher.from_secrets(
+        settings.resolved_secret_key(), [k.get_secret_value() for k in settings.old_secret_keys]))
+    upgrade(settings.resolved_database_url)
+    os.environ["MADOGUCHI_MIGRATE_ON_START"] = "false"  # read by the workers' Settings()
+
+
+@app.command()
+def worker() -> None:
+    """Process the inbox (Redis Streams) without serving HTTP: run as many as needed, on any
+    machine sharing PostgreSQL and Redis, with `MADOGUCHI_INBOX_IN_WEB=false` on `serve`.
+    Run `madoguchi db upgrade` (or `serve`) first: workers do not migrate."""
+    settings = Settings()
+    if not settings.redis_url:
+        raise typer.BadParameter("a worker takes its events from Redis Streams: set MADOGUCHI_REDIS_URL")
+    from madoguchi import logging as mlogging
+    from madoguchi.worker import run_worker
+
+    mlogging.configure(settings.log_level, settings.log_json)
+    asyncio.run(run_worker(settings.model_copy(update={"migrate_on_start": False})))
 
 
 def _log_config_problems(settings: Settings) -> None:

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(30, ge=1, description="A counsellor's login ends after this many minutes without a request (on top of `MADOGUCHI_SESSION_HOURS`); the console socket closes with it.")
     break_glass_minutes: int = Field(60, ge=1, description="How long a break-glass read (a case outside the counsellor's need-to-know, opened with a reason) stays open.")
 
+    # -- the inbox and the hot path (issue 19) ----------------------------------------------
+    inbox_max_pending: int = Field(10_000, ge=1, description="Acknowledged inbound events waiting to be processed, at most; beyond it the webhooks answer 503 and the channel redelivers later.")
+    inbox_consumers: int = Field(4, ge=1, le=64, description="Conversations processed at once per process (each in order); the webhooks acknowledge in between.")
+    inbox_in_web: bool = Field(True, description="With Redis: `serve` processes also process the inbox; `false` when separate `madoguchi worker` processes do.")
+    migrate_on_start: bool = Field(True, description="Apply schema migrations when a process starts; `serve --workers N` and deployments with `madoguchi db upgrade` run them once beforehand and start the processes with `false`.")
+
     def translation_warm_pairs(self) -> list[tuple[str, str]] | None:
         """The pairs to warm: None for all installed, [] for none."""
         spec = self.translation_warm.strip()

@@ -110,6 +110,7 @@ async def test_malformed_json_is_400_and_unknown_events_are_ignored(line: Line) 
 
 async def test_follow_greets_in_the_profile_language_with_loading_animation(line: Line) -> None:
     line.api.add_profile(USER, language="en")
+    line.adapter.loading_after = 0  # the animation is shown when the answer is slow: make every answer "slow"
     r = await line.send(wh.follow_event(USER, line.token()))
     assert r.status_code == 200
     texts = [m["text"] for m in line.api.messages_to(USER)]
@@ -120,8 +121,10 @@ async def test_follow_greets_in_the_profile_language_with_loading_animation(line
 
 
 async def test_follow_without_profile_language_still_greets(line: Line) -> None:
+    line.adapter.loading_after = 3600  # an answer sooner than that: no loading animation call
     await line.send(wh.follow_event(USER, line.token()))  # profile unknown: 404
     assert line.api.messages_to(USER)
+    assert line.api.loading == []
 
 
 async def test_redelivered_and_duplicated_events_change_nothing(line: Line) -> None:

@@ -69,24 +69,37 @@ def classify(exc: BaseException) -> Verdict:
 
 
 class LineApi:
-    """One SDK client per channel, created lazily inside the running event loop."""
+    """One SDK client per channel, created lazily inside the running event loop, each with one
+    pooled aiohttp session (kept-alive connections to LINE) that does not read the proxy
+    environment and ~/.netrc on every request: the SDK's own session has trust_env=True."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self._clients: dict[str, tuple[AsyncApiClient, AsyncMessagingApi]] = {}
+        self._sdk_sessions: list[aiohttp.ClientSession] = []  # replaced; closed with the connector
 
     def api(self, channel: LineChannel) -> AsyncMessagingApi:
         entry = self._clients.get(channel.key)
         if entry is None:
             client = AsyncApiClient(Configuration(access_token=channel.access_token, host=self.base_url))
+            rest = client.rest_client
+            sdk_session = rest.pool_manager
+            rest.pool_manager = aiohttp.ClientSession(connector=sdk_session.connector, trust_env=False)
+            self._sdk_sessions.append(sdk_session)
             entry = (client, AsyncMessagingApi(client))
             self._clients[channel.key] = entry
         return entry[1]
+
+    def session(self, channel: LineChannel) -> aiohttp.ClientSession:
+        """The channel's pooled HTTP session (tests check it)."""
+        self.api(channel)
+        return self._clients[channel.key][0].rest_client.pool_manager
 
     async def aclose(self) -> None:
         for client, _ in self._clients.values():
             await client.close()
         self._clients.clear()
+        self._sdk_sessions.clear()
 
 
 class LineSender:

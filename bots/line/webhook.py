@@ -6,10 +6,11 @@
 - Body: not UTF-8 JSON with an `events` list: 400. Each event is parsed with the SDK's models
   on its own, so one malformed or unknown event is skipped (logged by type) without losing
   the others; event types the service does not handle are answered 200 and ignored.
-- Work: events are submitted to `ctx.router.submit` (an enqueue: durable with Redis) before
-  the 200, so an acknowledged event is never lost; only the follow event's profile lookup
-  (the language hint) and the loading animation run after the answer. Events of one resident
-  keep their order even when a follow is still waiting for its profile.
+- Work: the ack path verifies, parses and enqueues (`ctx.router.submit`: the journal or a Redis
+  stream) before the 200, so an acknowledged event is never lost; a full inbox answers 503
+  and LINE redelivers. Everything else runs in the consumer, which calls `prepare` (the
+  follow's profile language, a typed number as a choice) and `while_slow` (the loading
+  animation, only when the answer is slow) around the router's processing.
 - Dedupe: `webhookEventId` becomes `channel_event_id`; the router drops repeats, so LINE's
   redeliveries (`deliveryContext.isRedelivery`) change nothing twice.
 """
@@ -33,7 +34,7 @@ from fastapi.responses import JSONResponse
 from linebot.v3.messaging.exceptions import ApiException
 from linebot.v3.webhooks import Event
 
-from bots.common.adapter import BaseAdapter, Capabilities, register_channel
+from bots.common.adapter import BaseAdapter, Capabilities
 from bots.common.language import hint_language
 from bots.common.retry import RetryPolicy
 from bots.line import events
@@ -43,6 +44,7 @@ from bots.line.memory import ChoiceMemory
 from bots.line.render import MAX_LABEL, MAX_QUICK_REPLIES, MAX_TEXT, number_answer
 from bots.line.sender import LineApi, LineSender
 from handoff.events import InboundEvent
+from handoff.queue import QueueFull
 
 if TYPE_CHECKING:
     from handoff.context import HandoffContext as AppContext
@@ -52,6 +54,10 @@ log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 1_000_000  # LINE sends far less; anything bigger is not LINE
 PROFILE_TIMEOUT_SECONDS = 3.0
 EXTRAS_KEY = "line"
+# Marks the ack path leaves on an event for the consumer (in reply_context, which travels with it).
+ASK_LANGUAGE = "ask_language"
+LOADING = "loading"
+LOADING_AFTER_SECONDS = 1.0
 
 
 def _signed_by(secret: str, body: bytes, signature: str) -> bool:
@@ -82,7 +88,7 @@ class LineAdapter(BaseAdapter):
         self.api = api
         self.memory = memory
         self.sender = LineSender(channels, api, memory, policy)
-        self._chains: dict[str, asyncio.Task[None]] = {}
+        self.loading_after = LOADING_AFTER_SECONDS
         self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -91,6 +97,9 @@ class LineAdapter(BaseAdapter):
         channels = LineChannels.from_config(ctx.settings, profiles)
         adapter = cls(ctx.router, channels, LineApi(ctx.settings.line_api_base_url), ChoiceMemory(ctx.redis), policy)
         ctx.senders.register(adapter.sender)
+        hooks = getattr(ctx.router, "hooks", None)
+        if hooks is not None:  # the consumer calls prepare / while_slow
+            hooks["line"] = adapter
         ctx.extras[EXTRAS_KEY] = adapter
         return adapter
 
@@ -119,43 +128,47 @@ class LineAdapter(BaseAdapter):
         return accepted
 
     async def dispatch(self, items: list[Accepted]) -> None:
-        """Submit in order; a follow waits (off the request) for the profile's language."""
+        """The ack path: enqueue each event in order, nothing else (raises QueueFull when the
+        inbox is full). What needs LINE's API (the profile's language, the loading animation)
+        is marked on the event and done by the consumer, in `prepare` and `while_slow`."""
         for item in items:
-            key = item.event.conversation_key
-            pending = self._chains.get(key)
-            channel = self.channels.for_profile(item.event.profile_id)
-            if item.wants_loading and channel is not None:
-                self._spawn(self.sender.show_loading(channel, item.event.external_user_id))
-            if item.wants_profile or (pending is not None and not pending.done()):
-                task = asyncio.create_task(self._after(pending, item, channel))
-                self._chains[key] = task
-                self._background.add(task)
-                task.add_done_callback(lambda t, k=key: self._chain_done(k, t))
-            else:
-                await self.submit(item.event)
+            event = item.event
+            flags = {ASK_LANGUAGE: "1"} if item.wants_profile else {}
+            if item.wants_loading:
+                flags[LOADING] = "1"
+            if flags:
+                event = event.model_copy(update={"reply_context": {**event.reply_context, **flags}})
+            await self.submit(event)
 
-    def _chain_done(self, key: str, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if self._chains.get(key) is task:
-            del self._chains[key]
+    # --- consumer side (called by the router before and while it processes an event) -----
+    async def prepare(self, event: InboundEvent) -> InboundEvent:
+        """The language hint of a follow (LINE profile) and a typed number as the choice it
+        names in the last numbered list."""
+        channel = self.channels.for_profile(event.profile_id)
+        if event.reply_context.get(ASK_LANGUAGE) and channel is not None:
+            language = await self.profile_language(channel, event.external_user_id)
+            if language:
+                event = event.model_copy(update={"language_hint": language})
+        if event.kind == "message" and event.text and event.choice is None:
+            choice = number_answer(event.text, await self.memory.numbered(event.conversation_key))
+            if choice is not None:
+                event = event.model_copy(update={"choice": choice, "text": None})
+        return event
+
+    def while_slow(self, event: InboundEvent) -> asyncio.TimerHandle | None:
+        """The loading animation, only when the answer takes longer than `loading_after`
+        seconds (a translation, a busy queue): most answers come sooner, and a call to LINE
+        per event was a third of the ack's CPU when it was made on the ack path."""
+        channel = self.channels.for_profile(event.profile_id)
+        if not event.reply_context.get(LOADING) or channel is None:
+            return None
+        return asyncio.get_running_loop().call_later(
+            self.loading_after, lambda: self._spawn(self.sender.show_loading(channel, event.external_user_id)))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _after(self, pending: asyncio.Task[None] | None, item: Accepted, channel: LineChannel | None) -> None:
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
-        event = item.event
-        if item.wants_profile and channel is not None:
-            language = await self.profile_language(channel, event.external_user_id)
-            if language:
-                event = event.model_copy(update={"language_hint": language})
-        try:
-            await self.submit(event)
-        except Exception:
-            log.exception("line_event_could_not_be_submitted", channel_event_id=event.channel_event_id)
 
     async def profile_language(self, channel: LineChannel, user_id: str) -> str | None:
         """The LINE app language (BCP 47, as a catalog code) as a hint; the display name and
@@ -169,10 +182,6 @@ class LineAdapter(BaseAdapter):
         return hint_language(profile.language)
 
     async def submit(self, event: InboundEvent) -> None:
-        if event.kind == "message" and event.text and event.choice is None:
-            choice = number_answer(event.text, await self.memory.numbered(event.conversation_key))
-            if choice is not None:
-                event = event.model_copy(update={"choice": choice, "text": None})
         result = self.router.submit(event)
         if inspect.isawaitable(result):
             await result
@@ -199,9 +208,8 @@ def line_router(ctx: AppContext) -> APIRouter:
     return (ctx.extras.get(EXTRAS_KEY) or LineAdapter.from_context(ctx)).routes()
 
 
-@register_channel("line")
 def build_adapter(ctx: AppContext) -> LineAdapter:
-    """Always built: the webhook answers 401 until a channel is configured."""
+    """Built (by `bots.line`'s factory) when a channel is configured."""
     return ctx.extras.get(EXTRAS_KEY) or LineAdapter.from_context(ctx)
 
 
@@ -253,6 +261,9 @@ def _routes(adapter: LineAdapter) -> APIRouter:
         items = adapter.parse(channel, payload, received_at)
         try:
             await adapter.dispatch(items)
+        except QueueFull:
+            log.warning("line_webhook_inbox_full", request_id=request_id)
+            return _problem(503, "inbox full; retry later")
         except Exception:
             # Not acknowledged: LINE redelivers, and the router's dedupe makes that safe.
             log.exception("line_webhook_could_not_enqueue", request_id=request_id)

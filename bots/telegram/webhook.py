@@ -25,10 +25,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from bots.common.adapter import BaseAdapter, Capabilities, register_channel
+from bots.common.adapter import BaseAdapter, Capabilities
 from bots.telegram.bots import TelegramBot, TelegramBots
 from bots.telegram.sender import MAX_BUTTON_TEXT, MAX_TEXT, TelegramSender
 from bots.telegram.updates import MEDIA_FIELDS, to_inbound
+from handoff.queue import QueueFull
 
 if TYPE_CHECKING:
     from handoff.context import HandoffContext as AppContext
@@ -122,9 +123,8 @@ def telegram_router(ctx: AppContext) -> APIRouter:
     return (ctx.extras.get(EXTRAS_KEY) or TelegramAdapter.from_context(ctx)).routes()
 
 
-@register_channel("telegram")
 def build_adapter(ctx: AppContext) -> TelegramAdapter:
-    """Always built: the webhook answers 401 until a bot is configured."""
+    """Built (by `bots.telegram`'s factory) when a bot is configured."""
     return ctx.extras.get(EXTRAS_KEY) or TelegramAdapter.from_context(ctx)
 
 
@@ -158,6 +158,9 @@ def _routes(adapter: TelegramAdapter) -> APIRouter:
             return JSONResponse({"detail": "not a Telegram Update"}, status_code=400)
         try:
             await adapter.handle(bot, update)
+        except QueueFull:
+            log.warning("telegram_webhook_inbox_full", request_id=request_id)
+            return JSONResponse({"detail": "inbox full; retry later"}, status_code=503)
         except Exception:
             log.exception("telegram_webhook_could_not_enqueue", request_id=request_id)
             return JSONResponse({"detail": "could not enqueue; retry"}, status_code=503)

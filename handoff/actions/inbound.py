@@ -6,7 +6,6 @@ channel delivery run after the commit. A redelivery racing this one fails the un
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from handoff.actions.base import OnCommit, atomic
 from handoff.delivery import DeliveryTarget
 from handoff.events import InboundEvent
 from handoff.hub import QUEUE_TOPIC, conversation_topic
+from handoff.offload import run_pure
 from i18n import risk
 from i18n.catalog import catalog
 from i18n.detect import detect
@@ -136,8 +136,8 @@ async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, in
     """The bot is silent while a counsellor holds the conversation, but the message is still
     screened: the console flags it at once."""
     await _translate_inbound(router, inbound, conv)
-    finding = risk.screen(text, *((inbound.translation,) if inbound.translation else ()), *beyond_cut,
-                          language=conv.language)
+    finding = await run_pure(risk.screen, text, *((inbound.translation,) if inbound.translation else ()),
+                             *beyond_cut, language=conv.language)
     result = ProcessResult(conversation_id=conv.id, case_id=conv.case_id, conversation_status=conv.status,
                            state=conv.dialog_node, message_ids=[inbound.id])
     if finding:
@@ -162,7 +162,8 @@ async def _dialog_step(
     # Detect until a language is chosen: a crisis at the language question is answered in the
     # language it was written in.
     unknown = state.node is None or state.language is None
-    detected = router.detector(text) if (router.detector and text and unknown) else None
+    # (off the loop too: lingua loads its models, about a second, on first use)
+    detected = await run_pure(router.detector, text) if (router.detector and text and unknown) else None
     guessed = (risk.term_language(text) or detect(text).language) if (text and unknown and detected is None) else None
     inp = DialogInput(
         text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
@@ -171,10 +172,9 @@ async def _dialog_step(
         resumed=resumed,
     )
     granted = await ledger.granted_kinds(s, contact.id)  # a resident may withdraw in a later conversation
-    # The step is pure CPU (the risk screen's learned layer alone costs tens of milliseconds
-    # on a long message): in a worker thread, so /healthz and other chats stay answered.
-    res = await asyncio.to_thread(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars,
-                                                                  granted=granted))
+    # Off the loop: the risk screen inside the step can take tens of ms (handoff.offload).
+    res = await run_pure(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars,
+                                                         granted=granted))
     messages = list(res.messages)
     if cut:
         messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=router.max_chars)))

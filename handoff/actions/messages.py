@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,9 +129,8 @@ async def add_notice(
 
 
 async def record_delivery(ctx: HandoffContext, message_ids: Sequence[int], status: str) -> None:
-    """What the channel's sender reported (sent / failed) for the rows of one batch."""
+    """What the channel's sender reported (sent / failed) for the rows of one batch: one
+    UPDATE for the batch (it was a SELECT and an UPDATE per row, ~7 % of an event on PG)."""
     async with atomic(ctx) as (s, _after):
-        for mid in message_ids:
-            m = await s.get(Message, mid)
-            if m is not None:
-                m.delivery_status = status
+        await s.execute(update(Message).where(Message.id.in_(list(message_ids))).values(delivery_status=status)
+                        .execution_options(synchronize_session=False))

@@ -1,13 +1,13 @@
 """need-to-know and mandatory MFA: teams, case assignment, holders, break-glass, recovery codes
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
