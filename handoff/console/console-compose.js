@@ -125,13 +125,13 @@
     });
     if (!items.length) ul.appendChild(el("li", "none", "該当する定型文はありません"));
     ul.hidden = false;
-    $("reply").setAttribute("aria-expanded", "true");
+    // (no aria-expanded: a textarea is a textbox, which does not take it; the listbox is
+    // named by aria-controls and the active option by aria-activedescendant)
     if (items.length) $("reply").setAttribute("aria-activedescendant", "canned-opt-" + menu.active);
   }
 
   function closeMenu() {
     $("canned-menu").hidden = true;
-    $("reply").setAttribute("aria-expanded", "false");
     $("reply").removeAttribute("aria-activedescendant");
     menu.items = [];
   }
