@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
-from handoff.api.console import _HEADERS
+from handoff.api.console import _HEADERS, static_file
 
 STATIC = Path(__file__).resolve().parent.parent / "console"
 _FILES = {"cases.js": "text/javascript; charset=utf-8", "cases.css": "text/css; charset=utf-8",
@@ -25,6 +25,4 @@ async def cases_page() -> HTMLResponse:
 
 @router.get("/console/cases/static/{name}")
 async def cases_static(name: str) -> FileResponse:
-    if name not in _FILES:
-        raise HTTPException(404, "not found")
-    return FileResponse(STATIC / name, media_type=_FILES[name], headers=_HEADERS)
+    return static_file(STATIC, name, _FILES)

@@ -84,11 +84,17 @@ async def console_strings() -> dict[str, Any]:
     return {"language": "ja", "labels": grouped(namespace_table("console", "ja"))}
 
 
+def static_file(directory: Path, name: str, files: dict[str, str]) -> FileResponse:
+    """One of a staff page's own files (only those named: never a path from the request),
+    with the console's headers; shared by the console, the case pages and the dashboard."""
+    if name not in files:
+        raise HTTPException(404, "not found")
+    return FileResponse(directory / name, media_type=files[name], headers=_HEADERS)
+
+
 @router.get("/console/static/{name}", include_in_schema=False)
 async def console_static(name: str) -> FileResponse:
-    if name not in _FILES:
-        raise HTTPException(404, "not found")
-    return FileResponse(STATIC / name, media_type=_FILES[name], headers=_HEADERS)
+    return static_file(STATIC, name, _FILES)
 
 
 @router.websocket("/api/console/ws")

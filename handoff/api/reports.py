@@ -24,16 +24,12 @@ from casecore.reporting.models import SurveyAnswer
 from casecore.reporting.periods import JST, Month
 from casecore.types import utcnow
 from handoff.api.auth import current_counsellor_dep
+from handoff.api.console import _HEADERS, static_file
 from handoff.context import HandoffContext as AppContext
 
 DASHBOARD_ROLES = ("lead", "admin")
 PAGE = Path(__file__).resolve().parent.parent / "console" / "dashboard"
 _FILES = {"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"}
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-}
 
 
 def _period(fig: F.Figures) -> dict[str, Any]:
@@ -86,9 +82,7 @@ def reports_router(ctx: AppContext) -> APIRouter:
 
     @pages.get("/console/dashboard/static/{name}")
     async def dashboard_static(name: str) -> FileResponse:
-        if name not in _FILES:
-            raise HTTPException(404, "not found")
-        return FileResponse(PAGE / name, media_type=_FILES[name], headers=_HEADERS)
+        return static_file(PAGE, name, _FILES)
 
     @r.get("/api/reports/dashboard")
     async def dashboard(profile: str | None = Query(default=None, max_length=64),
