@@ -85,6 +85,21 @@ async def test_login_floods_get_429_per_account_and_per_ip(limited: Running) -> 
         assert (await c.post("/api/auth/login", json={"login": "third", "password": "x"})).status_code == 429  # per IP
 
 
+async def test_a_shift_logging_in_behind_one_address_is_not_locked_out(limited: Running) -> None:
+    """The address limit counts refused attempts only: eight staff behind the centre's one NAT
+    address (limit 6 per window here) all get in, and failures still lock the address."""
+    for i in range(8):
+        await make_counsellor(limited.ctx, f"shift{i}")
+    async with client_from(limited, ("203.0.113.7", 1)) as c:
+        for i in range(8):
+            c.cookies.clear()
+            assert (await c.post("/api/auth/login", json=login_body(f"shift{i}"))).status_code == 200
+        for i in range(6):
+            assert (await c.post("/api/auth/login", json={"login": f"nobody{i}", "password": "x"})).status_code == 401
+        r = await c.post("/api/auth/login", json=login_body("shift0"))
+        assert r.status_code == 429  # six failures from the address: now it waits, right password or not
+
+
 async def test_sliding_window_forgets_old_events() -> None:
     now = [1000.0]
     rl = RateLimiter("secret", clock=lambda: now[0])

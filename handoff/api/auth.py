@@ -99,10 +99,16 @@ async def _account_id(ctx: HandoffContext, login: str) -> int | None:
 
 
 async def _throttle(ctx: HandoffContext, ip: str, account: str, login: str) -> None:
-    """Refuse (429, audited) while the IP or the account is locked out."""
+    """Refuse (429, audited) while the IP or the account is locked out.
+
+    Only refused attempts count against the address (failures in `_failed`, attempts on a
+    locked account here): a centre's staff behind one NAT address logging in at the start of
+    a shift must not lock each other out."""
     rl = limiter(ctx)
-    ip_verdict = await rl.hit(rule(ctx, "logins_per_ip"), ip)
+    ip_verdict = await rl.check(rule(ctx, "logins_per_ip"), ip)
     account_verdict = await rl.check(rule(ctx, "logins_per_account"), account)
+    if ip_verdict.allowed and not account_verdict.allowed:
+        ip_verdict = await rl.hit(rule(ctx, "logins_per_ip"), ip)
     for scope, verdict in (("ip", ip_verdict), ("account", account_verdict)):
         if not verdict.allowed:
             cid = await _account_id(ctx, login)
@@ -116,6 +122,7 @@ async def _throttle(ctx: HandoffContext, ip: str, account: str, login: str) -> N
 async def _failed(ctx: HandoffContext, ip: str, account: str, login: str, cause: str) -> None:
     rl = limiter(ctx)
     await rl.hit(rule(ctx, "logins_per_account"), account)
+    await rl.hit(rule(ctx, "logins_per_ip"), ip)
     cid = await _account_id(ctx, login)
     await audit.record_now(ctx.sessions, action="login_failed", target_type="counsellor" if cid else "login",
                            target_id=cid or "-", detail={"cause": cause})
