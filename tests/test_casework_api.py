@@ -166,6 +166,13 @@ async def test_assessment_plan_versions_encrypted_approval_and_reviews(running_s
         assert [x["months"] for x in r.json()["reviews"]] == [1, 3, 6, 12]
         due = (await sato.get("/api/casework/reviews/today")).json()["reviews"]
         assert [(x["case_id"], x["kind"], x["months"], x["state"]) for x in due] == [(case_id, "job_followup", 1, "today")]
+        # Reminders are the counsellor's own; the lead sees the centre's on asking (scope=all);
+        # a colleague with no part in the case sees it in neither (need-to-know)
+        assert (await lead.get("/api/casework/reviews/today")).json()["reviews"] == []
+        assert [x["case_id"] for x in (await lead.get("/api/casework/reviews/today", params={"scope": "all"})).json()["reviews"]] == [case_id]
+        async with counsellor_client(running, "suzuki") as suzuki:
+            for scope in ("mine", "all"):
+                assert (await suzuki.get("/api/casework/reviews/today", params={"scope": scope})).json()["reviews"] == []
         # Overdue: a placement 14 months ago leaves four follow-ups overdue, listed for the lead only
         await sato.post(f"/api/casework/cases/{case_id}/placement", json={"placed_on": (today - timedelta(days=430)).isoformat()})
         assert (await sato.get("/api/casework/reviews/overdue")).status_code == 403

@@ -256,26 +256,31 @@ async def reopen(case: CaseInScope, body: ReopenBody, ctx: Ctx, me: Me) -> dict[
     return {"case_id": case.id, "status": new, "allowed_actions": CASE.allowed(new)}
 
 
-async def _reviews(ctx: Any, me: Counsellor, when: Any, action: str) -> dict[str, Any]:
+async def _reviews(ctx: Any, me: Counsellor, when: Any, action: str, *, mine: bool) -> dict[str, Any]:
+    """Reviews not recorded yet, of the cases `me` reads without break-glass (need-to-know);
+    `mine`: only the cases `me` is assigned to or holds or held."""
     today = local_today(utcnow())
     async with transaction(ctx.sessions) as s:
-        sel = access.scope(select(CaseReview, Case.number).join(Case, Case.id == CaseReview.case_id), me,
-                           Case.profile_id).where(CaseReview.done_at.is_(None), when(today))
+        sel = access.visible_cases(select(CaseReview, Case.number).join(Case, Case.id == CaseReview.case_id), s,
+                                   me).where(CaseReview.done_at.is_(None), when(today))
+        if mine:
+            sel = sel.where(access.held_or_assigned(me))
         rows = (await s.execute(sel.order_by(CaseReview.due_on, CaseReview.id).limit(500))).all()
         await _audit_read(s, me, action, "*", count=len(rows))
         return {"date": today.isoformat(), "reviews": [V.review_view(r, today, n) for r, n in rows]}
 
 
 @router.get("/reviews/today")
-async def reviews_today(ctx: Ctx, me: Me) -> dict[str, Any]:
-    """The console's reminders: reviews and follow-ups due today (Japanese date)."""
-    return await _reviews(ctx, me, lambda d: CaseReview.due_on == d, "list_reviews_today")
+async def reviews_today(ctx: Ctx, me: Me, scope: Literal["mine", "all"] = "mine") -> dict[str, Any]:
+    """The console's reminders: reviews and follow-ups due today (Japanese date) of the
+    counsellor's own cases; `scope=all`: of every case they may read (a lead: the centre's)."""
+    return await _reviews(ctx, me, lambda d: CaseReview.due_on == d, "list_reviews_today", mine=scope == "mine")
 
 
 @router.get("/reviews/overdue")
 async def reviews_overdue(ctx: Ctx, me: Lead) -> dict[str, Any]:
     """For the lead: every review past its day and not recorded."""
-    return await _reviews(ctx, me, lambda d: CaseReview.due_on < d, "list_reviews_overdue")
+    return await _reviews(ctx, me, lambda d: CaseReview.due_on < d, "list_reviews_overdue", mine=False)
 
 
 @router.get("/cases/{case_id}/intake-sheet.pdf")
