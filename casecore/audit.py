@@ -71,11 +71,12 @@ async def _profiles_and_cases(s: AsyncSession, rows: list[AuditEvent]) -> dict[t
 
 async def events(
     s: AsyncSession, *, start: datetime | None = None, end: datetime | None = None, profiles: Iterable[str] | None = None,
-    staff_id: int | None = None, case_id: int | None = None, limit: int | None = None,
+    staff_id: int | None = None, case_id: int | None = None, limit: int | None = None, reasons: bool = True,
 ) -> list[dict[str, Any]]:
     """Audit rows in [start, end), newest last, with each row's municipality and case resolved
     (a row about a case or conversation of another municipality is left out when `profiles`
-    is given; rows about no case, such as logins, stay). Break-glass reasons are joined in."""
+    is given; rows about no case, such as logins, stay). Break-glass reasons are joined in
+    unless `reasons` is false (a reason may tell of the case: not for an admin's eyes)."""
     q = select(AuditEvent).order_by(AuditEvent.id)
     if start is not None:
         q = q.where(AuditEvent.at >= start)
@@ -87,7 +88,8 @@ async def events(
     where = await _profiles_and_cases(s, rows)
     logins = {c.id: c.login for c in (await s.scalars(select(Counsellor))).all()}
     glass_ids = [int(r.detail["break_glass_id"]) for r in rows if isinstance(r.detail.get("break_glass_id"), int)]
-    reasons = {g.id: g.reason for g in (await s.scalars(select(BreakGlass).where(BreakGlass.id.in_(glass_ids)))).all()} if glass_ids else {}
+    found = {g.id: g.reason for g in (await s.scalars(select(BreakGlass).where(BreakGlass.id.in_(glass_ids)))).all()} \
+        if glass_ids and reasons else {}
     wanted = set(profiles) if profiles is not None else None
     out = []
     for r in rows:
@@ -106,7 +108,7 @@ async def events(
             "id": r.id, "at": r.at.isoformat(), "actor_type": r.actor_type, "actor_id": r.actor_id,
             "actor_login": logins.get(r.actor_id) if r.actor_id else None, "action": r.action,
             "target_type": r.target_type, "target_id": r.target_id, "profile_id": pid, "case_id": cid,
-            "detail": r.detail, "reason": reasons.get(r.detail.get("break_glass_id")),  # type: ignore[arg-type]
+            "detail": r.detail, "reason": found.get(r.detail.get("break_glass_id")),  # type: ignore[arg-type]
         })
     return out[-limit:] if limit else out
 

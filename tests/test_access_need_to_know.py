@@ -95,6 +95,12 @@ async def test_a_case_opens_to_its_counsellor_and_to_nobody_else_without_a_reaso
         assert (await admin.get(f"/api/conversations/{cid}")).status_code == 404
         assert (await admin.post(f"/api/cases/{case_id}/break-glass", json={"reason": "見たいから見る"})).status_code == 404
         assert (await admin.get("/api/cases")).json()["cases"] == []
+        # The admin's audit page shows that the glass was broken, by whom, but not why (a reason
+        # may tell of the case); the lead's export above had it.
+        audit_rows = (await admin.get("/api/audit", params={"case": case_id})).json()["events"]
+        glass = [r for r in audit_rows if r["action"] == "break_glass"]
+        assert glass and all(r["reason"] is None and r["actor_login"] == "suzuki" for r in glass)
+        assert reason not in (await admin.get(f"/api/audit/export.csv?case={case_id}")).text
 
         # Sato keeps reading the case after closing the conversation (held it).
         assert (await sato.post(f"/api/conversations/{cid}/close", json={})).status_code == 200
