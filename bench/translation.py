@@ -99,6 +99,37 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+class OthersCPU:
+    """CPU the rest of the machine used meanwhile, in cores: busy time from /proc/stat minus
+    this process's own CPU time (the box is shared, so every figure carries this)."""
+
+    def __init__(self) -> None:
+        self.busy0, self.wall0, self.own0 = self._busy(), time.perf_counter(), time.process_time()
+
+    @staticmethod
+    def _busy() -> float:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + fields[4]
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    def cores(self) -> float:
+        wall = time.perf_counter() - self.wall0
+        other = (self._busy() - self.busy0) - (time.process_time() - self.own0)
+        return max(0.0, other / wall) if wall > 0 else 0.0
+
+
+def wait_quiet(max_seconds: float, below: float = 0.3) -> float:
+    """Wait (up to max_seconds) for a second in which other processes use < `below` cores."""
+    deadline = time.perf_counter() + max_seconds
+    while True:
+        probe = OthersCPU()
+        time.sleep(1.0)
+        used = probe.cores()
+        if used < below or time.perf_counter() > deadline:
+            return used
+
+
 def report(name: str, seconds: list[float], cpu: list[float] | None = None) -> None:
     ms = [s * 1000 for s in seconds]
     extra = f"   CPU p50 {pct([c * 1000 for c in cpu], 0.5):6.1f} ms" if cpu else ""
@@ -237,6 +268,9 @@ async def main() -> None:
     ap.add_argument("--round-messages", type=int, default=32)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument(
+        "--quiet-wait", type=float, default=0, help="wait up to N s for a quiet machine first"
+    )
+    ap.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
     args = ap.parse_args()
@@ -284,15 +318,26 @@ async def main() -> None:
     )
     ratios = []
     for rnd in range(args.rounds):
-        before = load()
-        ours, lat = await concurrent(t, fresh(args.round_messages, f"c{rnd}-"), args.concurrency)
-        theirs = await asyncio.to_thread(
-            plain_concurrent, plain, fresh(args.round_messages, f"p{rnd}-"), args.concurrency
-        )
+        before, others = load(), OthersCPU()
+
+        async def run_ours(rnd: int = rnd) -> tuple[float, list[float]]:
+            return await concurrent(t, fresh(args.round_messages, f"c{rnd}-"), args.concurrency)
+
+        async def run_plain(rnd: int = rnd) -> float:
+            msgs = fresh(args.round_messages, f"p{rnd}-")
+            return await asyncio.to_thread(plain_concurrent, plain, msgs, args.concurrency)
+
+        if rnd % 2 == 0:  # ABBA: the load drifts, so neither side always goes first
+            ours, lat = await run_ours()
+            theirs = await run_plain()
+        else:
+            theirs = await run_plain()
+            ours, lat = await run_ours()
         ratios.append(ours / theirs)
         print(
             f"  round {rnd + 1}: ours {ours:5.2f} msg/s (p50 {pct(lat, 0.5) * 1000:5.0f} ms)   "
-            f"plain argostranslate {theirs:5.2f} msg/s   ratio {ours / theirs:4.2f} x   ({before})"
+            f"plain argostranslate {theirs:5.2f} msg/s   ratio {ours / theirs:4.2f} x   "
+            f"({before}; other processes {others.cores():.1f} cores)"
         )
     print(f"  median ratio {statistics.median(ratios):.2f} x (goal >= 2 x)")
     s = next(iter(next(iter(t._batchers.values())).values())).stats
@@ -301,13 +346,27 @@ async def main() -> None:
         f"largest batch {s.largest}, coalesced {s.coalesced}"
     )
 
-    print("short message (one sentence), one at a time, uncached:")
-    report("ours, forward (round trip follows)", *await sequential(t, fresh(n, "a")))
     t_rt = build_translator(models, timeout=120, options=options, round_trip=True)
     t_rt._engines = t._engines  # share the loaded models
-    report("ours, with round-trip confidence inline", *await sequential(t_rt, fresh(n, "b")))
-    report("plain argostranslate", *await asyncio.to_thread(plain_sequential, plain, fresh(n, "q")))
-    print(f"  ({load()})")
+    if args.quiet_wait:
+        used = await asyncio.to_thread(wait_quiet, args.quiet_wait)
+        print(f"(waited for a quiet second: other processes {used:.2f} cores)")
+    print("short message (one sentence), one at a time, uncached, interleaved message by message:")
+    others = OthersCPU()
+    fwd, rt, pl = fresh(n, "a"), fresh(n, "b"), fresh(n, "q")
+    series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in "frp"}
+    for i in range(n):
+        for k, (wall, cpu) in (
+            ("f", await sequential(t, fwd[i : i + 1])),
+            ("r", await sequential(t_rt, rt[i : i + 1])),
+            ("p", await asyncio.to_thread(plain_sequential, plain, pl[i : i + 1])),
+        ):
+            series[k][0].extend(wall)
+            series[k][1].extend(cpu)
+    report("ours, forward (round trip follows)", *series["f"])
+    report("ours, with round-trip confidence inline", *series["r"])
+    report("plain argostranslate", *series["p"])
+    print(f"  ({load()}; other processes {others.cores():.1f} cores meanwhile)")
 
     print("cached (in-process LRU):")
     warm_msgs = fresh(n, "a")
