@@ -292,3 +292,15 @@ async def test_the_round_trip_can_follow_the_translation(models_dir: Path) -> No
         assert again == final and len(got) == 1
     finally:
         await t.aclose()
+
+
+def test_threads_follow_the_cores() -> None:
+    from i18n.translation.engine import EngineOptions, available_cores, thread_plan
+
+    assert thread_plan(1) == (1, 1) and thread_plan(2) == (1, 2) and thread_plan(4) == (1, 4)
+    assert thread_plan(8) == (2, 4) and thread_plan(16) == (4, 4)
+    for cores in range(1, 33):
+        inter, intra = thread_plan(cores)
+        assert inter * intra <= cores
+    options = EngineOptions()
+    assert (options.inter_threads, options.intra_threads) == thread_plan(available_cores())

@@ -86,7 +86,7 @@ class Translator:
         cache_secret: str | bytes | None = None,
         max_workers: int | None = None,
         max_batch_sentences: int = 32,
-        max_pending_sentences: int = 256,
+        max_pending_sentences: int = 64,
         batch_window: float = 0.003,
     ) -> None:
         self.models_dir = Path(models_dir)
