@@ -255,6 +255,44 @@ def plain_sequential(translation, messages: list[str]) -> tuple[list[float], lis
 # ---- main -------------------------------------------------------------------------------
 
 
+async def compare_concurrent(t, plain, fresh, args) -> None:
+    """Ours vs plain argostranslate, `concurrency` in flight, interleaved rounds."""
+    print(
+        f"{args.concurrency} concurrent, uncached, {args.round_messages} messages per side per "
+        f"round, interleaved:"
+    )
+    ratios = []
+    for rnd in range(args.rounds):
+        before, others = load(), OthersCPU()
+
+        async def run_ours(rnd: int = rnd) -> tuple[float, list[float]]:
+            return await concurrent(t, fresh(args.round_messages, f"c{rnd}-"), args.concurrency)
+
+        async def run_plain(rnd: int = rnd) -> float:
+            msgs = fresh(args.round_messages, f"p{rnd}-")
+            return await asyncio.to_thread(plain_concurrent, plain, msgs, args.concurrency)
+
+        if rnd % 2 == 0:  # ABBA: the load drifts, so neither side always goes first
+            ours, lat = await run_ours()
+            theirs = await run_plain()
+        else:
+            theirs = await run_plain()
+            ours, lat = await run_ours()
+        ratios.append(ours / theirs)
+        print(
+            f"  round {rnd + 1}: ours {ours:5.2f} msg/s (p50 {pct(lat, 0.5) * 1000:5.0f} ms)   "
+            f"plain argostranslate {theirs:5.2f} msg/s   ratio {ours / theirs:4.2f} x   "
+            f"({before}; other processes {others.cores():.1f} cores)"
+        )
+    print(f"  median ratio {statistics.median(ratios):.2f} x (goal >= 2 x)")
+    s = next(iter(next(iter(t._batchers.values())).values())).stats
+    print(
+        f"  batcher: {s.batches} batches, {s.calls} model calls, {s.sentences} sentences, "
+        f"largest batch {s.largest}, coalesced {s.coalesced}"
+    )
+
+
+
 async def main() -> None:
     import logging
 
@@ -270,6 +308,7 @@ async def main() -> None:
     ap.add_argument(
         "--quiet-wait", type=float, default=0, help="wait up to N s for a quiet machine first"
     )
+    ap.add_argument("--short-only", action="store_true", help="only the short-message figures")
     ap.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )
@@ -322,40 +361,8 @@ async def main() -> None:
         f"would download); output cap {RATIO} x input + {MARGIN} (as ours)"
     )
 
-    print(
-        f"{args.concurrency} concurrent, uncached, {args.round_messages} messages per side per "
-        f"round, interleaved:"
-    )
-    ratios = []
-    for rnd in range(args.rounds):
-        before, others = load(), OthersCPU()
-
-        async def run_ours(rnd: int = rnd) -> tuple[float, list[float]]:
-            return await concurrent(t, fresh(args.round_messages, f"c{rnd}-"), args.concurrency)
-
-        async def run_plain(rnd: int = rnd) -> float:
-            msgs = fresh(args.round_messages, f"p{rnd}-")
-            return await asyncio.to_thread(plain_concurrent, plain, msgs, args.concurrency)
-
-        if rnd % 2 == 0:  # ABBA: the load drifts, so neither side always goes first
-            ours, lat = await run_ours()
-            theirs = await run_plain()
-        else:
-            theirs = await run_plain()
-            ours, lat = await run_ours()
-        ratios.append(ours / theirs)
-        print(
-            f"  round {rnd + 1}: ours {ours:5.2f} msg/s (p50 {pct(lat, 0.5) * 1000:5.0f} ms)   "
-            f"plain argostranslate {theirs:5.2f} msg/s   ratio {ours / theirs:4.2f} x   "
-            f"({before}; other processes {others.cores():.1f} cores)"
-        )
-    print(f"  median ratio {statistics.median(ratios):.2f} x (goal >= 2 x)")
-    s = next(iter(next(iter(t._batchers.values())).values())).stats
-    print(
-        f"  batcher: {s.batches} batches, {s.calls} model calls, {s.sentences} sentences, "
-        f"largest batch {s.largest}, coalesced {s.coalesced}"
-    )
-
+    if not args.short_only:
+        await compare_concurrent(t, plain, fresh, args)
     t_rt = build_translator(models, timeout=120, options=options, round_trip=True)
     t_rt._engines = t._engines  # share the loaded models
     if args.quiet_wait:
@@ -377,6 +384,11 @@ async def main() -> None:
     report("ours, with round-trip confidence inline", *series["r"])
     report("plain argostranslate", *series["p"])
     print(f"  ({load()}; other processes {others.cores():.1f} cores meanwhile)")
+    if args.short_only:
+        await t.aclose()
+        await t_rt.aclose()
+        print(f"network: {len(REFUSED)} non-loopback connection attempts")
+        return
 
     print("cached (in-process LRU):")
     warm_msgs = fresh(n, "a")
