@@ -173,6 +173,16 @@ async def concurrent(
 # ---- plain argostranslate ---------------------------------------------------------------
 
 
+class NullCache:
+    """No cache: every request reaches the model ('uncached' without altering the texts)."""
+
+    async def get(self, key):  # type: ignore[no-untyped-def]
+        return None
+
+    async def set(self, key, value) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+
 class _OneSentence:
     """Stands in for argostranslate's MiniSBD splitter (which downloads a model): every
     benchmark message is one sentence, which is what MiniSBD would return for it."""
@@ -266,10 +276,10 @@ async def compare_concurrent(t, plain, fresh, args) -> None:
         before, others = load(), OthersCPU()
 
         async def run_ours(rnd: int = rnd) -> tuple[float, list[float]]:
-            return await concurrent(t, fresh(args.round_messages, f"c{rnd}-"), args.concurrency)
+            return await concurrent(t, fresh(args.round_messages, rnd * 5), args.concurrency)
 
         async def run_plain(rnd: int = rnd) -> float:
-            msgs = fresh(args.round_messages, f"p{rnd}-")
+            msgs = fresh(args.round_messages, rnd * 5)
             return await asyncio.to_thread(plain_concurrent, plain, msgs, args.concurrency)
 
         if rnd % 2 == 0:  # ABBA: the load drifts, so neither side always goes first
@@ -326,14 +336,16 @@ async def main() -> None:
     short = [x for x in corpus_lines() if not x.isascii() and 12 <= len(x) <= 30]
     pool = [x for x in short if glossary.protect(x, "ja", "en").text == x]
     print(
-        f"messages: {len(pool)} one-sentence Japanese texts of 12-30 characters, each made "
-        f"distinct per request ({len(short) - len(pool)} with glossary terms left out)"
+        f"messages: {len(pool)} one-sentence Japanese texts of 12-30 characters, the same ones "
+        f"for both sides ({len(short) - len(pool)} with glossary terms left out); 'uncached' = "
+        f"ours without a cache, distinct texts among those in flight"
     )
-    n = args.messages
+    n = min(args.messages, len(pool))
+    if args.round_messages > len(pool):
+        raise SystemExit(f"--round-messages must be <= {len(pool)} (distinct texts in flight)")
 
-    def fresh(k: int, tag: str) -> list[str]:
-        """Distinct one-sentence texts, so nothing is served from a cache."""
-        return [f"（{tag}{i}）{pool[i % len(pool)]}" for i in range(k)]
+    def fresh(k: int, offset: int = 0) -> list[str]:
+        return [pool[(offset + i) % len(pool)] for i in range(k)]
 
     options = EngineOptions(decoding_length_ratio=RATIO, decoding_length_margin=MARGIN)
     import ctranslate2
@@ -344,7 +356,7 @@ async def main() -> None:
         f"{options.intra_threads}, compute {options.compute_type}; HF_HUB_OFFLINE="
         f"{os.environ.get('HF_HUB_OFFLINE')}; {load()}"
     )
-    t = build_translator(models, timeout=120, options=options, round_trip=False)
+    t = build_translator(models, timeout=120, options=options, round_trip=False, cache=NullCache())
     t0 = time.perf_counter()
     await t.warm()
     print(f"  warm-up (load 2 models from {models})  {time.perf_counter() - t0:.2f} s")
@@ -363,14 +375,16 @@ async def main() -> None:
 
     if not args.short_only:
         await compare_concurrent(t, plain, fresh, args)
-    t_rt = build_translator(models, timeout=120, options=options, round_trip=True)
+    t_rt = build_translator(
+        models, timeout=120, options=options, round_trip=True, cache=NullCache()
+    )
     t_rt._engines = t._engines  # share the loaded models
     if args.quiet_wait:
         used = await asyncio.to_thread(wait_quiet, args.quiet_wait)
         print(f"(waited for a quiet second: other processes {used:.2f} cores)")
     print("short message (one sentence), one at a time, uncached, interleaved message by message:")
     others = OthersCPU()
-    fwd, rt, pl = fresh(n, "a"), fresh(n, "b"), fresh(n, "q")
+    fwd = rt = pl = fresh(n)
     series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in "frp"}
     for i in range(n):
         for k, (wall, cpu) in (
@@ -391,9 +405,12 @@ async def main() -> None:
         return
 
     print("cached (in-process LRU):")
-    warm_msgs = fresh(n, "a")
-    report("cached translate", *await sequential(t, warm_msgs))
-    rate, _ = await concurrent(t, warm_msgs * 10, args.concurrency)
+    tc = build_translator(models, timeout=120, options=options, round_trip=False)
+    tc._engines = t._engines
+    warm_msgs = fresh(n)
+    await sequential(tc, warm_msgs)
+    report("cached translate", *await sequential(tc, warm_msgs))
+    rate, _ = await concurrent(tc, warm_msgs * 10, args.concurrency)
     print(f"  throughput {rate:8.1f} messages/s")
 
     try:
@@ -407,7 +424,7 @@ async def main() -> None:
         await client.flushdb()
         tr = build_translator(models, redis=client, timeout=60, options=options, round_trip=False)
         tr._engines = t._engines
-        msgs = fresh(n, "r")
+        msgs = fresh(n, 7)
         print("Redis cache:")
         report("first (uncached, stored in Redis)", *await sequential(tr, msgs))
         report("cached translate (Redis)", *await sequential(tr, msgs))
@@ -417,6 +434,7 @@ async def main() -> None:
         await client.aclose()
         await tr.aclose()
     await t.aclose()
+    await tc.aclose()
     await t_rt.aclose()
     bench_detection()
     print(
