@@ -5,10 +5,17 @@ deliver. Without a model for the pair the original comes back with status "untra
 past the time budget with "timeout"; on a model failure with "error". Nothing raises.
 
 How a call runs: normalize the language codes; find a route (a direct package, else
-source→en→target); look in the cache; protect glossary terms with placeholders; split into
-sentences (segment.py); hand the sentences to a per-model batcher, which merges concurrent
-requests into one CTranslate2 batch in a worker thread; restore glossary terms; translate
-back for a round-trip confidence if budget remains; cache the result.
+source→en→target); look in the cache, then among translations in flight (an identical
+request already running is joined, not repeated); protect glossary terms with placeholders;
+split into sentences (segment.py); hand the sentences to the model's batcher (batcher.py:
+concurrent requests joined into CTranslate2 batches, bucketed by length, bounded, coalesced
+per sentence); restore glossary terms; translate back for a round-trip confidence if budget
+remains; cache the result.
+
+The round trip doubles the model time. A caller that can show the translation first passes
+`on_confidence=`: translate() then returns as soon as the forward translation is ready
+(confidence None, note "confidence follows") and calls on_confidence(result) with the
+complete result once the round trip is done (it is batched with everyone else's).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -23,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
+from i18n.translation.batcher import Batcher, Busy
 from i18n.translation.cache import CacheKey, MemoryCache, RedisCache, TranslationCache
 from i18n.translation.codes import UNSPACED, normalize
 from i18n.translation.engine import EngineOptions, ModelEngine
@@ -56,51 +65,10 @@ class TranslationResult:
         return self.status == "translated"
 
 
-class _Batcher:
-    """Merges concurrent requests for one model into one translate_batch call."""
-
-    def __init__(self, engine: ModelEngine, executor: ThreadPoolExecutor, max_sentences: int):
-        self.engine = engine
-        self.executor = executor
-        self.max_sentences = max_sentences
-        self.queue: asyncio.Queue[tuple[list[str], asyncio.Future[list[str]]]] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
-        self.batches = 0  # for tests and the benchmark: how many model calls ran
-
-    async def submit(self, sentences: list[str]) -> list[str]:
-        fut: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait((sentences, fut))
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._run(), name=f"mt-batch-{self.engine.version}")
-        return await fut
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            item = await self.queue.get()
-            await asyncio.sleep(0)  # let requests made in the same tick join this batch
-            items = [item]
-            count = len(item[0])
-            while not self.queue.empty() and count < self.max_sentences:
-                nxt = self.queue.get_nowait()
-                items.append(nxt)
-                count += len(nxt[0])
-            items = [(s, f) for s, f in items if not f.done()]  # timed out meanwhile
-            if not items:
-                continue
-            unique = list(dict.fromkeys(s for sentences, _ in items for s in sentences))
-            try:
-                self.batches += 1
-                results = await loop.run_in_executor(self.executor, self.engine.translate, unique)
-            except Exception as exc:
-                for _, fut in items:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            by_source = {s: text for s, (text, _score) in zip(unique, results, strict=True)}
-            for sentences, fut in items:
-                if not fut.done():
-                    fut.set_result([by_source[s] for s in sentences])
+@dataclass(eq=False)
+class _Flight:
+    forward: asyncio.Future[TranslationResult]  # the forward translation (or its degrade)
+    task: asyncio.Task[TranslationResult] = None  # type: ignore[assignment]  # the whole thing
 
 
 class Translator:
@@ -116,8 +84,10 @@ class Translator:
         round_trip: bool = True,
         low_confidence_threshold: float = 0.45,
         cache_secret: str | bytes | None = None,
-        max_workers: int = 2,
-        max_batch_sentences: int = 64,
+        max_workers: int | None = None,
+        max_batch_sentences: int = 32,
+        max_pending_sentences: int = 64,
+        batch_window: float = 0.003,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.timeout = timeout
@@ -130,12 +100,27 @@ class Translator:
         self.low_confidence_threshold = low_confidence_threshold
         secret = cache_secret or b"madoguchi-translation-cache"
         self._secret = secret.encode() if isinstance(secret, str) else secret
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mt")
+        # One model call at a time per CTranslate2 replica (inter_threads), whichever model:
+        # each call already uses intra_threads cores, so more at once would only contend.
+        self._parallel = max(1, self.options.inter_threads)
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_workers or self._parallel + 1, thread_name_prefix="mt"
+        )
         self._max_batch = max_batch_sentences
+        self._max_pending = max_pending_sentences
+        self._window = batch_window
         self._engines: dict[tuple[str, str], ModelEngine] = {}
         self._batchers: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, _Batcher]
+            asyncio.AbstractEventLoop, dict[str, Batcher]
         ] = weakref.WeakKeyDictionary()
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Identical requests in flight (same text, route, mode) share one computation.
+        self._flights: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, _Flight]
+        ] = weakref.WeakKeyDictionary()
+        self._background: set[asyncio.Task[None]] = set()  # on_confidence deliveries
         self.reload()
 
     # ---- models -------------------------------------------------------------------------
@@ -192,22 +177,34 @@ class Translator:
     async def aclose(self) -> None:
         for batchers in list(self._batchers.values()):
             for b in batchers.values():
-                if b.task is not None:
-                    b.task.cancel()
+                b.close()
+        for flights in list(self._flights.values()):
+            for f in flights.values():
+                f.task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # ---- translation --------------------------------------------------------------------
 
-    def _batcher(self, engine: ModelEngine) -> _Batcher:
+    def _batcher(self, engine: ModelEngine) -> Batcher:
         loop = asyncio.get_running_loop()
         per_loop = self._batchers.setdefault(loop, {})
         b = per_loop.get(engine.version)
         if b is None:
-            b = per_loop[engine.version] = _Batcher(engine, self._executor, self._max_batch)
+            slots = self._slots.get(loop)
+            if slots is None:
+                slots = self._slots[loop] = asyncio.Semaphore(self._parallel)
+            b = per_loop[engine.version] = Batcher(
+                engine,
+                self._executor,
+                max_batch=self._max_batch,
+                max_pending=self._max_pending,
+                window=self._window,
+                slots=slots,
+            )
         return b
 
     async def _translate_text(
-        self, text: str, source: str, target: str, engines: list[ModelEngine]
+        self, text: str, source: str, target: str, engines: list[ModelEngine], deadline: float
     ) -> str:
         """Split, run the sentences through the chain of models, reassemble."""
         pieces = split_sentences(text, source)
@@ -215,12 +212,23 @@ class Translator:
         for engine in engines:
             if not todo:
                 break
-            todo = await self._batcher(engine).submit(todo)
+            todo = await self._batcher(engine).submit(todo, deadline)
         it = iter(todo)
         out = [(next(it) if p.translatable else p.text, p.sep) for p in pieces]
         return join_sentences(out, target in UNSPACED)
 
-    async def translate(self, text: str, source: str, target: str) -> TranslationResult:
+    async def translate(
+        self,
+        text: str,
+        source: str,
+        target: str,
+        *,
+        on_confidence: Callable[[TranslationResult], Awaitable[None]] | None = None,
+    ) -> TranslationResult:
+        """Translate text; never raises. With on_confidence, return as soon as the forward
+        translation is ready: if the round trip is still running, the result has confidence
+        None (note "confidence follows") and on_confidence(complete result) is awaited once it
+        is done; otherwise the result is already complete and on_confidence is not called."""
         started = time.perf_counter()
         src, tgt = normalize(source or ""), normalize(target or "")
         text = text if isinstance(text, str) else ("" if text is None else str(text))
@@ -244,45 +252,109 @@ class Translator:
         if cached is not None:
             return self._done(TranslationResult(**cached), started, cached=True)
 
+        loop = asyncio.get_running_loop()
+        flights = self._flights.setdefault(loop, {})
+        flight = flights.get(key.id)
+        if flight is None:  # else: the same text is being translated now; join it
+            flight = _Flight(loop.create_future())
+            flight.task = loop.create_task(
+                self._fly(flight, text, src, tgt, engines, back, model, key, base)
+            )
+            flights[key.id] = flight
+            flight.task.add_done_callback(
+                lambda _t, k=key.id, f=flight: flights.pop(k) if flights.get(k) is f else None
+            )
+        if on_confidence is None:
+            return self._done(await asyncio.shield(flight.task), started)
+        result = await asyncio.shield(flight.forward)
+        if flight.task.done() and not flight.task.cancelled():
+            return self._done(flight.task.result(), started)
+        if result.status != "translated" or back is None:
+            return self._done(result, started)
+
+        async def later() -> None:
+            try:
+                final = await flight.task
+                await on_confidence(final)
+            except Exception as exc:
+                log.warning("translation_confidence_callback_failed", error=type(exc).__name__)
+
+        job = loop.create_task(later())
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
+        return self._done(replace(result, note=_join(result.note, "confidence follows")), started)
+
+    async def _fly(
+        self,
+        flight: _Flight,
+        text: str,
+        src: str,
+        tgt: str,
+        engines: list[ModelEngine],
+        back: list[ModelEngine] | None,
+        model: str,
+        key: CacheKey,
+        base: TranslationResult,
+    ) -> TranslationResult:
+        """One translation in flight: forward (flight.forward is set as soon as it is ready),
+        then the round trip, then the cache. Degraded results are not cached."""
         deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            async with asyncio.timeout_at(deadline):
-                result = await self._forward(text, src, tgt, engines, model)
-        except TimeoutError:
-            return self._done(
-                replace(
+            try:
+                async with asyncio.timeout_at(deadline):
+                    result, protected_source, protected_out = await self._forward(
+                        text, src, tgt, engines, model, deadline
+                    )
+            except Busy:
+                result = replace(
+                    base, status="timeout", model=model, note="translation queue full"
+                )
+                flight.forward.set_result(result)
+                return result
+            except TimeoutError:
+                result = replace(
                     base, status="timeout", model=model, note=f"over the {self.timeout:g}s budget"
-                ),
-                started,
-            )
-        except Exception as exc:
-            log.warning("translation_failed", source=src, target=tgt, error=type(exc).__name__)
-            return self._done(
-                replace(base, status="error", model=model, note=type(exc).__name__), started
-            )
+                )
+                flight.forward.set_result(result)
+                return result
+            except Exception as exc:
+                log.warning("translation_failed", source=src, target=tgt, error=type(exc).__name__)
+                result = replace(base, status="error", model=model, note=type(exc).__name__)
+                flight.forward.set_result(result)
+                return result
 
-        result, protected_source, protected_out = result
-        if back is not None:
-            result = await self._with_confidence(
-                result, protected_source, protected_out, back, deadline
-            )
-        else:
-            result = replace(
-                result, note=_join(result.note, f"no {tgt}->{src} model for a confidence")
-            )
-        await self.cache.set(key, asdict(result))
-        return self._done(result, started)
+            if back is None:
+                result = replace(
+                    result, note=_join(result.note, f"no {tgt}->{src} model for a confidence")
+                )
+                flight.forward.set_result(result)
+            else:
+                flight.forward.set_result(result)
+                result = await self._with_confidence(
+                    result, protected_source, protected_out, back, deadline
+                )
+            await self.cache.set(key, asdict(result))
+            return result
+        finally:
+            if not flight.forward.done():
+                flight.forward.cancel()
 
     async def _forward(
-        self, text: str, src: str, tgt: str, engines: list[ModelEngine], model: str
+        self,
+        text: str,
+        src: str,
+        tgt: str,
+        engines: list[ModelEngine],
+        model: str,
+        deadline: float,
     ) -> tuple[TranslationResult, str, str]:
         protected = self.glossary.protect(text, src, tgt)
-        out = await self._translate_text(protected.text, src, tgt, engines)
+        out = await self._translate_text(protected.text, src, tgt, engines, deadline)
         restored = self.glossary.restore(out, protected, tgt)
         note = None
         if restored is None:
             # The model lost or invented a placeholder: translate the plain text instead.
-            out = await self._translate_text(text, src, tgt, engines)
+            out = await self._translate_text(text, src, tgt, engines, deadline)
             restored, protected = out, Protected(text, (), ())
             note = "glossary placeholders lost; translated without the glossary"
         result = TranslationResult(restored, src, tgt, "translated", model=model, note=note)
@@ -299,10 +371,12 @@ class Translator:
         try:
             async with asyncio.timeout_at(deadline):
                 round_trip = await self._translate_text(
-                    protected_out, result.target, result.source, back
+                    protected_out, result.target, result.source, back, deadline
                 )
         except TimeoutError:
             return replace(result, note=_join(result.note, "no confidence: time budget used"))
+        except Busy:
+            return replace(result, note=_join(result.note, "no confidence: queue full"))
         except Exception as exc:
             log.warning(
                 "translation_round_trip_failed",
