@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 import casecore.residents  # noqa: F401  (registers the flush hook that seals rows per resident)
+from casecore import sqlite_driver
 
 
 def normalize_url(url: str) -> str:
@@ -36,6 +37,8 @@ def sqlite_url_for(data_dir: Path) -> str:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        # One thread round trip per statement instead of four (casecore.sqlite_driver).
+        url = url.replace("sqlite+aiosqlite://", f"sqlite+{sqlite_driver.DRIVER}://", 1)
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
