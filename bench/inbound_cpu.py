@@ -9,7 +9,7 @@ and `--events` LINE text events from `--residents` residents (the same six texts
 bench/webhook.py), fed through the app's inbox (the in-process queue and its consumers, as the
 webhook does) until drained. The figure is process CPU (every thread: the dialog step and its
 risk screen run on a step thread) per event, after a warm-up. `--stored N` first fills the
-database with N other residents' conversations (with their messages), through the same path.
+database with N other residents (contact points, conversations, messages, consents).
 Per-event queries' plans: `--plans` prints EXPLAIN QUERY PLAN of each statement one event runs.
 """
 
@@ -47,13 +47,21 @@ class NullSender:
         self.sent += 1
 
 
+UNIQUE = False  # --unique-texts: every sentence differs, so the risk encoder's cache never answers
+
+
+def text_of(i: int) -> str:
+    text = TEXTS[i % len(TEXTS)]
+    return f"{text} (#{i} {uuid.uuid4().hex[:6]})" if UNIQUE and len(text) >= 10 else text
+
+
 def events(prefix: str, count: int, residents: int, profile_id: str):  # type: ignore[no-untyped-def]
     from handoff.events import InboundEvent
 
     for i in range(count):
         user = "U" + hashlib.md5(f"{prefix}-{i % residents}".encode()).hexdigest()
         yield InboundEvent(channel="line", channel_event_id=uuid.uuid4().hex, external_user_id=user,
-                           profile_id=profile_id, kind="message", text=TEXTS[i % len(TEXTS)],
+                           profile_id=profile_id, kind="message", text=text_of(i),
                            reply_context={"reply_token": uuid.uuid4().hex})
 
 
@@ -82,7 +90,7 @@ async def run(stored: int, count: int, residents: int, profile: bool, plans: boo
             profile_id = ctx.router.profiles.default.id
             if stored:
                 filled = time.perf_counter()
-                await feed(ctx, events("stored", stored * 2, stored, profile_id), batch=1000)
+                await prefill(ctx, stored, profile_id)
                 print(f"  stored {stored} conversations in {time.perf_counter() - filled:.1f} s", flush=True)
             await feed(ctx, events("warm", 120, 40, profile_id))
             if plans:
@@ -98,6 +106,37 @@ async def run(stored: int, count: int, residents: int, profile: bool, plans: boo
         return {"cpu_ms": cpu / count * 1000, "wall_ms": wall / count * 1000, "sent": sink.sent}
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+async def prefill(ctx, n: int, profile_id: str) -> None:  # type: ignore[no-untyped-def]
+    """N other residents, each with a contact point, a closed and an open conversation, six
+    messages and two consent rows, written directly (the path itself would take minutes): the
+    rows an event's look-ups must not scan. Their texts are placeholders, never read."""
+    now = "2026-12-01 10:00:00.000000"
+    cps, convs, msgs, consents = [], [], [], []
+    for i in range(n):
+        cp = i + 1_000_000
+        cps.append((cp, profile_id, "line", "v1.placeholder", hashlib.sha256(f"stored-{i}".encode()).hexdigest(),
+                    0, now))
+        for j, status in enumerate(("closed", "bot")):
+            cv = 2 * cp + j
+            convs.append((cv, cp, profile_id, "line", status, "problem", "ja", 0, 1, now, now))
+            msgs += [(cv, d, "resident" if d == "in" else "bot", "line", f"stored-{cv}-{k}" if d == "in" else None,
+                      "text", 0, now) for k, d in enumerate(("in", "out", "out"))]
+        consents += [(cp, kind, "granted", "v1", "0" * 64, "ja", "line", now) for kind in ("use", "share_agencies")]
+    async with ctx.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO contact_point (id, profile_id, channel, external_id, external_id_index, blocked, created_at)"
+            " VALUES (?,?,?,?,?,?,?)", cps)
+        await conn.exec_driver_sql(
+            "INSERT INTO conversation (id, contact_point_id, profile_id, channel, status, dialog_node, language, urgent,"
+            " consented_use, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", convs)
+        await conn.exec_driver_sql(
+            "INSERT INTO message (conversation_id, direction, sender, channel, channel_event_id, kind, multi, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?)", msgs)
+        await conn.exec_driver_sql(
+            "INSERT INTO consent_record (contact_point_id, kind, decision, wording_version, wording_hash, language,"
+            " channel, at) VALUES (?,?,?,?,?,?,?,?)", consents)
 
 
 class _Profiler:
@@ -167,10 +206,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stored", type=int, nargs="+", default=[100])
     parser.add_argument("--events", type=int, default=600)
-    parser.add_argument("--residents", type=int, default=300)
+    parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--plans", action="store_true")
+    parser.add_argument("--unique-texts", action="store_true",
+                        help="every sentence differs (the risk encoder's cache never answers)")
     args = parser.parse_args()
+    global UNIQUE
+    UNIQUE = args.unique_texts
     results = {}
     for n in args.stored:
         r = asyncio.run(run(n, args.events, args.residents, args.profile, args.plans))

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from casecore import audit, crypto, keys
 from casecore.casework.search import index_case
@@ -80,8 +81,10 @@ async def find_or_create_contact(
 
 
 async def open_conversation(session: AsyncSession, contact: ContactPoint) -> Conversation | None:
+    # The contact point is in the session already: no join to load (and decrypt) it again.
     return await session.scalar(
         select(Conversation)
+        .options(lazyload(Conversation.contact_point))
         .where(Conversation.contact_point_id == contact.id, Conversation.status != "closed")
         .order_by(Conversation.id.desc())
         .limit(1)

@@ -108,3 +108,63 @@ async def test_deliveries_finishing_together_are_all_recorded_and_a_failure_stay
     for r in results[:-1]:
         assert by_conv[r.conversation_id] == {"sent"}
     assert by_conv[refused] == {"failed"}
+
+
+async def test_sqlite_inbound_writers_take_turns_in_process(running_sqlite: Running) -> None:
+    """One writing inbound transaction at a time on SQLite, handed over on the event loop (not
+    through SQLite's sleeping busy handler); many conversations at once all complete."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from casecore.db import writer_turn
+
+    running = running_sqlite
+    turn = writer_turn(running.ctx.sessions)
+    assert isinstance(turn, asyncio.Lock) and writer_turn(running.ctx.sessions) is turn
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    seen_locked: list[bool] = []
+    original = running.ctx.router.profiles.get
+
+    def spy(profile_id: str | None) -> Any:  # called inside the inbound transaction
+        seen_locked.append(turn.locked())
+        return original(profile_id)
+
+    running.ctx.router.profiles.get = spy  # type: ignore[method-assign]
+    try:
+        results = await asyncio.gather(*(running.ctx.router.process(_event(f"U-turn-{i}")) for i in range(8)))
+    finally:
+        running.ctx.router.profiles.get = original  # type: ignore[method-assign]
+    assert all(r.messages for r in results) and len({r.conversation_id for r in results}) == 8
+    assert seen_locked and all(seen_locked)
+    assert not turn.locked()
+    pg = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test")  # never connected
+    assert not isinstance(writer_turn(async_sessionmaker(pg)), asyncio.Lock)
+    await pg.dispose()
+
+
+def test_the_encoder_is_asked_once_per_text_and_its_cached_scores_are_the_same() -> None:
+    from i18n import risk
+    from i18n.risk import learned
+
+    model = learned.model(risk.KINDS)
+    assert model is not None, learned.status(risk.KINDS)
+    calls: list[str] = []
+    real = model.encoder
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def query(self, text: str) -> Any:
+            calls.append(text)
+            return real.query(text)
+
+    model.encoder = Counting()
+    try:
+        text = f"明日の午後に区役所へ行って家賃の相談をしたいと思っています ({uuid.uuid4().hex[:6]})"
+        first = risk.screen(text, language="ja")
+        second = risk.screen(text, language="ja")
+        other = risk.screen(text + "。", language="ja")
+    finally:
+        model.encoder = real
+    # the repeat came from the cache; the changed text went to the encoder
+    assert first == second and len(calls) == 2 and not other

@@ -51,7 +51,7 @@ class ProcessResult:
 
 async def process(router: Router, event: InboundEvent) -> ProcessResult:
     """The action. The caller holds the conversation's lock."""
-    async with atomic(router) as (s, after):
+    async with atomic(router, writer=True) as (s, after):
         if await store.event_seen(s, event.channel, event.channel_event_id):
             return await _duplicate_result(s, event)
         now = router.clock()
