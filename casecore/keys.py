@@ -52,28 +52,28 @@ class KeyRing:
         self._cache: dict[str, bytes] = {}
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._conn_pid = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute(_SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """The key store's one connection, kept open and used by one thread at a time: a
-        connection per call cost every first message a connect and, at its close, a WAL
-        checkpoint (about 4 ms on the event loop)."""
+        """One connection per process, kept open (opening one per new resident, with its
+        pragmas, was most of a first message's key-store cost) and used under the lock."""
         with self._lock:
-            if self._conn is None:
+            if self._conn is None or self._conn_pid != os.getpid():
                 db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA secure_delete=ON")  # a destroyed key's bytes are overwritten in the file
-                self._conn = db
+                self._conn, self._conn_pid = db, os.getpid()
             yield self._conn
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
+            if self._conn is not None and self._conn_pid == os.getpid():
                 self._conn.close()
-                self._conn = None
+            self._conn = None
 
     def _wrap(self, kid: str, key: bytes) -> bytes:
         nonce = os.urandom(12)
