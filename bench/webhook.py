@@ -95,9 +95,14 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) 
 class Events:
     """Signed LINE webhook bodies, one event each, with unique ids and reply tokens."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, unique: bool = False) -> None:
         self.host = f"127.0.0.1:{port}"
         self.n = 0
+        self.unique = unique  # every sentence differs: the risk encoder's cache never answers
+
+    def text(self, i: int) -> str:
+        text = TEXTS[i % len(TEXTS)]
+        return f"{text} (#{i} {uuid.uuid4().hex[:6]})" if self.unique and len(text) >= 10 else text
 
     def make(self, count: int, residents: int) -> tuple[list[bytes], list[str]]:
         raws, tokens = [], []
@@ -110,7 +115,7 @@ class Events:
                 "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
                 "webhookEventId": uuid.uuid4().hex[:26].upper(), "deliveryContext": {"isRedelivery": False},
                 "source": {"type": "user", "userId": user}, "replyToken": token,
-                "message": {"type": "text", "id": str(i), "text": TEXTS[i % len(TEXTS)], "quoteToken": "q"},
+                "message": {"type": "text", "id": str(i), "text": self.text(i), "quoteToken": "q"},
             }
             body = json.dumps({"destination": "U" + "0" * 32, "events": [event]}, ensure_ascii=False).encode()
             sig = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
@@ -197,6 +202,8 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL; a fresh database is created")
     parser.add_argument("--redis", help="Redis URL (flushed)")
     parser.add_argument("--workers", type=int, default=0, help="`madoguchi worker` processes (with Redis)")
+    parser.add_argument("--unique-texts", action="store_true",
+                        help="every sentence differs (the risk encoder's cache never answers)")
     args = parser.parse_args()
 
     gen_cpu, srv_cpu = (1, 0) if (os.cpu_count() or 1) >= 2 else (None, None)
@@ -231,7 +238,7 @@ def main() -> None:
         wait_healthy(f"http://127.0.0.1:{bare_port}/healthz", procs[1])
         for _ in range(args.workers):  # the second core, with the generator: CPU 0 stays the web's
             procs.append(start([sys.executable, "-m", "madoguchi", "worker"], env, gen_cpu))
-        events = Events(app_port)
+        events = Events(app_port, args.unique_texts)
         bare_raw = [request_bytes(f"127.0.0.1:{bare_port}", "/bare", r[r.index(b"\r\n\r\n") + 4:])
                     for r in events.make(args.requests, 200)[0]]
         asyncio.run(closed_loop("127.0.0.1", bare_port, bare_raw[:500], args.connections, 10))  # warm-up
@@ -266,7 +273,8 @@ def main() -> None:
     store = "PostgreSQL + Redis" if args.postgres else "embedded SQLite"
     print(f"LINE webhook benchmark: {store}, {args.workers or 'no separate'} worker process(es), "
           f"{args.connections} connections, {os.cpu_count()} CPUs (servers on CPU {srv_cpu}, generator {pinned}), "
-          f"load average {os.getloadavg()[0]:.1f} at the end; healthy {healthy:.1f} s after start")
+          f"load average {os.getloadavg()[0]:.1f} at the end; healthy {healthy:.1f} s after start"
+          f"{'; unique texts' if args.unique_texts else ''}")
     print(f"end to end, {e2e['events']} residents → reply at the LINE stand-in: {e2e['replied']} replied, "
           f"{e2e['events_per_s']:.0f} events/s, send→reply p50 {e2e['p50_s'] * 1000:.0f} ms p99 "
           f"{e2e['p99_s'] * 1000:.0f} ms (acked at {e2e['acked_per_s']:.0f} req/s, non-200 {e2e['non_200']})")

@@ -212,7 +212,10 @@ class ConsentRecord(Base):
     """Append-only ledger: a withdrawal is a new row, never an update."""
 
     __tablename__ = "consent_record"
-    __table_args__ = (Index("ix_consent_record_conversation", "conversation_id"),)  # 0007: consent at case creation
+    __table_args__ = (
+        Index("ix_consent_record_conversation", "conversation_id"),  # 0007: consent at case creation
+        Index("ix_consent_record_contact_point", "contact_point_id", "id"),  # 0015: read on every event
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     contact_point_id: Mapped[int] = mapped_column(ForeignKey("contact_point.id"))
     conversation_id: Mapped[int | None] = mapped_column(

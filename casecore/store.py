@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from casecore import audit, crypto, keys
 from casecore.casework.search import index_case
@@ -22,6 +23,14 @@ async def contact_point(
     session: AsyncSession, profile_id: str, channel: str, external_id: str
 ) -> ContactPoint:
     """Find or create the contact point; race-safe (two first messages at once make one row)."""
+    return (await find_or_create_contact(session, profile_id, channel, external_id))[0]
+
+
+async def find_or_create_contact(
+    session: AsyncSession, profile_id: str, channel: str, external_id: str
+) -> tuple[ContactPoint, bool]:
+    """The contact point, and whether this call created it (then the resident has no
+    conversation and no consent yet: the inbound step skips those look-ups)."""
     index = crypto.cipher().blind_index(f"{channel}:{external_id}")
     found = await session.scalar(
         select(ContactPoint).where(
@@ -31,7 +40,7 @@ async def contact_point(
         )
     )
     if found is not None:
-        return found
+        return found, False
     ring = keys.ring()
     kid = ring.create(profile_id) if ring is not None else None  # this resident's own data key
     values = {
@@ -44,11 +53,17 @@ async def contact_point(
         "created_at": utcnow(),
     }
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(ContactPoint.__table__).values(**values).on_conflict_do_nothing(
-            index_elements=["profile_id", "channel", "external_id_index"]
+    # The new row comes back as an object (RETURNING), so a first message costs no second
+    # SELECT; nothing comes back when a racing first message made it, then it is read.
+    created = (
+        await session.scalars(
+            insert(ContactPoint).values(**values).on_conflict_do_nothing(
+                index_elements=["profile_id", "channel", "external_id_index"]
+            ).returning(ContactPoint)
         )
-    )
+    ).one_or_none()
+    if created is not None:
+        return created, True
     made = (
         await session.scalars(
             select(ContactPoint)
@@ -62,12 +77,14 @@ async def contact_point(
     ).one()
     if ring is not None and kid is not None and made.data_key_id != kid:
         ring.destroy([kid])  # another first message made the row: this key sealed nothing
-    return made
+    return made, False
 
 
 async def open_conversation(session: AsyncSession, contact: ContactPoint) -> Conversation | None:
+    # The contact point is in the session already: no join to load (and decrypt) it again.
     return await session.scalar(
         select(Conversation)
+        .options(lazyload(Conversation.contact_point))
         .where(Conversation.contact_point_id == contact.id, Conversation.status != "closed")
         .order_by(Conversation.id.desc())
         .limit(1)

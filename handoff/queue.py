@@ -57,6 +57,8 @@ class _InFlight:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._quiet = asyncio.Event()
         self._gate = asyncio.Lock()
+        # What the last event processed while webhooks were in flight leaves to the acks (s).
+        self.owed = 0.0
 
     def _bind(self) -> None:
         loop = asyncio.get_running_loop()
@@ -84,18 +86,31 @@ class _InFlight:
 
 
 WEBHOOKS_IN_FLIGHT = _InFlight()
-# While webhooks keep arriving, one event is taken per this many seconds (by all consumers
-# together: they pass the gate in turn), so processing never starves and never crowds out acks.
+# While webhooks keep arriving, one event is taken per this many seconds at least (by all
+# consumers together: they pass the gate in turn), so processing never starves and never
+# crowds out acks ...
 ACK_FIRST_MAX_WAIT = 0.05
+# ... and processing takes at most this share of the time while they do (a 20 ms event leaves
+# the acks 60 ms before the next), up to ACK_FIRST_MAX_WAIT_CAP between events: the webhook's
+# ack and the consumers share one core, and an ack that queues behind processing is late.
+PROCESSING_SHARE_UNDER_ACKS = 0.25
+ACK_FIRST_MAX_WAIT_CAP = 0.15
+
+
+def _processed(seconds: float) -> None:
+    """An event took `seconds`: while webhooks are in flight, the acks get their share after it."""
+    share = PROCESSING_SHARE_UNDER_ACKS
+    WEBHOOKS_IN_FLIGHT.owed = seconds * (1 - share) / share if WEBHOOKS_IN_FLIGHT.n > 0 else 0.0
 
 
 async def _acks_first() -> None:
     """Let the webhooks in flight answer first (bounded, so processing never starves)."""
     if WEBHOOKS_IN_FLIGHT.n <= 0:
         return
+    wait = min(ACK_FIRST_MAX_WAIT_CAP, max(ACK_FIRST_MAX_WAIT, WEBHOOKS_IN_FLIGHT.owed))
     async with WEBHOOKS_IN_FLIGHT.gate():
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(ACK_FIRST_MAX_WAIT):
+            async with asyncio.timeout(wait):
                 await WEBHOOKS_IN_FLIGHT.quiet().wait()
 
 
@@ -226,7 +241,9 @@ class InProcessQueue:
             while events and handled < 8:  # then let other conversations have a turn
                 await _acks_first()
                 seq, event = events.popleft()
+                began = time.perf_counter()
                 await _handle_safely(self._handler, event)
+                _processed(time.perf_counter() - began)
                 if self._journal is not None:
                     self._journal.done(seq)
                 handled += 1

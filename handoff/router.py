@@ -87,6 +87,7 @@ class Router:
         # Once processed (or failed) the id is forgotten, so a redelivery after a failure is
         # processed again; the database's unique key stays the guard across processes.
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._delivery_statuses = _DeliveryStatuses(self)
 
     async def start(self) -> None:
         await self.queue.start(self.process)
@@ -150,5 +151,42 @@ class Router:
                 log.warning("delivery_failed", channel=target.channel, conversation_id=target.conversation_id, error=str(exc)[:200])
                 status = "failed"
         if message_ids:
-            await messages_actions.record_delivery(self, message_ids, status)
+            await self._delivery_statuses.record(message_ids, status)
         return status == "sent"
+
+
+class _DeliveryStatuses:
+    """Delivery statuses written together (a group commit): a delivery that finishes while
+    another batch is being written waits for the next one, so N deliveries finishing together
+    cost one transaction, not N. Each caller returns once its own status is committed."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._waiting: dict[str, list[int]] = {}
+        self._done: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, message_ids: Sequence[int], status: str) -> None:
+        loop = asyncio.get_running_loop()
+        if self._done is None or self._done.get_loop() is not loop:
+            self._done = loop.create_future()
+        self._waiting.setdefault(status, []).extend(message_ids)
+        done = self._done
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
+            self._writer = asyncio.create_task(self._write(), name="delivery-statuses")
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            done, self._done = self._done, asyncio.get_running_loop().create_future()
+            assert done is not None
+            try:
+                await messages_actions.record_deliveries(self.router, batch)
+            except Exception as exc:  # the senders' callers see it, as before
+                if not done.done():
+                    done.set_exception(exc)
+                    done.exception()  # retrieved here too: no "never retrieved" warning when no one waits
+                continue
+            if not done.done():
+                done.set_result(None)

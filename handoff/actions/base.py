@@ -11,6 +11,7 @@ A failed transaction (an exception inside, or a failed commit) publishes and cal
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from casecore.db import transaction
+from casecore.db import transaction, writer_turn
 from casecore.lifecycle import CONVERSATION, InvalidTransition
 from handoff.hub import QUEUE_TOPIC, Hub, conversation_topic
 
@@ -80,10 +81,12 @@ class _Hosts(Protocol):
 
 
 @asynccontextmanager
-async def atomic(ctx: _Hosts) -> AsyncIterator[tuple[AsyncSession, OnCommit]]:
-    """One action's unit of work; what it queued on `OnCommit` runs after the commit."""
+async def atomic(ctx: _Hosts, *, writer: bool = False) -> AsyncIterator[tuple[AsyncSession, OnCommit]]:
+    """One action's unit of work; what it queued on `OnCommit` runs after the commit.
+    `writer`: a hot writing path (the inbound step) that takes its turn as SQLite's one writer
+    (casecore.db.writer_turn) until the commit, not through the after-commit calls."""
     after = OnCommit()
-    async with transaction(ctx.sessions) as s:
+    async with writer_turn(ctx.sessions) if writer else contextlib.nullcontext(), transaction(ctx.sessions) as s:
         yield s, after
     await after.flush(ctx)
 

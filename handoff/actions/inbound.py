@@ -51,12 +51,12 @@ class ProcessResult:
 
 async def process(router: Router, event: InboundEvent) -> ProcessResult:
     """The action. The caller holds the conversation's lock."""
-    async with atomic(router) as (s, after):
+    async with atomic(router, writer=True) as (s, after):
         if await store.event_seen(s, event.channel, event.channel_event_id):
             return await _duplicate_result(s, event)
         now = router.clock()
         profile = router.profiles.get(event.profile_id)
-        contact = await store.contact_point(s, profile.id, event.channel, event.external_user_id)
+        contact, new_contact = await store.find_or_create_contact(s, profile.id, event.channel, event.external_user_id)
         refused = await _contact_refused(s, contact, event, now)
         if refused is not None:
             return refused
@@ -64,7 +64,7 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
             took = await _survey_answer(router, s, after, event, contact, now)
             if took is not None:
                 return took
-        conv = await store.open_conversation(s, contact) or await store.new_conversation(s, contact, contact.language)
+        conv = await _open_or_new_conversation(s, contact, new_contact)
         text, cut = _clip(event.text, router.max_chars)
         inbound = Message(
             conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
@@ -82,7 +82,8 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
             result = await _to_counsellor(router, s, conv, inbound, text, _beyond_cut(event, cut))
             target = None
         else:
-            result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now)
+            result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now,
+                                        new_contact=new_contact)
             target = DeliveryTarget(
                 profile_id=profile.id, channel=event.channel, external_user_id=event.external_user_id,
                 conversation_id=conv.id, language=conv.language, reply_context=dict(event.reply_context),
@@ -155,6 +156,7 @@ async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, in
 async def _dialog_step(
     router: Router, s: AsyncSession, conv: Conversation, contact: ContactPoint, profile: Profile,
     inbound: Message, event: InboundEvent, text: str | None, cut: bool, resumed: bool, now: datetime,
+    *, new_contact: bool = False,
 ) -> ProcessResult:
     state = DialogState.from_dict(conv.dialog_state)
     if not conv.dialog_state:  # a new intake runs the profile's flow (DialogState defaults to "intake")
@@ -171,7 +173,7 @@ async def _dialog_step(
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
         resumed=resumed,
     )
-    granted = await ledger.granted_kinds(s, contact.id)  # a resident may withdraw in a later conversation
+    granted = await _granted(s, contact, new_contact)
     # Off the loop: the risk screen inside the step can take tens of ms (handoff.offload).
     res = await run_pure(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars,
                                                          granted=granted))
@@ -202,6 +204,23 @@ async def _dialog_step(
         conversation_id=conv.id, messages=messages, conversation_status=conv.status, state=res.state.node,
         case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *(r.id for r in rows)],
     )
+
+
+async def _open_or_new_conversation(s: AsyncSession, contact: ContactPoint, new_contact: bool) -> Conversation:
+    """The resident's open conversation, or a new one (a contact point made by this event has
+    none: no look-up)."""
+    found = None if new_contact else await store.open_conversation(s, contact)
+    return found or await store.new_conversation(s, contact, contact.language)
+
+
+async def _granted(s: AsyncSession, contact: ContactPoint, new_contact: bool) -> tuple[str, ...]:
+    """The consents the resident has given (a resident may withdraw in a later conversation).
+    A contact point made by this event has none. The read does not flush this event's pending
+    changes first (they touch no consent row), so the conversation's row is written once."""
+    if new_contact:
+        return ()
+    with s.no_autoflush:
+        return await ledger.granted_kinds(s, contact.id)
 
 
 def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: ProcessResult,

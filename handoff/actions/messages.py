@@ -131,6 +131,14 @@ async def add_notice(
 async def record_delivery(ctx: HandoffContext, message_ids: Sequence[int], status: str) -> None:
     """What the channel's sender reported (sent / failed) for the rows of one batch: one
     UPDATE for the batch (it was a SELECT and an UPDATE per row, ~7 % of an event on PG)."""
+    await record_deliveries(ctx, {status: list(message_ids)})
+
+
+async def record_deliveries(ctx: HandoffContext, by_status: dict[str, list[int]]) -> None:
+    """Several deliveries' statuses in one transaction, one UPDATE per status (the router
+    gathers the deliveries that finish together: one commit for them all)."""
     async with atomic(ctx) as (s, _after):
-        await s.execute(update(Message).where(Message.id.in_(list(message_ids))).values(delivery_status=status)
-                        .execution_options(synchronize_session=False))
+        for status, ids in by_status.items():
+            if ids:
+                await s.execute(update(Message).where(Message.id.in_(ids)).values(delivery_status=status)
+                                .execution_options(synchronize_session=False))

@@ -1,0 +1,170 @@
+"""The inbound step's statements, plans and delivery bookkeeping on the embedded default
+(issue 19), as behaviour: how many statements an event runs, that each finds its rows by index,
+that deliveries finishing together are recorded together and none is lost, and that the risk
+encoder's cache answers a repeated text as the encoder did. No timings: bench/inbound_cpu.py."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+
+from casecore.db import transaction
+from casecore.models import Message
+from handoff.events import InboundEvent
+from tests.conftest import Running
+
+
+class Sink:
+    channel = "line"
+
+    def __init__(self, fail: set[str] | None = None) -> None:
+        self.sent: list[Any] = []
+        self.fail = fail or set()
+
+    async def send(self, target: Any, messages: Any) -> None:
+        from handoff.delivery import DeliveryError
+
+        await asyncio.sleep(0)
+        if target.external_user_id in self.fail:
+            raise DeliveryError("refused by the stand-in")
+        self.sent.append(target)
+
+
+def _event(user: str, text: str = "家賃が払えなくて困っています") -> InboundEvent:
+    return InboundEvent(channel="line", channel_event_id=uuid.uuid4().hex, external_user_id=user,
+                        profile_id="minato-tokyo", text=text, reply_context={"reply_token": uuid.uuid4().hex})
+
+
+class Statements:
+    def __init__(self, running: Running) -> None:
+        self.engine = running.ctx.engine.sync_engine
+        self.seen: list[tuple[str, Any]] = []
+
+    def __enter__(self) -> Statements:
+        self.task = asyncio.current_task()  # the caller's statements only (not a background job's)
+        sa_event.listen(self.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa_event.remove(self.engine, "before_cursor_execute", self._on)
+
+    def _on(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if asyncio.current_task() is self.task:
+            self.seen.append((statement, parameters))
+
+    @property
+    def dml(self) -> list[tuple[str, Any]]:
+        return [(s, p) for s, p in self.seen if s.split()[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+
+
+async def test_a_first_and_a_later_message_run_few_statements_each_by_index(running_sqlite: Running) -> None:
+    running = running_sqlite
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    router = running.ctx.router
+    with Statements(running) as first:
+        result = await router.process(_event("U-first"))
+    assert result.messages and not result.duplicate
+    with Statements(running) as later:
+        again = await router.process(_event("U-first", "1"))
+    assert again.conversation_id == result.conversation_id
+    # A first message: no look-up of a conversation or of consents a brand-new contact cannot
+    # have, the contact point's row comes back from its INSERT, the conversation is written once.
+    first_sql = [s for s, _ in first.dml]
+    assert not any("FROM consent_record" in s for s in first_sql), first_sql
+    assert sum(s.startswith("SELECT conversation.") for s in first_sql) == 0
+    assert sum(s.startswith("SELECT contact_point.") for s in first_sql) == 1
+    assert sum(s.startswith("UPDATE conversation") for s in first_sql) == 1
+    assert len(first.dml) <= 12, first_sql
+    later_sql = [s for s, _ in later.dml]
+    assert sum(s.startswith("UPDATE conversation") for s in later_sql) == 1, later_sql
+    assert len(later.dml) <= 9, later_sql
+    # Every statement of a later message finds its rows by index: nothing grows with the rows stored.
+    async with running.ctx.engine.connect() as conn:
+        for statement, params in later.dml:
+            if statement.startswith("INSERT"):
+                continue
+            plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(params or ()))).all()
+            scans = [row[3] for row in plan if row[3].startswith("SCAN")]
+            assert not scans, (statement, scans)
+
+
+async def test_deliveries_finishing_together_are_all_recorded_and_a_failure_stays_its_own(running_sqlite: Running) -> None:
+    running = running_sqlite
+    running.ctx.senders.register(Sink(fail={"U-refused"}))  # type: ignore[arg-type]
+    router = running.ctx.router
+    users = [f"U-{i}" for i in range(6)] + ["U-refused"]
+    results = await asyncio.gather(*(router.process(_event(u)) for u in users))
+    async with transaction(running.ctx.sessions) as s:
+        rows = (await s.execute(select(Message.conversation_id, Message.delivery_status)
+                                .where(Message.direction == "out"))).all()
+    by_conv: dict[int, set[str | None]] = {}
+    for conv_id, status in rows:
+        by_conv.setdefault(conv_id, set()).add(status)
+    refused = results[-1].conversation_id
+    for r in results[:-1]:
+        assert by_conv[r.conversation_id] == {"sent"}
+    assert by_conv[refused] == {"failed"}
+
+
+async def test_sqlite_inbound_writers_take_turns_in_process(running_sqlite: Running) -> None:
+    """One writing inbound transaction at a time on SQLite, handed over on the event loop (not
+    through SQLite's sleeping busy handler); many conversations at once all complete."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from casecore.db import writer_turn
+
+    running = running_sqlite
+    turn = writer_turn(running.ctx.sessions)
+    assert isinstance(turn, asyncio.Lock) and writer_turn(running.ctx.sessions) is turn
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    seen_locked: list[bool] = []
+    original = running.ctx.router.profiles.get
+
+    def spy(profile_id: str | None) -> Any:  # called inside the inbound transaction
+        seen_locked.append(turn.locked())
+        return original(profile_id)
+
+    running.ctx.router.profiles.get = spy  # type: ignore[method-assign]
+    try:
+        results = await asyncio.gather(*(running.ctx.router.process(_event(f"U-turn-{i}")) for i in range(8)))
+    finally:
+        running.ctx.router.profiles.get = original  # type: ignore[method-assign]
+    assert all(r.messages for r in results) and len({r.conversation_id for r in results}) == 8
+    assert seen_locked and all(seen_locked)
+    assert not turn.locked()
+    pg = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test")  # never connected
+    assert not isinstance(writer_turn(async_sessionmaker(pg)), asyncio.Lock)
+    await pg.dispose()
+
+
+def test_the_encoder_is_asked_once_per_text_and_its_cached_scores_are_the_same() -> None:
+    from i18n import risk
+    from i18n.risk import learned
+
+    model = learned.model(risk.KINDS)
+    assert model is not None, learned.status(risk.KINDS)
+    calls: list[str] = []
+    real = model.encoder
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def query(self, text: str) -> Any:
+            calls.append(text)
+            return real.query(text)
+
+    model.encoder = Counting()
+    try:
+        text = f"明日の午後に区役所へ行って家賃の相談をしたいと思っています ({uuid.uuid4().hex[:6]})"
+        first = risk.screen(text, language="ja")
+        second = risk.screen(text, language="ja")
+        other = risk.screen(text + "。", language="ja")
+    finally:
+        model.encoder = real
+    # the repeat came from the cache; the changed text went to the encoder
+    assert first == second and len(calls) == 2 and not other
