@@ -174,7 +174,8 @@ async def concurrent(
 
 
 class NullCache:
-    """No cache: every request reaches the model ('uncached' without altering the texts)."""
+    """No cache: every request reaches the model ('uncached' without altering the texts);
+    used for the message cache and the per-sentence cache."""
 
     async def get(self, key):  # type: ignore[no-untyped-def]
         return None
@@ -356,7 +357,8 @@ async def main() -> None:
         f"{options.intra_threads}, compute {options.compute_type}; HF_HUB_OFFLINE="
         f"{os.environ.get('HF_HUB_OFFLINE')}; {load()}"
     )
-    t = build_translator(models, timeout=120, options=options, round_trip=False, cache=NullCache())
+    uncached = {"cache": NullCache(), "sentence_cache": NullCache()}
+    t = build_translator(models, timeout=120, options=options, round_trip=False, **uncached)
     t0 = time.perf_counter()
     await t.warm()
     print(f"  warm-up (load 2 models from {models})  {time.perf_counter() - t0:.2f} s")
@@ -376,7 +378,7 @@ async def main() -> None:
     if not args.short_only:
         await compare_concurrent(t, plain, fresh, args)
     t_rt = build_translator(
-        models, timeout=120, options=options, round_trip=True, cache=NullCache()
+        models, timeout=120, options=options, round_trip=True, **uncached
     )
     t_rt._engines = t._engines  # share the loaded models
     if args.quiet_wait:

@@ -304,3 +304,28 @@ def test_threads_follow_the_cores() -> None:
         assert inter * intra <= cores
     options = EngineOptions()
     assert (options.inter_threads, options.intra_threads) == thread_plan(available_cores())
+
+
+@pytest.mark.usefixtures("_ct2")
+async def test_a_sentence_already_translated_by_a_model_is_not_sent_again(
+    models_dir: Path, monkeypatch
+) -> None:
+    from i18n.translation import build_translator
+    from i18n.translation.engine import ModelEngine
+
+    calls: list[list[str]] = []
+    real = ModelEngine.translate
+
+    def counting(self, sentences):
+        calls.append(list(sentences))
+        return real(self, sentences)
+
+    monkeypatch.setattr(ModelEngine, "translate", counting)
+    t = build_translator(models_dir, round_trip=False)
+    try:
+        first = await t.translate("Tôi bị mất việc.", "vi", "en")
+        second = await t.translate("Tôi bị mất việc. Con tôi bị ốm.", "vi", "en")
+        assert calls == [["Tôi bị mất việc."], ["Con tôi bị ốm."]]
+        assert second.text.startswith(first.text)
+    finally:
+        await t.aclose()

@@ -88,6 +88,7 @@ class Translator:
         max_batch_sentences: int = 32,
         max_pending_sentences: int = 64,
         batch_window: float = 0.003,
+        sentence_cache: TranslationCache | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.timeout = timeout
@@ -121,6 +122,8 @@ class Translator:
             asyncio.AbstractEventLoop, dict[str, _Flight]
         ] = weakref.WeakKeyDictionary()
         self._background: set[asyncio.Task[None]] = set()  # on_confidence deliveries
+        # per process, sealed; one entry per (sentence, model)
+        self._sentence_cache: TranslationCache = sentence_cache or MemoryCache(max_entries=4096)
         self.reload()
 
     # ---- models -------------------------------------------------------------------------
@@ -212,10 +215,28 @@ class Translator:
         for engine in engines:
             if not todo:
                 break
-            todo = await self._batcher(engine).submit(todo, deadline)
+            todo = await self._through(engine, todo, deadline)
         it = iter(todo)
         out = [(next(it) if p.translatable else p.text, p.sep) for p in pieces]
         return join_sentences(out, target in UNSPACED)
+
+    async def _through(self, engine: ModelEngine, sentences: list[str], deadline: float) -> list[str]:
+        """One model hop, with a per-sentence cache in front: the same sentence through the same
+        model (a resident's message to English for the risk screen, then to Japanese through
+        English) is translated once. Values are sealed like the message cache's."""
+        keys = [CacheKey(s, f"sentence|{engine.version}", self._secret) for s in sentences]
+        known = [await self._sentence_cache.get(k) for k in keys]
+        missing = [s for s, v in zip(sentences, known, strict=True) if v is None]
+        fresh: dict[str, str] = {}
+        if missing:
+            done = await self._batcher(engine).submit(missing, deadline)
+            fresh = dict(zip(missing, done, strict=True))
+            for s, k in zip(sentences, keys, strict=True):
+                if s in fresh:
+                    await self._sentence_cache.set(k, {"t": fresh[s]})
+        return [
+            v["t"] if v is not None else fresh[s] for s, v in zip(sentences, known, strict=True)
+        ]
 
     async def translate(
         self,
