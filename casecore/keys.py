@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,17 +50,30 @@ class KeyRing:
         self.masters = {key_id(m): m for m in masters}
         self.active_master = key_id(masters[0])
         self._cache: dict[str, bytes] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute(_SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA secure_delete=ON")  # a destroyed key's bytes are overwritten in the file
-            yield db
+        """One connection per process, kept open (opening one per new resident, with its
+        pragmas, was most of a first message's key-store cost) and used under the lock."""
+        with self._lock:
+            if self._conn is None or self._conn_pid != os.getpid():
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA secure_delete=ON")  # a destroyed key's bytes are overwritten in the file
+                self._conn, self._conn_pid = db, os.getpid()
+            yield self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._conn_pid == os.getpid():
+                self._conn.close()
+            self._conn = None
 
     def _wrap(self, kid: str, key: bytes) -> bytes:
         nonce = os.urandom(12)

@@ -41,7 +41,7 @@ from bots.line import events
 from bots.line.channels import LineChannel, LineChannels
 from bots.line.inbound import MEDIA_TYPES, Accepted, to_inbound
 from bots.line.memory import ChoiceMemory
-from bots.line.render import MAX_LABEL, MAX_QUICK_REPLIES, MAX_TEXT, number_answer
+from bots.line.render import MAX_LABEL, MAX_QUICK_REPLIES, MAX_TEXT, number_answer, typed_number
 from bots.line.sender import LineApi, LineSender
 from handoff.events import InboundEvent
 from handoff.queue import QueueFull
@@ -149,7 +149,8 @@ class LineAdapter(BaseAdapter):
             language = await self.profile_language(channel, event.external_user_id)
             if language:
                 event = event.model_copy(update={"language_hint": language})
-        if event.kind == "message" and event.text and event.choice is None:
+        # Only a typed number needs the last numbered list (a Redis read saved for the rest).
+        if event.kind == "message" and event.choice is None and typed_number(event.text) is not None:
             choice = number_answer(event.text, await self.memory.numbered(event.conversation_key))
             if choice is not None:
                 event = event.model_copy(update={"choice": choice, "text": None})
