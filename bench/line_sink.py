@@ -2,7 +2,8 @@
 take the CPU the service needs): accepts replies, pushes, the loading animation and profile
 look-ups, and remembers when each reply token arrived.
 
-    python bench/line_sink.py --port 8123      # GET /tokens: {"<replyToken>": <unix time>, ...}
+    python bench/line_sink.py --port 8123      # GET /tokens: {"tokens": {"<replyToken>": <unix time>, ...},
+                                               #   "counts": {"reply": n, "push": n, ...}, "last_at": <unix time>}
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 tokens: dict[str, float] = {}
 counts = {"reply": 0, "push": 0, "loading": 0, "profile": 0}
+last = {"at": 0.0}  # when the last reply or push arrived
 
 
 def _answer(status: int, body: dict[str, object]) -> bytes:
@@ -26,12 +28,14 @@ def _answer(status: int, body: dict[str, object]) -> bytes:
 def _route(method: str, path: str, body: bytes) -> bytes:
     if path.startswith("/v2/bot/message/reply"):
         counts["reply"] += 1
+        last["at"] = time.time()
         token = json.loads(body).get("replyToken")
         if token:
             tokens.setdefault(token, time.time())
         return _answer(200, {"sentMessages": [{"id": "1", "quoteToken": "q"}]})
     if path.startswith("/v2/bot/message/push"):
         counts["push"] += 1
+        last["at"] = time.time()
         return _answer(200, {"sentMessages": [{"id": "1", "quoteToken": "q"}]})
     if path.endswith("/loading/start"):
         counts["loading"] += 1
@@ -40,7 +44,7 @@ def _route(method: str, path: str, body: bytes) -> bytes:
         counts["profile"] += 1
         return _answer(200, {"userId": path.rsplit("/", 1)[-1], "displayName": "x", "language": "ja"})
     if method == "GET" and path == "/tokens":
-        return _answer(200, {"tokens": tokens, "counts": counts})
+        return _answer(200, {"tokens": tokens, "counts": counts, "last_at": last["at"]})
     if method == "POST" and path == "/reset":
         tokens.clear()
         return _answer(200, {})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -41,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from claims import redis_db as claimed_redis
 from fastapi import FastAPI, Request
 from loadgen import Result, closed_loop, open_loop, pin, request_bytes, taskset
 
@@ -104,12 +106,12 @@ class Events:
         text = TEXTS[i % len(TEXTS)]
         return f"{text} (#{i} {uuid.uuid4().hex[:6]})" if self.unique and len(text) >= 10 else text
 
-    def make(self, count: int, residents: int) -> tuple[list[bytes], list[str]]:
+    def make(self, count: int, residents: int, first_resident: int = 0) -> tuple[list[bytes], list[str]]:
         raws, tokens = [], []
         for _ in range(count):
             i = self.n
             self.n += 1
-            user = "U" + hashlib.md5(f"resident-{i % residents}".encode()).hexdigest()
+            user = "U" + hashlib.md5(f"resident-{first_resident + i % residents}".encode()).hexdigest()
             token = uuid.uuid4().hex
             event = {
                 "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
@@ -136,7 +138,7 @@ def uvicorn_cmd(target: str, port: int) -> list[str]:
 def prepare_postgres(admin_url: str) -> str:
     import asyncpg
 
-    name = f"bench_{uuid.uuid4().hex[:8]}"
+    name = f"perfpg_bench_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
         conn = await asyncpg.connect(admin_url)
@@ -200,7 +202,7 @@ def main() -> None:
     parser.add_argument("--half-seconds", type=float, default=3.0, help="duration of the half-rate run")
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--postgres", help="admin URL; a fresh database is created")
-    parser.add_argument("--redis", help="Redis URL (flushed)")
+    parser.add_argument("--redis", help="Redis URL; its database is claimed as tests do and flushed (none given: any free one)")
     parser.add_argument("--workers", type=int, default=0, help="`madoguchi worker` processes (with Redis)")
     parser.add_argument("--unique-texts", action="store_true",
                         help="every sentence differs (the risk encoder's cache never answers)")
@@ -218,11 +220,14 @@ def main() -> None:
            "MADOGUCHI_INBOX_MAX_PENDING": "100000"}
     if args.postgres:
         env["MADOGUCHI_DATABASE_URL"] = prepare_postgres(args.postgres)
-    if args.redis:
-        import redis
+    with contextlib.ExitStack() as claims:
+        if args.redis:  # claimed like a test run's (bench/claims.py), so neither flushes the other's
+            env["MADOGUCHI_REDIS_URL"] = claims.enter_context(claimed_redis(args.redis))
+        run(args, env, sink_port, bare_port, app_port, sink, gen_cpu, srv_cpu, pinned)
 
-        redis.Redis.from_url(args.redis).flushdb()
-        env["MADOGUCHI_REDIS_URL"] = args.redis
+
+def run(args: argparse.Namespace, env: dict[str, str], sink_port: int, bare_port: int, app_port: int,
+        sink: str, gen_cpu: int | None, srv_cpu: int | None, pinned: object) -> None:
     if args.workers:
         env["MADOGUCHI_INBOX_IN_WEB"] = "false"
     procs: list[subprocess.Popen[bytes]] = []

@@ -55,8 +55,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         return engine
-    # hide_parameters: an error's message (and any traceback) never carries the bound values
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True, **kwargs)
+    # hide_parameters: an error's message (and any traceback) never carries the bound values.
+    # No pre-ping: it cost a round trip per transaction (two per inbound event). A connection
+    # broken by a database restart fails its first use and is dropped from the pool (the inbox
+    # consumer retries that event once: handoff.queue); pool_recycle bounds a connection's age.
+    return create_async_engine(url, pool_pre_ping=False, pool_recycle=1800, pool_size=10, max_overflow=10,
+                               hide_parameters=True, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

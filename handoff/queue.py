@@ -37,9 +37,11 @@ import structlog
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from sqlalchemy.exc import DBAPIError
 
 from casecore import crypto
 from handoff.events import InboundEvent
+from handoff.locks import LEASED
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[InboundEvent], Awaitable[object]]
@@ -274,6 +276,24 @@ class InProcessQueue:
             self._journal.close()
 
 
+# Renew each lease still ours (a list of 1/0, one per key).
+_RENEW_IF_MINE = """
+local kept = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    kept[i] = 1
+  else
+    kept[i] = 0
+  end
+end
+return kept
+"""
+_RELEASE_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 # Refuse when the shard's stream holds its share of the limit; else add (one round trip).
 _ADD_UNLESS_FULL = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
@@ -285,7 +305,7 @@ class RedisStreamQueue:
     GROUP = "workers"
 
     def __init__(self, redis: Redis, shards: int = 8, lease_ms: int = 15_000, prefix: str = "madoguchi:inbox",
-                 *, consume: bool = True, max_pending: int = 100_000, batch: int = 50) -> None:
+                 *, consume: bool = True, max_pending: int = 100_000, batch: int = 50, concurrency: int = 8) -> None:
         self._r = redis
         self._shards = shards
         self._lease_ms = lease_ms
@@ -300,6 +320,9 @@ class RedisStreamQueue:
         self._handler: Handler | None = None
         self._stopping = False
         self._add = redis.register_script(_ADD_UNLESS_FULL)
+        self._renew = redis.register_script(_RENEW_IF_MINE)
+        self._release_if_mine = redis.register_script(_RELEASE_IF_MINE)
+        self._slots = asyncio.Semaphore(concurrency)  # events processed at once, over all shards
         self._outbox: list[tuple[str, str, asyncio.Future[object]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -358,15 +381,27 @@ class RedisStreamQueue:
 
     # --- leases, balanced over the live consumers -----------------------------------------
     async def _announce(self) -> None:
+        """Say we are alive and renew the leases we hold, in one round trip; a lease found
+        taken by another process (ours expired while Redis was away) is dropped here."""
         now = time.time() * 1000
         members = f"{self._prefix}:members"
+        held = sorted(self._held)
         async with self._r.pipeline(transaction=False) as p:
             p.zadd(members, {self._me: now})
             p.zremrangebyscore(members, 0, now - self._lease_ms)
             p.zcard(members)
-            self._members = max(1, (await p.execute())[-1])
+            if held:
+                await self._renew(keys=[self._lease(s) for s in held], args=[self._me, self._lease_ms], client=p)
+            results = await p.execute()
+        self._members = max(1, results[2])
+        if held:
+            for shard, kept in zip(held, results[3], strict=True):
+                if not kept:
+                    self._held.discard(shard)
 
     async def _heartbeat(self) -> None:
+        # Every third of the lease, whatever the consumers are doing (a slow event included),
+        # so a live process never loses a lease it is using.
         while not self._stopping:
             await asyncio.sleep(self._lease_ms / 3000)
             with contextlib.suppress(Exception):
@@ -376,20 +411,17 @@ class RedisStreamQueue:
         return math.ceil(self._shards / self._members)
 
     async def _hold_lease(self, shard: int) -> bool:
-        key = self._lease(shard)
+        """Whether this process consumes `shard` now. A held lease costs nothing here (the
+        heartbeat renews it); one beyond our fair share is handed over; a free one is taken
+        while we hold less than our share."""
         if shard in self._held:
             if sorted(self._held).index(shard) >= self._fair_share():
                 await self._release(shard)  # a consumer joined: hand the shards beyond our share over
                 return False
-            owner = await self._r.get(key)
-            if owner is not None and owner.decode() == self._me:
-                await self._r.pexpire(key, self._lease_ms)
-                return True
-            self._held.discard(shard)  # lost it (expired while Redis was away)
-            return False
+            return True
         if len(self._held) >= self._fair_share():
             return False
-        if await self._r.set(key, self._me, nx=True, px=self._lease_ms):
+        if await self._r.set(self._lease(shard), self._me, nx=True, px=self._lease_ms):
             self._held.add(shard)
             return True
         return False
@@ -397,8 +429,7 @@ class RedisStreamQueue:
     async def _release(self, shard: int) -> None:
         self._held.discard(shard)
         with contextlib.suppress(Exception):
-            if (await self._r.get(self._lease(shard)) or b"").decode() == self._me:
-                await self._r.delete(self._lease(shard))
+            await self._release_if_mine(keys=[self._lease(shard)], args=[self._me])
 
     async def _consume(self, shard: int) -> None:
         stream = self._stream(shard)
@@ -431,19 +462,35 @@ class RedisStreamQueue:
                 await asyncio.sleep(1)
 
     async def _handle_batch(self, shard: int, stream: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        renewed = time.monotonic()
-        for _, fields in entries:
-            if fields:  # an empty entry was deleted meanwhile
-                await _acks_first()  # a web process that also consumes
-                await _handle_safely(self._handler, _open(fields[b"e"]))
-            if time.monotonic() - renewed > self._lease_ms / 3000:  # a slow batch keeps its lease
-                await self._r.pexpire(self._lease(shard), self._lease_ms)
-                renewed = time.monotonic()
-        ids = [entry_id for entry_id, _ in entries]
-        async with self._r.pipeline(transaction=False) as p:  # one round trip for the batch
-            p.xack(stream, self.GROUP, *ids)
-            p.xdel(stream, *ids)
-            await p.execute()
+        """One batch of a shard: conversations side by side (each in its order, at most
+        `concurrency` events at once over all shards), then one XACK + XDEL for what was done.
+        Entries left when the lease is lost stay pending for the new holder."""
+        by_key: dict[str, list[tuple[bytes, InboundEvent]]] = {}
+        empty: list[bytes] = []
+        for entry_id, fields in entries:
+            if not fields:  # an empty entry was deleted meanwhile
+                empty.append(entry_id)
+                continue
+            event = _open(fields[b"e"])
+            by_key.setdefault(event.conversation_key, []).append((entry_id, event))
+        done: list[bytes] = list(empty)
+
+        async def conversation(key: str, items: list[tuple[bytes, InboundEvent]]) -> None:
+            LEASED.set(key)  # this task's context only: the shard lease stands for the lock
+            for entry_id, event in items:
+                if shard not in self._held:
+                    return
+                async with self._slots:
+                    await _acks_first()  # a web process that also consumes
+                    await _handle_safely(self._handler, event)
+                done.append(entry_id)
+
+        await asyncio.gather(*(conversation(k, v) for k, v in by_key.items()))
+        if done:
+            async with self._r.pipeline(transaction=False) as p:  # one round trip for the batch
+                p.xack(stream, self.GROUP, *done)
+                p.xdel(stream, *done)
+                await p.execute()
 
     async def join(self, timeout: float = 30.0) -> None:
         """Wait until every stream is drained and acknowledged (tests)."""
@@ -481,7 +528,18 @@ async def _handle_safely(handler: Handler | None, event: InboundEvent) -> None:
     redelivery and the dedupe key make a later retry safe."""
     if handler is None:
         raise RuntimeError("queue not started")
-    try:
-        await handler(event)
-    except Exception:
-        log.exception("inbound_event_failed", channel=event.channel, event_id=event.channel_event_id)
+    for attempt in (1, 2):
+        try:
+            await handler(event)
+            return
+        except DBAPIError as exc:
+            # A pooled connection broken by a database restart (no pre-ping): it is dropped from
+            # the pool, and the event is tried once more on a fresh one.
+            if attempt == 1 and exc.connection_invalidated:
+                log.warning("inbound_event_retried_after_lost_connection", channel=event.channel)
+                continue
+            log.exception("inbound_event_failed", channel=event.channel, event_id=event.channel_event_id)
+            return
+        except Exception:
+            log.exception("inbound_event_failed", channel=event.channel, event_id=event.channel_event_id)
+            return

@@ -252,6 +252,82 @@ async def test_redis_leases_are_shared_fairly_between_workers(redis_url: str) ->
     await r2.aclose()
 
 
+async def test_a_worker_dying_mid_batch_loses_nothing(redis_url: str) -> None:
+    """A consumer that dies with entries read but not acknowledged (no XACK, no release, no
+    heartbeat): once its lease lapses the next consumer claims them (XAUTOCLAIM) and every
+    event is processed, in order per conversation."""
+    require("Redis", True)
+    prefix = f"t:{uuid.uuid4().hex[:6]}"
+    r1, r2 = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    started: list[str] = []
+
+    async def stuck(ev: InboundEvent) -> None:  # the process freezes mid-batch
+        started.append(ev.channel_event_id)
+        await asyncio.Event().wait()
+
+    a = RedisStreamQueue(r1, shards=2, lease_ms=600, prefix=prefix)
+    await a.start(stuck)
+    events = _events(4, 3)
+    for ev in events:
+        await a.submit(ev)
+    await _until(lambda: len(started) >= 1)
+    await asyncio.sleep(0.3)  # the shards' first batches are read (and stuck)
+    for t in a._tasks:  # dies: nothing acknowledged, nothing released
+        t.cancel()
+    await asyncio.gather(*a._tasks, return_exceptions=True)
+    handled: list[InboundEvent] = []
+    seen: set[str] = set()
+
+    async def handler(ev: InboundEvent) -> None:
+        if ev.channel_event_id not in seen:
+            seen.add(ev.channel_event_id)
+            handled.append(ev)
+
+    b = RedisStreamQueue(r2, shards=2, lease_ms=600, prefix=prefix)
+    await b.start(handler)
+    try:
+        await b.join(timeout=20)
+        assert seen == {ev.channel_event_id for ev in events}
+        assert set(started) <= seen  # the ones the dead worker had begun were claimed, not lost
+        assert all(v == list(range(3)) for v in _order(handled).values())
+    finally:
+        await b.stop()
+        await r1.aclose()
+        await r2.aclose()
+
+
+async def test_an_event_under_a_shard_lease_takes_no_redis_lock(redis_url: str) -> None:
+    """The consumer's lease stands for the conversation's Redis lock (two round trips an
+    event); a conversation processed outside the lease (the web chat) still takes it."""
+    from handoff.locks import LEASED, ConversationLocks
+
+    require("Redis", True)
+    r = Redis.from_url(redis_url)
+    locks = ConversationLocks(r)
+    taken: list[str] = []
+    real = r.lock
+
+    def spy(name: str, **kw):  # type: ignore[no-untyped-def]
+        taken.append(name)
+        return real(name, **kw)
+
+    r.lock = spy  # type: ignore[method-assign]
+    async with locks.hold("webchat:1"):
+        pass
+    assert len(taken) == 1
+
+    async def leased() -> None:
+        LEASED.set("line:U1")
+        async with locks.hold("line:U1"):
+            pass
+        async with locks.hold("line:U2"):  # another conversation: locked as before
+            pass
+
+    await asyncio.create_task(leased())
+    assert len(taken) == 2
+    await r.aclose()
+
+
 async def test_web_acks_and_a_worker_process_answers(line_api, pg_database: str, redis_url: str, tmp_path: Path) -> None:  # noqa: F811
     """`serve` with MADOGUCHI_INBOX_IN_WEB=false only enqueues; `madoguchi worker` (here its
     coroutine) processes and delivers through the channel's sender."""

@@ -121,12 +121,21 @@ def batches(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [messages[i : i + MAX_MESSAGES_PER_CALL] for i in range(0, len(messages), MAX_MESSAGES_PER_CALL)]
 
 
-def number_answer(text: str | None, numbered: Sequence[str]) -> str | None:
-    """The choice id a typed number ("2", "２", " 2. ") stands for, if it is one."""
-    if not text or not numbered:
+def typed_number(text: str | None) -> int | None:
+    """The number a message is, if it is only one ("2", "２", " 2. ")."""
+    if not text:
         return None
     cleaned = unicodedata.normalize("NFKC", text).strip().rstrip(".").strip()
     if not cleaned.isdigit() or len(cleaned) > 3:
         return None
-    index = int(cleaned)
+    return int(cleaned)
+
+
+def number_answer(text: str | None, numbered: Sequence[str]) -> str | None:
+    """The choice id a typed number ("2", "２", " 2. ") stands for, if it is one."""
+    if not numbered:
+        return None
+    index = typed_number(text)
+    if index is None:
+        return None
     return numbered[index - 1] if 1 <= index <= len(numbered) else None

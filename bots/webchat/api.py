@@ -41,6 +41,7 @@ from handoff.api.deps import Ctx, ws_ctx
 from handoff.context import HandoffContext as AppContext
 from handoff.events import MAX_TEXT_CHARS, InboundEvent
 from handoff.hub import conversation_topic
+from handoff.offload import run_pure
 from handoff.pages import all_languages, json_block, namespace_table, with_data_block
 from handoff.ratelimit import limiter, rule
 from handoff.router import ProcessResult
@@ -212,6 +213,27 @@ async def _bearer(authorization: str | None = Header(default=None)) -> str:
     return authorization[7:].strip()
 
 
+async def _flagged(text: str | None, language: str | None) -> bool:
+    """Whether the risk screen flags this text (on the step thread: its learned layer held the
+    event loop, and so every other resident's message, for tens of milliseconds)."""
+    return bool(text) and bool((await run_pure(screen, text, language=language)).kinds)
+
+
+async def _within_limits_or_flagged(ctx: AppContext, request: Request, conv: Conversation, text: str | None) -> None:
+    """The flood limits of a message. A crisis always gets through: text the risk screen flags
+    passes a limit that would refuse it (never silently dropped either way: a limited message
+    is answered 429 and the page sends it again). The screen runs only when a limit refuses:
+    the dialog step screens every message anyway, and screening each one twice (once on the
+    event loop) was the web chat's largest cost under load."""
+    for name, identity in (("messages_per_session", str(conv.id)), ("messages_per_ip", _limit_ip(_client_ip(request)))):
+        try:
+            await _limited(ctx, name, identity, conv.language)
+        except HTTPException as refused:
+            if refused.status_code != 429 or not await _flagged(text, conv.language):
+                raise
+            return
+
+
 async def _limited(ctx: AppContext, name: str, identity: str | None, language: str | None) -> None:
     verdict = await limiter(ctx).hit(rule(ctx, name), identity or "")
     if not verdict.allowed:
@@ -277,16 +299,11 @@ async def create_session(request: Request, response: Response, ctx: Ctx, body: N
 async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id: int = PathParam(ge=1, le=INT64_MAX),
                        token: str = Depends(_bearer)) -> dict[str, Any]:
     conv = await _session_conv(ctx, session_id, token, allow_closed=True)
-    # A crisis always gets through: flagged text passes the flood limits (never silently
-    # dropped either way: a limited message is answered 429 and the page sends it again).
-    flagged = bool(body.text) and bool(screen(body.text, language=conv.language).kinds)
     if conv.status == "closed":
-        if flagged:
+        if await _flagged(body.text, conv.language):
             return await _crisis_after_close(request, ctx, conv, body, token)
         return await _survey_after_close(ctx, conv, body)
-    if not flagged:
-        await _limited(ctx, "messages_per_session", str(session_id), conv.language)
-        await _limited(ctx, "messages_per_ip", _limit_ip(_client_ip(request)), conv.language)
+    await _within_limits_or_flagged(ctx, request, conv, body.text)
     event_id = f"{session_id}:{body.client_message_id or uuid.uuid4().hex}"
     result = await ctx.router.process(InboundEvent(
         channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
