@@ -1,0 +1,225 @@
+"""Pictures and documents from every channel (issue 16 item 1): checked by content, cleaned of
+EXIF/GPS, sealed under the resident's key, capped, shown to the counsellor with every view
+audited, erased with the resident; albums answered once; a counsellor's PDF sent back."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import select, text
+
+from bots.line import line_router
+from casecore import crypto
+from casecore import media as core
+from casecore.models import ContactPoint, Message
+from i18n.catalog import catalog
+from tests.conftest import TEST_SECRET
+from tests.standins import line_webhook as wh
+from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
+from tests.standins.stack import running_channels, with_channels
+from tests.test_line_webhook import USER, Line
+
+GPS_LAT = (35.0, 39.0, 29.58)  # 35°39'29.58" — 港区芝公園
+JPEG_SOI = b"\xff\xd8\xff"
+
+
+# ── realistic files, made here ────────────────────────────────────────────────────────────
+def letter_jpeg(width: int = 640, height: int = 480, *, gps: bool = True, orientation: int | None = 6) -> bytes:
+    """A photographed dunning letter from a phone: EXIF with the maker, GPS and rotation."""
+    from PIL import ImageDraw
+
+    img = Image.new("RGB", (width, height), (250, 248, 240))
+    draw = ImageDraw.Draw(img)
+    for y in range(40, height - 40, 24):
+        draw.line((40, y, width - 40, y), fill=(30, 30, 30), width=2)
+    draw.rectangle((width - 140, 30, width - 40, 90), outline=(200, 0, 0), width=4)  # 督促 stamp
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"
+    exif[0x0110] = "iPhone 15"
+    if orientation:
+        exif[0x0112] = orientation
+    if gps:
+        gps_ifd = {1: "N", 2: GPS_LAT, 3: "E", 4: (139.0, 44.0, 54.3)}
+        exif[0x8825] = gps_ifd
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif.tobytes(), quality=90)
+    return out.getvalue()
+
+
+def small_png(alpha: bool = False) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA" if alpha else "RGB", (64, 48), (10, 120, 200, 128) if alpha else (10, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def real_pdf(title: str = "申請書") -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=14)
+    pdf.cell(0, 10, "Housing benefit application form")
+    return bytes(pdf.output())
+
+
+def gps_of(data: bytes) -> Any:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.getexif().get_ifd(0x8825)
+
+
+# ── the core: type by content, re-encoding ────────────────────────────────────────────────
+@pytest.fixture(autouse=True)
+def _cipher() -> None:
+    crypto.configure(crypto.FieldCipher.from_secrets(TEST_SECRET))
+
+
+def test_type_is_found_from_the_bytes_never_the_name() -> None:
+    assert core.sniff(letter_jpeg()) == ("image/jpeg", "image")
+    assert core.sniff(real_pdf()) == ("application/pdf", "file")
+    assert core.sniff(small_png()) == ("image/png", "image")  # a PNG named "form.pdf" is a PNG
+    for bad in (b"<!DOCTYPE html><html><script>alert(1)</script>", b"  <html><body>x</body></html>",
+                b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>x</script></svg>',
+                b"MZ\x90\x00\x03" + b"\x00" * 60, b"\x7fELF\x02\x01\x01", b"#!/bin/sh\nrm -rf /"):
+        with pytest.raises(core.MediaRefused):
+            core.sniff(bad)
+    assert core.sniff(b"PK\x03\x04 a zip or an office document") == (core.OCTET, "file")
+
+
+def test_an_image_is_re_encoded_upright_without_exif_or_gps() -> None:
+    original = letter_jpeg(640, 480, orientation=6)
+    assert gps_of(original)  # the phone wrote where it was taken
+    checked = core.check(original)
+    assert checked.kind == "image" and checked.content_type == "image/jpeg"
+    with Image.open(io.BytesIO(checked.data)) as img:
+        assert img.size == (480, 640)  # rotated as EXIF said, then the tag dropped
+        assert not img.getexif() and not gps_of(checked.data)
+        assert "icc_profile" not in img.info and "exif" not in img.info
+    assert b"Apple" not in checked.data and b"iPhone" not in checked.data
+    with Image.open(io.BytesIO(checked.thumbnail or b"")) as thumb:
+        assert max(thumb.size) <= core.THUMB_SIDE
+    assert checked.fingerprint != __import__("hashlib").sha256(original).hexdigest()  # keyed, not a plain hash
+    assert checked.fingerprint == crypto.cipher().keyed_digest(original)
+
+
+def test_a_png_with_transparency_stays_png_and_bad_images_are_refused() -> None:
+    assert core.check(small_png(alpha=True)).content_type == "image/png"
+    truncated = letter_jpeg()[:900]
+    with pytest.raises(core.MediaRefused):
+        core.check(truncated)
+    with pytest.raises(core.MediaRefused):
+        core.check(b"\xff\xd8\xff\xe0 not really a jpeg")
+
+
+def test_a_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "MAX_IMAGE_PIXELS", 10_000)  # 640x480 is then a "bomb"
+    with pytest.raises(core.MediaRefused):
+        core.check(letter_jpeg())
+
+
+def test_filenames_are_labels_only() -> None:
+    assert core.safe_filename("../../etc/passwd") == "passwd"
+    assert core.safe_filename("C:\\Users\\花子\\督促状📄.jpg") == "督促状📄.jpg"
+    assert core.safe_filename('a"<b>\x00.pdf') == "ab.pdf"
+    assert core.safe_filename("") is None
+
+
+# ── LINE: content API through the stand-in ────────────────────────────────────────────────
+def media_event(kind: str, reply_token: str | None, *, image_set: dict[str, Any] | None = None,
+                external: bool = False, file_name: str = "督促状.pdf", file_size: int = 10) -> dict[str, Any]:
+    event = wh.media_event(USER, kind, reply_token)
+    if image_set is not None:
+        event["message"]["imageSet"] = image_set
+    if external:
+        event["message"]["contentProvider"] = {"type": "external", "originalContentUrl": "https://169.254.169.254/latest",
+                                               "previewImageUrl": "https://169.254.169.254/p"}
+    if kind == "file":
+        event["message"]["fileName"], event["message"]["fileSize"] = file_name, file_size
+    return event
+
+
+@pytest.fixture
+async def line(line_api, stack) -> AsyncIterator[Line]:  # noqa: F811
+    settings = with_channels(stack, line_channel_secret=CHANNEL_SECRET, line_channel_access_token=ACCESS_TOKEN,
+                             line_api_base_url=line_api.base_url, line_data_api_base_url=line_api.base_url,
+                             media_max_file_bytes=2 * 1024 * 1024)
+    async with running_channels(settings, "/webhooks/line", line_router) as running:
+        yield Line(running.ctx, running.client, line_api)
+
+
+async def media_rows(ctx: Any) -> list[core.ChannelMedia]:
+    async with ctx.sessions() as s:
+        return list((await s.scalars(select(core.ChannelMedia).order_by(core.ChannelMedia.id))).all())
+
+
+async def test_a_line_photo_mid_intake_is_stored_acknowledged_and_the_question_asked_again(line: Line) -> None:
+    await line.send(wh.follow_event(USER, line.token()))
+    question = line.last()["text"]
+    event = media_event("image", line.token())
+    photo = letter_jpeg()
+    line.api.add_content(event["message"]["id"], photo, "image/jpeg")
+    await line.send(event)
+    said = [m["text"] for m in line.api.messages_to(USER)[-2:]]
+    assert said[0] == catalog("ja", "media").text("received")
+    assert said[1] == question
+    assert not any(catalog("ja").text("unknown_input")[:10] in t for t in said)
+    assert not any(catalog("ja").text("media.unsupported")[:10] in t for t in said)
+    (row,) = await media_rows(line.ctx)
+    assert row.status == "stored" and row.kind == "image" and row.content_type == "image/jpeg"
+    assert not gps_of(row.data) and row.data.startswith(JPEG_SOI) and row.thumbnail
+    assert line.api.calls_to("getMessageContent") and not line.api.violations
+    async with line.ctx.engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT data, thumbnail, filename FROM channel_media"))).one()
+    async with line.ctx.sessions() as s:
+        kid = await s.scalar(select(ContactPoint.data_key_id))
+    assert raw[0].startswith(f"v2.{kid}.") and raw[1].startswith(f"v2.{kid}.")  # under the resident's key
+
+
+async def test_three_photos_sent_together_are_acknowledged_once(line: Line) -> None:
+    await line.send(wh.follow_event(USER, line.token()))
+    before = len(line.api.messages_to(USER))
+    set_id = uuid.uuid4().hex
+    events = [media_event("image", line.token(), image_set={"id": set_id, "index": i, "total": 3}) for i in (1, 2, 3)]
+    for e in events:
+        line.api.add_content(e["message"]["id"], letter_jpeg(320, 240), "image/jpeg")
+    await line.send(*events)
+    said = [m["text"] for m in line.api.messages_to(USER)[before:]]
+    assert said.count(catalog("ja", "media").text("received")) == 1 and len(said) == 2
+    assert [r.status for r in await media_rows(line.ctx)] == ["stored"] * 3
+
+
+async def test_line_video_audio_and_file_are_kept_and_external_content_is_not_fetched(line: Line) -> None:
+    await line.send(wh.follow_event(USER, line.token()))
+    video, audio, pdf = media_event("video", line.token()), media_event("audio", line.token()), \
+        media_event("file", line.token(), file_name="家賃のお知らせ🏠.pdf", file_size=len(real_pdf()))
+    line.api.add_content(video["message"]["id"], b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200, "video/mp4")
+    line.api.add_content(audio["message"]["id"], b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 200, "audio/m4a")
+    line.api.add_content(pdf["message"]["id"], real_pdf(), "application/pdf")
+    outside = media_event("image", line.token(), external=True)
+    await line.send(video, audio, pdf, outside)
+    rows = await media_rows(line.ctx)
+    assert [(r.kind, r.status, r.content_type) for r in rows] == [
+        ("video", "stored", "video/mp4"), ("audio", "stored", "audio/mp4"),
+        ("file", "stored", "application/pdf"), ("image", "unavailable", core.OCTET)]
+    assert rows[2].filename == "家賃のお知らせ🏠.pdf"
+    fetched = [c.path for c in line.api.calls_to("getMessageContent")]
+    assert len(fetched) == 3 and outside["message"]["id"] not in "".join(fetched)  # no SSRF
+    assert not line.api.violations
+    assert catalog("ja", "media").text("not_fetched") in [m["text"] for m in line.api.messages_to(USER)]
+
+
+async def test_an_oversized_line_file_is_not_kept_and_the_resident_is_told(line: Line) -> None:
+    await line.send(wh.follow_event(USER, line.token()))
+    big = media_event("image", line.token())
+    line.api.add_content(big["message"]["id"], JPEG_SOI + b"\x00" * (3 * 1024 * 1024), "image/jpeg")
+    await line.send(big)
+    (row,) = await media_rows(line.ctx)
+    assert row.status == "too_large" and row.data is None
+    assert catalog("ja", "media").text("too_large", limit=2) in [m["text"] for m in line.api.messages_to(USER)]
+    async with line.ctx.sessions() as s:
+        msg = await s.scalar(select(Message).where(Message.kind == "media"))
+        assert msg is not None and msg.media_type == "image"
