@@ -22,7 +22,16 @@ from tests.conftest import TEST_SECRET
 from tests.standins import line_webhook as wh
 from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
 from tests.standins.stack import running_channels, with_channels
+from tests.standins.telegram_fixtures import (  # noqa: F401
+    BOT_TOKEN,
+    WEBHOOK_SECRET,
+    message_update,
+    telegram_api,
+    telegram_server,
+)
 from tests.test_line_webhook import USER, Line
+from tests.test_telegram import USER as TG_USER
+from tests.test_telegram import Tg
 
 GPS_LAT = (35.0, 39.0, 29.58)  # 35°39'29.58" — 港区芝公園
 JPEG_SOI = b"\xff\xd8\xff"
@@ -223,3 +232,57 @@ async def test_an_oversized_line_file_is_not_kept_and_the_resident_is_told(line:
     async with line.ctx.sessions() as s:
         msg = await s.scalar(select(Message).where(Message.kind == "media"))
         assert msg is not None and msg.media_type == "image"
+
+
+# ── Telegram: getFile and the file download through the stand-in ─────────────────────────
+
+
+@pytest.fixture
+async def tg(telegram_api, stack) -> AsyncIterator[Tg]:  # noqa: F811
+    from bots.common.retry import RetryPolicy
+    from bots.telegram import telegram_router
+
+    settings = with_channels(stack, telegram_bot_token=BOT_TOKEN, telegram_webhook_secret=WEBHOOK_SECRET,
+                             telegram_api_base_url=telegram_api.base_url)
+    async with running_channels(settings, "/webhooks/telegram", telegram_router) as running:
+        running.ctx.extras["telegram"].sender.policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
+        yield Tg(running.ctx, running.client, telegram_api)
+
+
+def photo_sizes(api: Any, stem: str, data: bytes) -> list[dict[str, Any]]:
+    """As Telegram sends a photo: several sizes, the largest last; only the largest is served."""
+    api.add_file(f"{stem}-big", data, f"photos/{stem}.jpg")
+    return [{"file_id": f"{stem}-s", "file_unique_id": f"{stem}s", "width": 90, "height": 67, "file_size": 1200},
+            {"file_id": f"{stem}-big", "file_unique_id": f"{stem}b", "width": 640, "height": 480, "file_size": len(data)}]
+
+
+async def test_a_telegram_album_is_stored_whole_and_answered_once(tg: Tg) -> None:
+    await tg.send(message_update(TG_USER, "/start"))  # (the language comes from Telegram's language_code)
+    question = tg.last()["text"]
+    before = len(tg.api.sent_to(TG_USER))
+    for i in range(3):
+        update = message_update(TG_USER, None, photo=photo_sizes(tg.api, f"p{i}", letter_jpeg(640, 480)),
+                                media_group_id="13579246801357924", **({"caption": "督促状です"} if i == 0 else {}))
+        await tg.send(update)
+    said = [m["text"] for m in tg.api.sent_to(TG_USER)[before:]]
+    assert said == [catalog("ja", "media").text("received"), question]
+    rows = await media_rows(tg.ctx)
+    assert [(r.kind, r.status) for r in rows] == [("image", "stored")] * 3
+    assert all(not gps_of(r.data) for r in rows)
+    assert [c.params["file_id"] for c in tg.api.calls_to("getFile")] == ["p0-big", "p1-big", "p2-big"]
+    async with tg.ctx.sessions() as s:
+        captions = (await s.scalars(select(Message.text).where(Message.kind == "media").order_by(Message.id))).all()
+    assert captions == ["督促状です", None, None]
+    assert not tg.api.violations
+
+
+async def test_a_telegram_document_beyond_the_cap_is_not_downloaded(tg: Tg) -> None:
+    await tg.send(message_update(TG_USER, "/start"))
+    tg.api.add_file("bigdoc", b"%PDF-1.4\n" + b"0" * 1024, "documents/file_1.pdf")
+    doc = {"file_id": "bigdoc", "file_unique_id": "bd", "file_name": "給与明細.pdf", "mime_type": "application/pdf",
+           "file_size": 25 * 1024 * 1024}  # what Telegram says: beyond its own 20 MB getFile limit
+    await tg.send(message_update(TG_USER, None, document=doc))
+    (row,) = await media_rows(tg.ctx)
+    assert row.status == "too_large" and row.filename == "給与明細.pdf" and row.data is None
+    assert not tg.api.calls_to("getFile")
+    assert catalog("ja", "media").text("too_large", limit=10) in [m["text"] for m in tg.api.sent_to(TG_USER)]
