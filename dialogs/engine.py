@@ -396,7 +396,7 @@ class _Step:
             return self.result()
         if self.inp.kind == "media" and self.inp.media in ("received", "album_more"):
             if self.inp.media == "received":  # kept for the counsellor: said once per album
-                self.out.append(OutboundMessage(text=catalog(self.s.language, "media").text("received")))
+                self.out.append(OutboundMessage(text=catalog(self.s.language, "media").text("received"), kind="notice"))
             return self.result()
         cmd = self.command(None)
         if cmd == "human" and not self.s.human_requested:
@@ -444,7 +444,7 @@ class _Step:
             return self.result()
         if self.inp.media == "received":
             if not finding:
-                self.out.append(OutboundMessage(text=catalog(self.s.language, "media").text("received")))
+                self.out.append(OutboundMessage(text=catalog(self.s.language, "media").text("received"), kind="notice"))
         elif self.inp.media is None and not finding:
             self.say("media.unsupported")
         self.ask(node)

@@ -16,9 +16,11 @@ from sqlalchemy import select, text
 from bots.line import line_router
 from casecore import crypto
 from casecore import media as core
-from casecore.models import ContactPoint, Message
+from casecore.models import ContactPoint, Conversation, Message
 from i18n.catalog import catalog
 from tests.conftest import TEST_SECRET
+from tests.dovecot import dovecot_fixture  # noqa: F401  (fixture "dovecot")
+from tests.smtp_sink import smtp_sink_fixture  # noqa: F401  (fixture "smtp_sink")
 from tests.standins import line_webhook as wh
 from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
 from tests.standins.stack import running_channels, with_channels
@@ -74,6 +76,21 @@ def real_pdf(title: str = "申請書") -> bytes:
     pdf.set_font("helvetica", size=14)
     pdf.cell(0, 10, "Housing benefit application form")
     return bytes(pdf.output())
+
+
+async def raw_database(ctx: Any) -> bytes:
+    """What the database holds, byte for byte: the SQLite file and its WAL, or every row of
+    PostgreSQL's channel_media and message tables as stored."""
+    from pathlib import Path
+
+    url = ctx.engine.url
+    if url.get_backend_name() == "sqlite":
+        parts = [Path(url.database), Path(url.database + "-wal")]
+        return b"".join(p.read_bytes() for p in parts if p.exists())
+    async with ctx.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT data, thumbnail, filename, sha256 FROM channel_media"))).all()
+        msgs = (await conn.execute(text("SELECT text FROM message"))).all()
+    return "\n".join(str(v) for row in [*rows, *msgs] for v in row).encode()
 
 
 def gps_of(data: bytes) -> Any:
@@ -286,3 +303,83 @@ async def test_a_telegram_document_beyond_the_cap_is_not_downloaded(tg: Tg) -> N
     assert row.status == "too_large" and row.filename == "給与明細.pdf" and row.data is None
     assert not tg.api.calls_to("getFile")
     assert catalog("ja", "media").text("too_large", limit=10) in [m["text"] for m in tg.api.sent_to(TG_USER)]
+
+
+# ── email: attachments, inline images, signatures, forwarded mail ─────────────────────────
+def scanned_letter_mail() -> bytes:
+    """As a phone's mail app sends it: text and HTML alternatives, the HTML's inline image in
+    multipart/related, a photographed letter attached, and the whole signed with S/MIME."""
+    from email.message import EmailMessage
+    from email.mime.application import MIMEApplication
+    from email.mime.multipart import MIMEMultipart
+    from email.policy import default
+
+    body = EmailMessage()
+    body.set_content("市役所から督促状が届きました。写真を送ります。家賃も払えていません。")
+    body.add_alternative('<p>市役所から督促状が届きました。<img src="cid:stamp@x"></p>', subtype="html")
+    body.get_payload()[1].add_related(small_png(), maintype="image", subtype="png", cid="<stamp@x>")
+    body.add_attachment(letter_jpeg(), maintype="image", subtype="jpeg", filename="督促状📄.jpg")
+    del body["MIME-Version"]
+    signed = MIMEMultipart("signed", protocol="application/pkcs7-signature", micalg="sha-256", policy=default)
+    signed["From"], signed["To"] = "Hanako Yamada <hanako@example.ne.jp>", "soudan@example.lg.jp"
+    signed["Subject"], signed["Message-ID"] = "督促状が届きました", f"<scan-{uuid.uuid4().hex}@example.ne.jp>"
+    signed.attach(body)
+    signed.attach(MIMEApplication(b"0\x82\x05\x00 pkcs7 signature bytes", "pkcs7-signature", name="smime.p7s"))
+    return signed.as_bytes()
+
+
+def test_a_mail_gives_its_text_its_attachment_and_its_inline_image_not_its_signature() -> None:
+    from bots.email.intake import mail_media
+    from bots.email.parse import parse_mail
+
+    mail = parse_mail(scanned_letter_mail())
+    assert "督促状が届きました" in mail.text and "家賃も払えていません" in mail.text
+    items = mail_media(mail)
+    assert [(i.declared_type, i.filename) for i in items] == [("image/png", None), ("image/jpeg", "督促状📄.jpg")]
+    assert items[1].data.startswith(JPEG_SOI) and gps_of(items[1].data)  # as sent, until the store cleans it
+    assert not any(a.content_type == "application/pkcs7-signature" for a in mail.attachments)
+
+
+def test_a_forwarded_mail_is_kept_whole_as_a_file() -> None:
+    from email.message import EmailMessage
+
+    from bots.email.intake import mail_media
+    from bots.email.parse import parse_mail
+
+    original = EmailMessage()
+    original["From"], original["Subject"] = "kanri@fudosan.example.jp", "家賃のお支払いについて"
+    original.set_content("3か月分の家賃が未納です。")
+    outer = EmailMessage()
+    outer["From"], outer["To"], outer["Message-ID"] = "taro@example.jp", "soudan@example.lg.jp", "<fwd-1@example.jp>"
+    outer["Subject"] = "Fwd: 家賃のお支払いについて"
+    outer.set_content("大家さんからのメールを転送します。")
+    outer.add_attachment(original)
+    mail = parse_mail(outer.as_bytes())
+    (item,) = mail_media(mail)
+    assert item.filename == "forwarded.eml" and item.kind == "file"
+    assert b"kanri@fudosan.example.jp" in item.data
+    checked = core.check(item.data)
+    assert checked.content_type == core.OCTET  # served only as a download
+
+
+async def test_an_emailed_letter_reaches_the_counsellor_sealed_and_the_resident_is_told(
+    tmp_path, dovecot, smtp_sink,
+) -> None:
+    from casecore.media import ChannelMedia
+    from tests.conftest import make_settings
+    from tests.test_email_channel import email_app
+
+    async with email_app(make_settings(tmp_path), dovecot, smtp_sink) as running:
+        dovecot.append(scanned_letter_mail())
+        (answer,) = await smtp_sink.wait_for(1)
+        assert catalog("ja", "media").text("received") in answer.text
+        async with running.ctx.sessions() as s:
+            rows = (await s.scalars(select(ChannelMedia).order_by(ChannelMedia.id))).all()
+            conv = await s.scalar(select(Conversation))
+        # (the inline PNG has no transparency: re-encoded as a JPEG like the photo)
+        assert [(r.kind, r.status, r.content_type) for r in rows] == [("image", "stored", "image/jpeg")] * 2
+        assert rows[1].filename == "督促状📄.jpg" and not gps_of(rows[1].data)
+        assert rows[0].conversation_id == conv.id
+        raw = await raw_database(running.ctx)
+        assert JPEG_SOI + b"\xe0" not in raw and JPEG_SOI + b"\xe1" not in raw and b"JFIF" not in raw
+        assert "督促状📄".encode() not in raw

@@ -261,7 +261,7 @@ def _media_input(event: InboundEvent, stored: media_actions.Stored | None) -> st
 def _media_notices(router: Router, stored: media_actions.Stored, language: str | None) -> list[OutboundMessage]:
     words = catalog(language, "media")
     limit = max(1, media_actions.MediaLimits.of(router).max_file_bytes // (1024 * 1024))
-    return [OutboundMessage(text=words.text(key, limit=limit)) for key in stored.notices()]
+    return [OutboundMessage(text=words.text(key, limit=limit), kind="notice") for key in stored.notices()]
 
 
 async def _media_notices_only(router: Router, s: AsyncSession, conv: Conversation, event: InboundEvent,
