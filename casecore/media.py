@@ -62,6 +62,7 @@ class ChannelMedia(Base):
     thumbnail: Mapped[bytes | None] = mapped_column(EncryptedBytes, nullable=True)
     counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("counsellor.id"), nullable=True)
     album: Mapped[str | None] = mapped_column(String(32), nullable=True)  # keyed id of photos sent together
+    downloaded_at: Mapped[datetime | None] = mapped_column(nullable=True)  # an outbound link's one use
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

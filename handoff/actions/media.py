@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,8 @@ from casecore import audit, crypto
 from casecore import media as core
 from casecore.models import Conversation, Message
 from handoff.events import InboundEvent, InboundMedia
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,3 +145,135 @@ async def by_message(s: AsyncSession, conversation_id: int) -> dict[int, list[co
 def event_items(event: InboundEvent) -> list[InboundMedia]:
     """The event's attachments: bytes in hand, then references the consumer could not fetch."""
     return [*event.attachments, *(r for r in event.media_refs if not r.data)]
+
+
+# ── a counsellor's document to the resident ───────────────────────────────────────────────
+LINK_HOURS = 72
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    message_id: int
+    media_id: int
+
+
+async def send_document(ctx: Any, conversation_id: int, actor: Any, data: bytes,
+                        filename: str | None) -> SentDocument:
+    """Store a counsellor's PDF on the transcript (sealed like inbound media) and deliver it
+    after the commit: Telegram and email carry the file; LINE and the web chat get a signed,
+    short-lived, one-use link to the operator's own server. Only a PDF is accepted."""
+    from casecore.types import utcnow
+    from handoff import document_links
+    from handoff.actions.base import ActionError, atomic
+    from handoff.ownership import require_owner
+    from handoff.relay import target_of
+    from i18n.catalog import catalog
+
+    limits = MediaLimits.of(getattr(ctx, "router", None))
+    if not data:
+        raise ActionError(422, "the document is empty")
+    if len(data) > min(limits.max_file_bytes, MAX_DOCUMENT_BYTES):
+        raise ActionError(413, "the document is larger than the limit")
+    try:
+        ctype, _ = core.sniff(data)
+    except core.MediaRefused as exc:
+        raise ActionError(415, "only a PDF can be sent") from exc
+    if ctype != "application/pdf":
+        raise ActionError(415, "only a PDF can be sent")
+    name = core.safe_filename(filename) or "document.pdf"
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    now = utcnow()
+    async with atomic(ctx) as (s, after):
+        conv = await require_owner(s, conversation_id, actor)
+        language = conv.language
+        msg = Message(conversation_id=conv.id, direction="out", sender="counsellor", counsellor_id=actor.id,
+                      channel=conv.channel, kind="document", text=f"書類を送りました（{name}）", language="ja",
+                      media_type="file", delivery_status="sent" if conv.channel == "webchat" else "pending",
+                      created_at=now)
+        s.add(msg)
+        await s.flush()
+        row = core.ChannelMedia(conversation_id=conv.id, message_id=msg.id, direction="out", kind="file",
+                                status="stored", content_type="application/pdf", size=len(data),
+                                sha256=crypto.cipher().keyed_digest(data), filename=name, data=data,
+                                counsellor_id=actor.id, created_at=now)
+        s.add(row)
+        await s.flush()
+        words = catalog(language, "media")
+        if conv.channel in ("line", "webchat"):
+            secret = ctx.settings.resolved_secret_key()
+            token = document_links.issue(secret, row.id, hours=LINK_HOURS)
+            resident_text = words.text("document_link", hours=LINK_HOURS,
+                                       url=document_links.url(ctx.settings.public_base_url, token))
+        else:
+            resident_text = words.text("document_sent")
+        msg.translation, msg.translation_language, msg.translation_status = resident_text, words.language, "document"
+        await audit.record(s, action="document_sent", target_type="conversation", target_id=conv.id,
+                           actor_type="counsellor", actor_id=actor.id,
+                           detail={"message_id": msg.id, "media_id": row.id, "bytes": len(data)})
+        target = target_of(conv)
+        after.call(_deliver_document, ctx, target, msg.id, conv.channel, data, name, resident_text)
+        return SentDocument(msg.id, row.id)
+
+
+async def _deliver_document(ctx: Any, target: Any, message_id: int, channel: str, data: bytes, name: str,
+                            text: str) -> None:
+    from dialogs.types import OutboundMessage
+    from handoff.actions.messages import record_delivery
+    from handoff.delivery import DeliveryError
+    from handoff.hub import conversation_topic
+
+    topic = conversation_topic(target.conversation_id)
+    await ctx.hub.publish(topic, {"type": "counsellor_message", "conversation_id": target.conversation_id,
+                                  "message_id": message_id})
+    if channel == "webchat":
+        return
+    sender = ctx.router.senders.get(channel)
+    hook = getattr(sender, "send_document", None)
+    if sender is None or hook is None:  # LINE: the link, as a text
+        ok = await ctx.router.deliver(target, [OutboundMessage(text=text)], [message_id])
+    else:
+        try:
+            await hook(target, data, name, text)
+            ok = True
+        except (DeliveryError, OSError) as exc:
+            log.warning("document_delivery_failed", channel=channel, error=type(exc).__name__)
+            ok = False
+        await record_delivery(ctx, [message_id], "sent" if ok else "failed")
+    await ctx.hub.publish(topic, {"type": "delivery", "conversation_id": target.conversation_id,
+                                  "message_id": message_id, "delivery_status": "sent" if ok else "failed"})
+
+
+async def open_document_link(ctx: Any, media_id: int) -> tuple[bytes, str] | None:
+    """The document behind a resident's one-use link, marked used (None: gone or used)."""
+    from sqlalchemy import update
+
+    from casecore.types import utcnow
+    from handoff.actions.base import atomic
+
+    async with atomic(ctx) as (s, _after):
+        taken = await s.execute(update(core.ChannelMedia).where(
+            core.ChannelMedia.id == media_id, core.ChannelMedia.direction == "out",
+            core.ChannelMedia.status == "stored", core.ChannelMedia.downloaded_at.is_(None),
+        ).values(downloaded_at=utcnow()).execution_options(synchronize_session=False))
+        if not taken.rowcount:
+            return None
+        row = await s.get(core.ChannelMedia, media_id)
+        assert row is not None and row.data is not None
+        await audit.record(s, action="document_downloaded", target_type="conversation", target_id=row.conversation_id,
+                           actor_type="resident", detail={"media_id": media_id})
+        return row.data, row.filename or "document.pdf"
+
+
+async def audited_media(s: AsyncSession, conv: Conversation, media_id: int, me: Any, *, thumb: bool,
+                        why: dict[str, Any]) -> core.ChannelMedia | None:
+    """One media row of this conversation for a counsellor allowed to read it; every view is
+    an audit row (in the read's transaction)."""
+    row = await s.get(core.ChannelMedia, media_id)
+    if row is None or row.conversation_id != conv.id or row.status != "stored":
+        return None
+    await audit.record(s, action="read_media", target_type="conversation", target_id=conv.id,
+                       actor_type="counsellor", actor_id=me.id,
+                       detail={"media_id": media_id, "thumb": thumb, **why})
+    return row

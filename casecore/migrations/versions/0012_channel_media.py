@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("thumbnail", sa.Text(), nullable=True),
         sa.Column("counsellor_id", Id, sa.ForeignKey("counsellor.id"), nullable=True),
         sa.Column("album", sa.String(32), nullable=True),
+        sa.Column("downloaded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_channel_media_conversation", "channel_media", ["conversation_id", "id"])
