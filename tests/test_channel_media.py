@@ -16,10 +16,11 @@ from sqlalchemy import select, text
 from bots.line import line_router
 from casecore import crypto
 from casecore import media as core
-from casecore.models import ContactPoint, Conversation, Message
+from casecore.models import AuditEvent, ContactPoint, Conversation, Message
 from i18n.catalog import catalog
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, Running
 from tests.dovecot import dovecot_fixture  # noqa: F401  (fixture "dovecot")
+from tests.handoff_helpers import counsellor_client
 from tests.smtp_sink import smtp_sink_fixture  # noqa: F401  (fixture "smtp_sink")
 from tests.standins import line_webhook as wh
 from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
@@ -27,6 +28,7 @@ from tests.standins.stack import running_channels, with_channels
 from tests.standins.telegram_fixtures import (  # noqa: F401
     BOT_TOKEN,
     WEBHOOK_SECRET,
+    callback_update,
     message_update,
     telegram_api,
     telegram_server,
@@ -263,7 +265,9 @@ async def tg(telegram_api, stack) -> AsyncIterator[Tg]:  # noqa: F811
                              telegram_api_base_url=telegram_api.base_url)
     async with running_channels(settings, "/webhooks/telegram", telegram_router) as running:
         running.ctx.extras["telegram"].sender.policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
-        yield Tg(running.ctx, running.client, telegram_api)
+        resident = Tg(running.ctx, running.client, telegram_api)
+        resident.running = running  # type: ignore[attr-defined]
+        yield resident
 
 
 def photo_sizes(api: Any, stem: str, data: bytes) -> list[dict[str, Any]]:
@@ -383,3 +387,121 @@ async def test_an_emailed_letter_reaches_the_counsellor_sealed_and_the_resident_
         raw = await raw_database(running.ctx)
         assert JPEG_SOI + b"\xe0" not in raw and JPEG_SOI + b"\xe1" not in raw and b"JFIF" not in raw
         assert "督促状📄".encode() not in raw
+
+
+# ── the console: audited views, a counsellor's PDF back ───────────────────────────────────
+async def _claimed_line_photo(line: Line, sato: Any) -> tuple[int, dict[str, Any]]:
+    """A LINE resident sends a photographed letter, asks for a person; sato claims."""
+    await line.send(wh.follow_event(USER, line.token()))
+    event = media_event("image", line.token())
+    line.api.add_content(event["message"]["id"], letter_jpeg(), "image/jpeg")
+    await line.send(event)
+    await line.tap("human")
+    async with line.ctx.sessions() as s:
+        conv = await s.scalar(select(Conversation).where(Conversation.channel == "line"))
+    assert (await sato.post(f"/api/conversations/{conv.id}/claim")).status_code == 200
+    transcript = (await sato.get(f"/api/conversations/{conv.id}")).json()["transcript"]
+    (entry,) = [m for m in transcript if m["media"]]
+    return conv.id, entry
+
+
+async def audits(ctx: Any, action: str) -> list[AuditEvent]:
+    async with ctx.sessions() as s:
+        return list((await s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))).all())
+
+
+@pytest.fixture
+async def line_app(line_api, stack) -> AsyncIterator[tuple[Line, Running]]:  # noqa: F811
+    settings = with_channels(stack, line_channel_secret=CHANNEL_SECRET, line_channel_access_token=ACCESS_TOKEN,
+                             line_api_base_url=line_api.base_url, public_base_url="https://soudan.example.lg.jp")
+    async with running_channels(settings, "/webhooks/line", line_router) as running:
+        yield Line(running.ctx, running.client, line_api), running
+
+
+async def test_every_view_of_a_photo_is_audited_and_served_so_no_page_can_run_it(line_app) -> None:
+    line, running = line_app
+    async with counsellor_client(running, "sato") as sato, counsellor_client(running, "suzuki") as suzuki:
+        cid, entry = await _claimed_line_photo(line, sato)
+        (m,) = entry["media"]
+        assert m["kind"] == "image" and m["status"] == "stored" and m["has_thumb"] and "data" not in m
+        full = await sato.get(f"/api/conversations/{cid}/media/{m['id']}")
+        thumb = await sato.get(f"/api/conversations/{cid}/media/{m['id']}/thumb")
+        for r in (full, thumb):
+            assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+            assert r.headers["cache-control"].startswith("no-store")
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert "default-src 'none'" in r.headers["content-security-policy"]
+            assert "sandbox" in r.headers["content-security-policy"]
+        assert full.content.startswith(JPEG_SOI) and not gps_of(full.content)
+        assert len(thumb.content) < len(full.content)
+        # need-to-know: a colleague who neither holds it nor is assigned the case sees nothing
+        assert (await suzuki.get(f"/api/conversations/{cid}/media/{m['id']}")).status_code == 404
+        assert (await sato.get(f"/api/conversations/{cid}/media/{m['id'] + 999}")).status_code == 404
+    views = await audits(running.ctx, "read_media")
+    assert [(a.actor_id is not None, a.detail["media_id"], a.detail["thumb"]) for a in views] == [
+        (True, m["id"], False), (True, m["id"], True)]
+
+
+async def test_a_counsellor_sends_a_pdf_and_line_gets_a_one_use_link(line_app) -> None:
+    line, running = line_app
+    async with counsellor_client(running, "sato") as sato:
+        cid, _ = await _claimed_line_photo(line, sato)
+        pushed = len(line.api.messages_to(USER))
+        r = await sato.post(f"/api/conversations/{cid}/documents", content=real_pdf(),
+                            headers={"Content-Type": "application/pdf", "X-Filename": "%E7%94%B3%E8%AB%8B%E6%9B%B8.pdf"})
+        assert r.status_code == 201, r.text
+        from tests.standins.stack import settle
+        await settle(running.ctx, line.adapter)
+        (said,) = [m["text"] for m in line.api.messages_to(USER)[pushed:]]
+        assert said.startswith(catalog("ja", "media").text("document_link", hours=72, url="")[:20])
+        link = said.rsplit("\n", 1)[-1]
+        assert link.startswith("https://soudan.example.lg.jp/documents/")
+        path = link.removeprefix("https://soudan.example.lg.jp")
+        first = await running.client.get(path)
+        assert first.status_code == 200 and first.content.startswith(b"%PDF-")
+        assert first.headers["content-disposition"].startswith("attachment;")
+        assert "申請書".encode() not in first.headers["content-disposition"].encode("latin-1", "replace")
+        assert (await running.client.get(path)).status_code == 410  # one use
+        assert (await running.client.get(path[:-3] + "xyz")).status_code == 404  # forged
+        # not a PDF (a PNG named .pdf), empty, too large: refused, nothing sent
+        png = await sato.post(f"/api/conversations/{cid}/documents", content=small_png(),
+                              headers={"Content-Type": "application/pdf", "X-Filename": "form.pdf"})
+        empty = await sato.post(f"/api/conversations/{cid}/documents", content=b"",
+                                headers={"Content-Type": "application/pdf"})
+        big = await sato.post(f"/api/conversations/{cid}/documents", content=b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024),
+                              headers={"Content-Type": "application/pdf"})
+        assert (png.status_code, empty.status_code, big.status_code) == (415, 422, 413)
+        transcript = (await sato.get(f"/api/conversations/{cid}")).json()["transcript"]
+        doc = [m for m in transcript if m["kind"] == "document"]
+        assert len(doc) == 1 and doc[0]["media"][0]["direction"] == "out"
+        assert doc[0]["media"][0]["filename"] == "申請書.pdf"
+    assert [a.detail["media_id"] for a in await audits(running.ctx, "document_downloaded")] == [doc[0]["media"][0]["id"]]
+
+
+async def test_a_cross_site_document_post_is_refused(line_app) -> None:
+    line, running = line_app
+    async with counsellor_client(running, "sato") as sato:
+        cid, _ = await _claimed_line_photo(line, sato)
+        r = await sato.post(f"/api/conversations/{cid}/documents", content=real_pdf(),
+                            headers={"Content-Type": "application/pdf", "Origin": "https://evil.example",
+                                     "Sec-Fetch-Site": "cross-site"})
+        assert r.status_code == 403
+    assert not await audits(running.ctx, "document_sent")
+
+
+async def test_telegram_gets_the_pdf_as_a_document(tg: Tg) -> None:
+    await tg.send(message_update(TG_USER, "/start"))
+    await tg.send(callback_update(tg.api, TG_USER, "c:human"))
+    async with tg.ctx.sessions() as s:
+        conv = await s.scalar(select(Conversation))
+    assert conv is not None and conv.status == "waiting"
+    async with counsellor_client(tg.running, "sato") as sato:  # type: ignore[attr-defined]
+        assert (await sato.post(f"/api/conversations/{conv.id}/claim")).status_code == 200
+        r = await sato.post(f"/api/conversations/{conv.id}/documents", content=real_pdf(),
+                            headers={"Content-Type": "application/pdf", "X-Filename": "form.pdf"})
+        assert r.status_code == 201
+        await tg.settle()
+    (doc,) = tg.api.documents
+    assert doc["chat_id"] == TG_USER and doc["filename"] == "form.pdf" and doc["data"].startswith(b"%PDF-")
+    assert doc["caption"] == catalog("ja", "media").text("document_sent")
+    assert not tg.api.violations
