@@ -505,3 +505,69 @@ async def test_telegram_gets_the_pdf_as_a_document(tg: Tg) -> None:
     assert doc["chat_id"] == TG_USER and doc["filename"] == "form.pdf" and doc["data"].startswith(b"%PDF-")
     assert doc["caption"] == catalog("ja", "media").text("document_sent")
     assert not tg.api.violations
+
+
+# ── at rest: sealed, erased with the resident, listed in a disclosure ─────────────────────
+async def test_the_photo_is_sealed_at_rest_erased_with_the_resident_and_listed_in_a_disclosure(line: Line) -> None:
+    from casecore import disclosure, keys
+    from casecore import erasure as core_erasure
+    from tests.test_crypto_shredding import _backup, _raw_now, _tokens
+
+    await line.send(wh.follow_event(USER, line.token()))
+    event = media_event("file", line.token(), file_name="督促状_山田花子.pdf", file_size=len(real_pdf()))
+    line.api.add_content(event["message"]["id"], real_pdf(), "application/pdf")
+    photo = media_event("image", line.token())
+    line.api.add_content(photo["message"]["id"], letter_jpeg(), "image/jpeg")
+    await line.send(event, photo)
+    rows = await media_rows(line.ctx)
+    assert [r.status for r in rows] == ["stored", "stored"]
+    stored_jpeg = rows[1].data
+    raw = await raw_database(line.ctx)
+    for plain in (b"%PDF-", b"Housing benefit application", stored_jpeg[:64], JPEG_SOI + b"\xe0", b"JFIF",
+                  "督促状_山田花子".encode()):
+        assert plain not in raw, plain
+    async with line.ctx.sessions() as s:
+        cp = await s.scalar(select(ContactPoint))
+        record = await disclosure.resident_record(s, cp.id)
+    listed = [f for conv in record["conversations"] for f in conv["media"]]
+    assert [(f["kind"], f["filename"], f["content_type"]) for f in listed] == [
+        ("file", "督促状_山田花子.pdf", "application/pdf"), ("image", None, "image/jpeg")]
+
+    async with line.ctx.engine.connect() as conn:  # the media's own tokens, as stored
+        media_tokens = [v for row in (await conn.execute(text(
+            "SELECT data, thumbnail FROM channel_media"))).all() for v in row if v]
+    assert len(media_tokens) == 3  # the PDF, the photo, its thumbnail
+    before = await _backup(line)
+    async with line.ctx.sessions() as s, s.begin():
+        done = await core_erasure.erase_scope(s, await core_erasure.scope_of(s, [cp.id]))
+    assert done.rows["channel_media"] == 2 and cp.data_key_id in done.key_ids
+    from handoff.actions.erasure import destroy_keys_now
+
+    await destroy_keys_now(done.key_ids, line.ctx.engine)  # as the erasure action does after its commit
+    assert await media_rows(line.ctx) == []
+    after = await _raw_now(line)
+    assert cp.data_key_id.encode() not in after
+    # the old backup still holds the tokens, and none of them opens any more
+    sealed = [t for t in _tokens(before) if t.split(".")[1] == cp.data_key_id]
+    assert set(media_tokens) <= set(sealed)  # the backup holds them…
+    for token in sealed:  # …and after the erasure none of them opens
+        with pytest.raises(keys.KeyDestroyed):
+            crypto.cipher().decrypt_bytes(token)
+
+
+def test_bytes_tokens_round_trip_under_a_resident_key(tmp_path) -> None:
+    from casecore import keys
+
+    ring = keys.KeyRing(tmp_path / "keys.db", [TEST_SECRET])
+    keys.configure(ring)
+    try:
+        kid = ring.create("minato-tokyo")
+        data = letter_jpeg(64, 48)
+        token = crypto.cipher().encrypt_bytes(data, kid)
+        assert token.startswith(f"v2.{kid}.") and crypto.cipher().decrypt_bytes(token) == data
+        assert crypto.cipher().decrypt_bytes(crypto.cipher().encrypt_bytes(b"")) == b""
+        ring.destroy([kid])
+        with pytest.raises(keys.KeyDestroyed):
+            crypto.cipher().decrypt_bytes(token)
+    finally:
+        keys.configure(None)
