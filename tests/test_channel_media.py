@@ -571,3 +571,50 @@ def test_bytes_tokens_round_trip_under_a_resident_key(tmp_path) -> None:
             crypto.cipher().decrypt_bytes(token)
     finally:
         keys.configure(None)
+
+
+async def test_a_web_page_named_jpg_an_empty_file_and_a_full_conversation_are_not_kept(line: Line) -> None:
+    from handoff.actions.media import MediaLimits
+
+    await line.send(wh.follow_event(USER, line.token()))
+    html = media_event("file", line.token(), file_name="写真.jpg", file_size=60)
+    line.api.add_content(html["message"]["id"], b"<!DOCTYPE html><html><script>fetch('/api')</script></html>", "image/jpeg")
+    empty = media_event("file", line.token(), file_name="空.pdf", file_size=1)
+    line.api.add_content(empty["message"]["id"], b"", "application/pdf")
+    truncated = media_event("image", line.token())
+    line.api.add_content(truncated["message"]["id"], letter_jpeg()[:700], "image/jpeg")
+    await line.send(html, empty, truncated)
+    one = core.check(letter_jpeg(1600, 1200))
+    kept = len(one.data) + len(one.thumbnail or b"")
+    line.ctx.router.media_limits = MediaLimits(2 * 1024 * 1024, kept + kept // 2)  # room for one photo
+    first, second = media_event("image", line.token()), media_event("image", line.token())
+    line.api.add_content(first["message"]["id"], letter_jpeg(1600, 1200), "image/jpeg")
+    line.api.add_content(second["message"]["id"], letter_jpeg(1600, 1200), "image/jpeg")
+    await line.send(first, second)
+    rows = await media_rows(line.ctx)
+    assert [r.status for r in rows] == ["refused", "empty", "refused", "stored", "case_full"]
+    assert all(r.data is None for r in rows if r.status != "stored")
+    assert rows[0].filename == "写真.jpg" and rows[0].sha256  # the counsellor sees what came
+    said = [m["text"] for m in line.api.messages_to(USER)]
+    words = catalog("ja", "media")
+    for key in ("refused", "empty", "case_full"):
+        assert words.text(key) in said, key
+    assert await audits(line.ctx, "media_refused")
+
+
+async def test_a_photo_while_a_counsellor_holds_the_chat_reaches_them_and_the_bot_stays_silent(line_app) -> None:
+    line, running = line_app
+    async with counsellor_client(running, "sato") as sato:
+        cid, _ = await _claimed_line_photo(line, sato)
+        before = len(line.api.messages_to(USER))
+        photo, big = media_event("image", line.token()), media_event("image", line.token())
+        line.api.add_content(photo["message"]["id"], letter_jpeg(320, 240), "image/jpeg")
+        line.api.add_content(big["message"]["id"], JPEG_SOI + b"\x00" * (11 * 1024 * 1024), "image/jpeg")
+        await line.send(photo)
+        assert len(line.api.messages_to(USER)) == before  # the counsellor answers, not the bot
+        await line.send(big)
+        (told,) = [m["text"] for m in line.api.messages_to(USER)[before:]]
+        assert told == catalog("ja", "media").text("too_large", limit=10)
+        transcript = (await sato.get(f"/api/conversations/{cid}")).json()["transcript"]
+        statuses = [x["status"] for m in transcript for x in m["media"]]
+        assert statuses == ["stored", "stored", "too_large"]

@@ -70,7 +70,7 @@ def album_tag(group_id: str) -> str:
 
 
 async def _used_bytes(s: AsyncSession, conversation_id: int) -> int:
-    return int(await s.scalar(select(func.coalesce(func.sum(core.ChannelMedia.size), 0)).where(
+    return int(await s.scalar(select(func.coalesce(func.sum(core.ChannelMedia.size), 0)).where(  # (thumbnails aside)
         core.ChannelMedia.conversation_id == conversation_id, core.ChannelMedia.status == "stored")) or 0)
 
 
@@ -93,15 +93,12 @@ async def store(s: AsyncSession, conv: Conversation, message: Message, items: li
                                 album=tag, created_at=now, kind=_kind_of(item, None, media_type))
         size = len(item.data) or (item.declared_size or 0)
         row.size = size
-        if item.unavailable or (not item.data and item.ref):
+        if item.unavailable:
             row.status = "too_large" if item.unavailable == "too_large" else "unavailable"
         elif not item.data:
             row.status = "empty"
         elif len(item.data) > limits.max_file_bytes:
             row.status = "too_large"
-            row.sha256 = crypto.cipher().keyed_digest(item.data)
-        elif used + len(item.data) > limits.max_conversation_bytes:
-            row.status = "case_full"
             row.sha256 = crypto.cipher().keyed_digest(item.data)
         else:
             try:
@@ -112,10 +109,14 @@ async def store(s: AsyncSession, conv: Conversation, message: Message, items: li
                 await audit.record(s, action="media_refused", target_type="conversation", target_id=conv.id,
                                    detail={"reason": str(exc)[:60], "bytes": len(item.data)})
             else:
-                row.status, row.kind, row.content_type = "stored", checked.kind, checked.content_type
-                row.data, row.thumbnail, row.size, row.sha256 = (checked.data, checked.thumbnail,
-                                                                 len(checked.data), checked.fingerprint)
-                used += len(checked.data)
+                row.kind, row.content_type, row.sha256 = checked.kind, checked.content_type, checked.fingerprint
+                stored_size = len(checked.data) + len(checked.thumbnail or b"")
+                if used + stored_size > limits.max_conversation_bytes:  # what is kept counts, cleaned
+                    row.status = "case_full"
+                else:
+                    row.status, row.data, row.thumbnail, row.size = ("stored", checked.data, checked.thumbnail,
+                                                                     len(checked.data))
+                    used += stored_size
         s.add(row)
         out.rows.append(row)
     if out.rows:
@@ -144,7 +145,9 @@ async def by_message(s: AsyncSession, conversation_id: int) -> dict[int, list[co
 
 def event_items(event: InboundEvent) -> list[InboundMedia]:
     """The event's attachments: bytes in hand, then references the consumer could not fetch."""
-    return [*event.attachments, *(r for r in event.media_refs if not r.data)]
+    unfetched = [r if r.unavailable else r.model_copy(update={"unavailable": "fetch_failed"})
+                 for r in event.media_refs if not r.data]  # no channel hook fetched them
+    return [*event.attachments, *unfetched]
 
 
 # ── a counsellor's document to the resident ───────────────────────────────────────────────
