@@ -618,3 +618,33 @@ async def test_a_photo_while_a_counsellor_holds_the_chat_reaches_them_and_the_bo
         transcript = (await sato.get(f"/api/conversations/{cid}")).json()["transcript"]
         statuses = [x["status"] for m in transcript for x in m["media"]]
         assert statuses == ["stored", "stored", "too_large"]
+
+
+async def test_email_gets_the_pdf_as_an_attachment_in_the_residents_thread(tmp_path, dovecot, smtp_sink) -> None:
+    from email.parser import BytesParser
+    from email.policy import default
+
+    from tests.conftest import make_settings
+    from tests.test_email_channel import DOCOMO, email_app, fixture, reply_to
+
+    async with email_app(make_settings(tmp_path), dovecot, smtp_sink) as running:
+        dovecot.deliver(fixture("docomo_iso2022jp.eml"))
+        (form,) = await smtp_sink.wait_for(1)
+        dovecot.deliver(reply_to(form, DOCOMO, "同意します。\nQ2: 1\nQ5: 40代"))
+        await smtp_sink.wait_for(2)
+        async with running.ctx.sessions() as s:
+            conv = (await s.scalars(select(Conversation).where(Conversation.channel == "email"))).one()
+        async with counsellor_client(running, "sato") as sato:
+            assert (await sato.post(f"/api/conversations/{conv.id}/claim")).status_code == 200
+            r = await sato.post(f"/api/conversations/{conv.id}/documents", content=real_pdf(),
+                                headers={"Content-Type": "application/pdf", "X-Filename": "%E7%94%B3%E8%AB%8B%E6%9B%B8.pdf"})
+            assert r.status_code == 201, r.text
+            mails = (await smtp_sink.wait_for(4))[2:]  # "a counsellor has joined" and the document
+        parsed = [BytesParser(policy=default).parsebytes(m.message.as_bytes()) for m in mails]
+        pdfs = [(m, p) for m, mail in zip(mails, parsed, strict=True) for p in mail.iter_attachments()
+                if p.get_content_type() == "application/pdf"]
+        assert len(pdfs) == 1, [m.text[:80] for m in mails]
+        sent, pdf = pdfs[0]
+        assert pdf.get_filename() == "申請書.pdf" and pdf.get_content().startswith(b"%PDF-")
+        assert catalog("ja", "media").text("document_sent") in sent.text
+        assert sent.rcpt_tos == [DOCOMO]
