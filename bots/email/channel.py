@@ -62,6 +62,10 @@ class EmailSenders:
     async def send(self, target: DeliveryTarget, messages: Sequence[OutboundMessage]) -> None:
         await self.by_profile.get(target.profile_id, self.default).send(target, messages)
 
+    async def send_document(self, target: DeliveryTarget, data: bytes, filename: str, caption: str) -> None:
+        """A counsellor's PDF, attached to a mail from the profile's own mailbox (issue 16)."""
+        await self.by_profile.get(target.profile_id, self.default).send_document(target, data, filename, caption)
+
 
 @dataclass
 class Mailbox:
