@@ -26,7 +26,7 @@ import yaml
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 DEFAULT_LANGUAGE = "ja"
 DIALOG = "dialog"
-NAMESPACES = (DIALOG, "email", "canned", "page", "console", "channel", "security", "survey", "casework", "consent")
+NAMESPACES = (DIALOG, "email", "canned", "page", "console", "channel", "security", "survey", "casework", "consent", "secure")
 CONSENT_KINDS = ("use", "share_agencies")
 
 

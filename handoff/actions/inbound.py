@@ -20,7 +20,7 @@ from dialogs.engine import DialogContext, DialogInput, step
 from dialogs.profile import Profile
 from dialogs.state import DialogState
 from dialogs.types import Choice, OutboundMessage
-from handoff.actions import conversation, effects, survey
+from handoff.actions import conversation, effects, secure, survey
 from handoff.actions.base import OnCommit, atomic
 from handoff.delivery import DeliveryTarget
 from handoff.events import InboundEvent
@@ -47,6 +47,11 @@ class ProcessResult:
     # A message screened while a counsellor holds the conversation: the console is told at once.
     risk_kinds: tuple[str, ...] = ()
     risk_level: str | None = None
+    # issue 16: what the operator's secure page shows (None: not from the page), and whether
+    # the chat hears nothing of this step (answered on the page)
+    page_messages: list[OutboundMessage] | None = None
+    channel_silent: bool = False
+    secure_done: bool = False
 
 
 async def process(router: Router, event: InboundEvent) -> ProcessResult:
@@ -169,9 +174,11 @@ async def _dialog_step(
         text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
         language_hint=event.language_hint, detected_language=detected, guessed_language=guessed,
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
-        resumed=resumed,
+        resumed=resumed, secure=secure.via_page(event),
     )
     granted = await ledger.granted_kinds(s, contact.id)  # a resident may withdraw in a later conversation
+    if secure.refuses_in_chat(router, event, profile, state):
+        return await _secure_refused(router, s, conv, contact, profile, inbound, event, state, now)
     # Off the loop: the risk screen inside the step can take tens of ms (handoff.offload).
     res = await run_pure(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars,
                                                          granted=granted))
@@ -181,6 +188,8 @@ async def _dialog_step(
     scope = effects.StepScope(s=s, conv=conv, contact=contact, profile=profile, messages=messages, now=now,
                               to_japanese=lambda t, lang: _to_japanese(router, t, lang))
     await effects.apply(scope, res.effects)
+    routed = secure.route_step(router, conv, contact, profile, event, state, res.state, messages)
+    messages = routed.messages
     conv.dialog_state = res.state.to_dict() if conv.dialog_state is not None or res.state.node else None
     if scope.purged:
         conv.dialog_state = None
@@ -201,7 +210,23 @@ async def _dialog_step(
     return ProcessResult(
         conversation_id=conv.id, messages=messages, conversation_status=conv.status, state=res.state.node,
         case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *(r.id for r in rows)],
+        page_messages=routed.page, channel_silent=routed.silent, secure_done=routed.done,
     )
+
+
+async def _secure_refused(router: Router, s: AsyncSession, conv: Conversation, contact: ContactPoint, profile: Profile,
+                          inbound: Message, event: InboundEvent, state: DialogState, now: datetime) -> ProcessResult:
+    """A secure step's answer typed in the chat of a profile that keeps those steps off it: the
+    words are not kept (the row says only that something was withheld); a fresh link answers."""
+    inbound.text, inbound.kind = None, "withheld"
+    messages = secure.refused(router, conv, contact, profile, state, event.channel)
+    conv.dialog_state = state.to_dict()
+    rows = [Message(conversation_id=conv.id, direction="out", sender="bot", channel=event.channel, kind=m.kind,
+                    text=m.text, language=conv.language, created_at=now) for m in messages]
+    s.add_all(rows)
+    await s.flush()
+    return ProcessResult(conversation_id=conv.id, messages=messages, conversation_status=conv.status,
+                         state=conv.dialog_node, case_id=conv.case_id, message_ids=[inbound.id, *(r.id for r in rows)])
 
 
 def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: ProcessResult,
@@ -222,7 +247,7 @@ def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: 
         after.publish(QUEUE_TOPIC, alert)
         after.publish(conversation_topic(cid), alert)
     # The web chat answers in the HTTP response; every other channel is sent to.
-    if target is not None and result.messages and event.channel != "webchat":
+    if target is not None and result.messages and event.channel != "webchat" and not result.channel_silent:
         after.call(router.deliver, target, result.messages, result.message_ids[1:])
 
 

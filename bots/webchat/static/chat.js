@@ -21,6 +21,10 @@
   var profile = new URLSearchParams(window.location.search).get("profile") ||
     root.getAttribute("data-profile") || "";
   var REQUEST_TIMEOUT_MS = 20000;
+  // Secure mode (issue 16): opened from a LINE/Telegram one-time link at /secure/<link>; the
+  // same page answers the sensitive steps of that conversation, then sends the resident back.
+  var SECURE = root.getAttribute("data-secure") === "on";
+  var secureLink = SECURE ? decodeURIComponent(window.location.pathname.split("/").pop() || "") : "";
   var MAX_RETRY_MS = 30000;
 
   // Choice ids that act rather than select, even inside a multi-select group.
@@ -165,6 +169,7 @@
   // the tab closes. An entry an older version left in localStorage is moved here once.
   var store = {
     load: function () {
+      if (SECURE) return null; // a spent link cannot be resumed: nothing is kept in this tab
       try {
         var old = window.localStorage.getItem(STORE_KEY);
         if (old !== null) {
@@ -179,7 +184,7 @@
       return null;
     },
     save: function () {
-      if (!state.session) return;
+      if (!state.session || SECURE) return;
       try {
         window.sessionStorage.setItem(STORE_KEY, JSON.stringify({
           id: state.session.id, token: state.session.token, lang: state.lang
@@ -283,6 +288,7 @@
   }
 
   function sessionPath(suffix) {
+    if (SECURE) return "/secure/sessions/" + encodeURIComponent(state.session.id) + suffix;
     return "/sessions/" + encodeURIComponent(state.session.id) + suffix;
   }
 
@@ -497,7 +503,7 @@
     el.status.textContent = text;
     el.status.hidden = !text;
     el.status.className = "status status-" + oneOf(s, ["bot", "waiting", "counsellor", "closed"], "bot");
-    el.restart.hidden = s !== "closed";
+    el.restart.hidden = s !== "closed" || SECURE;
     if (s !== "counsellor") hideTyping();  // released, transferred back or closed
     root.classList.toggle("is-closed", s === "closed");
     renderEasySwitch();
@@ -619,6 +625,7 @@
         scheduleRetry();
       } else if (err.kind === "session") {
         dropQueue();
+        if (SECURE) { secureGone(err); return; }
         sessionLost();
       } else if (err.kind === "closed") {
         // The conversation ended (a counsellor closed it): keep the text, offer a new chat.
@@ -667,6 +674,7 @@
     state.metaSeq += 1;
     if (item.lang) setLang(item.lang);
     applyMeta(res);
+    if (res.secure_done) secureDone();
     if (item.hidden) return;
     var hadFocusInGroup = state.activeGroup && state.activeGroup.contains(document.activeElement);
     var out = renderReply(res.messages);
@@ -725,7 +733,7 @@
   // is skipped for it): the language command and the choice, answered in やさしい にほんご.
   function renderEasySwitch() {
     if (!el.easyJa) return;
-    el.easyJa.hidden = !(state.session && state.lang === "ja" && !state.spoke && state.status === "bot");
+    el.easyJa.hidden = SECURE || !(state.session && state.lang === "ja" && !state.spoke && state.status === "bot");
   }
 
   if (el.easyJa) {
@@ -974,11 +982,40 @@
     el.conversation.scrollTop = el.conversation.scrollHeight;
   }
 
+  // The sensitive steps are done (or a person takes over): back to LINE/Telegram. The page's
+  // last words are the server's ("LINEに戻ってください" in the resident's language).
+  function secureDone() {
+    state.status = "done";
+    retire(state.activeGroup);
+    dropQueue();
+    el.input.value = "";
+    el.input.disabled = true;
+    el.send.disabled = true;
+    Array.prototype.forEach.call(el.toolbar.querySelectorAll("button"), function (b) { b.disabled = true; });
+    root.classList.add("is-secure-done");
+    root.setAttribute("data-secure-done", "true");
+    state.session = null;
+  }
+
+  // The link or the page's time is over: say so in the server's words and stop.
+  function secureGone(err) {
+    var detail = err && err.data && err.data.detail;
+    var text = detail && typeof detail.message === "string" ? detail.message : t("err_session");
+    el.errorText.textContent = text;
+    el.error.hidden = false;
+    el.error.setAttribute("data-error", "secure_gone");
+    el.errorAction.hidden = true;
+    secureDone();
+    el.logRegion.setAttribute("aria-busy", "false");
+    el.loading.hidden = true;
+    root.setAttribute("data-ready", "true");
+  }
+
   function ready() {
     el.logRegion.setAttribute("aria-busy", "false");
     el.loading.hidden = true;
     root.setAttribute("data-ready", "true");
-    connectWs();
+    if (!SECURE) connectWs(); // nothing is pushed to the secure page: its answers come back to it
     pump();
   }
 
@@ -993,7 +1030,25 @@
     });
   }
 
+  function openSecure() {
+    state.session = null;
+    return request("POST", "/secure/open", { link: secureLink }).then(function (res) {
+      if (!res || typeof res.token !== "string") throw new ApiError("network", 0, res);
+      state.session = { id: String(res.session_id), token: res.token };
+      state.seenIds = {};
+      state.spoke = true;
+      el.log.textContent = "";
+      applyMeta(res);
+      var out = renderReply(res.messages);
+      if (out.group) activate(out.group);
+      clearError();
+      ready();
+      reveal(out.first);
+    });
+  }
+
   function create() {
+    if (SECURE) return openSecure();
     var body = { language: navigator.language || "ja" };
     if (profile) body.profile = profile;
     state.session = null;
@@ -1025,7 +1080,8 @@
       }
       throw err;
     }) : create();
-    attempt.catch(function () {
+    attempt.catch(function (err) {
+      if (SECURE && err && (err.kind === "session" || err.kind === "rejected")) { secureGone(err); return; }
       state.session = state.session || null;
       var delay = Math.min(MAX_RETRY_MS, 1000 * Math.pow(2, state.startAttempt));
       state.startAttempt += 1;
