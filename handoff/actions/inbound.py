@@ -20,7 +20,7 @@ from dialogs.engine import DialogContext, DialogInput, step
 from dialogs.profile import Profile
 from dialogs.state import DialogState
 from dialogs.types import Choice, OutboundMessage
-from handoff.actions import conversation, effects, secure, survey
+from handoff.actions import conversation, effects, secure, survey, unsend
 from handoff.actions.base import OnCommit, atomic
 from handoff.delivery import DeliveryTarget
 from handoff.events import InboundEvent
@@ -79,6 +79,8 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
         )
         s.add(inbound)
         await s.flush()  # the unique (channel, event id) constraint catches a racing redelivery
+        if await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id, event.channel_event_id, now):
+            return await _unsent_before_stored(router, s, after, conv, inbound, event, text)
         resumed = bool(
             conv.last_inbound_at and now - conv.last_inbound_at > router.resume_after and conv.status == "bot"
         )
@@ -94,6 +96,24 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
             )
         _after_commit(router, after, event, result, target)
         return result
+
+
+async def _unsent_before_stored(router: Router, s: AsyncSession, after: OnCommit, conv: Conversation,
+                                inbound: Message, event: InboundEvent, text: str | None) -> ProcessResult:
+    """The resident unsent this message before it reached us (handoff.actions.unsend): kept as
+    `unsent` (the text never stored) and not answered; a crisis in it is still screened, and
+    flagged for a counsellor to look at."""
+    unsend.withdraw_stored(inbound, after)
+    await audit.record(s, action="message_unsent", target_type="conversation", target_id=conv.id,
+                       actor_type="resident", detail={"message_id": inbound.id, "late": True})
+    finding = await run_pure(risk.screen, text, language=conv.language) if text else None
+    if finding:
+        state = dict(conv.dialog_state or {})
+        await conversation.flag_look_in(s, conv, finding.kinds, held=conv.status == "counsellor", state=state)
+        if conv.dialog_state is not None:
+            conv.dialog_state = state
+    return ProcessResult(conversation_id=conv.id, conversation_status=conv.status, state=conv.dialog_node or None,
+                         case_id=conv.case_id, message_ids=[inbound.id])
 
 
 async def _contact_refused(s: AsyncSession, contact: ContactPoint, event: InboundEvent,
