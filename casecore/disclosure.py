@@ -43,6 +43,20 @@ def _message(m: Message) -> dict[str, Any]:
             "language": m.language, "translation": m.translation, "translation_language": m.translation_language}
 
 
+async def _media(s: AsyncSession, conversation_id: int) -> list[dict[str, Any]]:
+    """The pictures and documents of a conversation, listed (the files themselves are the
+    counsellor's to hand over from the console; each is named by its id)."""
+    from sqlalchemy.orm import defer
+
+    from casecore.media import ChannelMedia
+
+    rows = (await s.scalars(select(ChannelMedia).where(ChannelMedia.conversation_id == conversation_id)
+                            .options(defer(ChannelMedia.data), defer(ChannelMedia.thumbnail))
+                            .order_by(ChannelMedia.id))).all()
+    return [{"id": r.id, "at": _at(r.created_at), "direction": r.direction, "kind": r.kind, "status": r.status,
+             "content_type": r.content_type, "size": r.size, "filename": r.filename} for r in rows]
+
+
 async def resident_record(s: AsyncSession, contact_point_id: int) -> dict[str, Any]:
     cp = await s.get(ContactPoint, contact_point_id)
     if cp is None:
@@ -58,7 +72,8 @@ async def resident_record(s: AsyncSession, contact_point_id: int) -> dict[str, A
     for v in convs:
         msgs = (await s.scalars(select(Message).where(Message.conversation_id == v.id).order_by(Message.id))).all()
         out_convs.append({"status": v.status, "channel": v.channel, "language": v.language,
-                          "created_at": _at(v.created_at), "messages": [_message(m) for m in msgs]})
+                          "created_at": _at(v.created_at), "messages": [_message(m) for m in msgs],
+                          "media": await _media(s, v.id)})
     ledger = (await s.scalars(select(ConsentRecord).where(ConsentRecord.contact_point_id == cp.id).order_by(ConsentRecord.id))).all()
     return {
         "resident": {"profile_id": cp.profile_id, "channel": cp.channel, "address": cp.external_id,

@@ -18,7 +18,7 @@ from sqlalchemy.types import Text
 
 from casecore import keys
 from casecore.models import AuditEvent, Base, Case, ContactPoint, Conversation
-from casecore.types import EncryptedJSON, EncryptedText
+from casecore.types import ENCRYPTED_TYPES
 
 PARENTS = ("contact_point", "conversation", "case")
 
@@ -62,7 +62,7 @@ def _references(table: Table) -> list[tuple[Any, str, str | None]]:
 
 
 def _encrypted(table: Table) -> list[Any]:
-    return [c for c in table.columns if isinstance(c.type, EncryptedText | EncryptedJSON)]
+    return [c for c in table.columns if isinstance(c.type, ENCRYPTED_TYPES)]
 
 
 async def _key_ids(s: AsyncSession, table: Table, where: Any) -> set[str]:

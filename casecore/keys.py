@@ -159,6 +159,10 @@ class SealedList(list[Any]):
     resident_kid: str
 
 
+class SealedBytes(bytes):
+    resident_kid: str
+
+
 def tag(value: Any, kid: str) -> Any:
     """`value` as a tagged copy (equal to it), or unchanged when it cannot carry a tag."""
     if kid_of(value) == kid:
@@ -170,6 +174,8 @@ def tag(value: Any, kid: str) -> Any:
         tagged = SealedDict(value)
     elif isinstance(value, list):
         tagged = SealedList(value)
+    elif isinstance(value, bytes):
+        tagged = SealedBytes(value)
     else:
         return value
     tagged.resident_kid = kid

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from casecore import keys
 from casecore.models import Case, CaseNote, CaseStatusChange, ContactPoint, Conversation, Message
-from casecore.types import EncryptedJSON, EncryptedText
+from casecore.types import ENCRYPTED_TYPES
 
 # model -> (parent kind, column): parent kind is "contact_point", "conversation" or "case"
 _SCOPED: dict[type, tuple[str, str]] = {}
@@ -39,7 +39,7 @@ def encrypted_attributes(model: type) -> list[str]:
     found = _ENCRYPTED.get(model)
     if found is None:
         found = [a.key for a in inspect(model).column_attrs
-                 if isinstance(a.columns[0].type, EncryptedText | EncryptedJSON)]
+                 if isinstance(a.columns[0].type, ENCRYPTED_TYPES)]
         _ENCRYPTED[model] = found
     return found
 
@@ -141,3 +141,8 @@ from casecore.desk import DeskNote  # noqa: E402
 for _model in (CaseTriage, Referral, CaseDocument, CaseReview):
     resident_scoped(_model, case="case_id")
 resident_scoped(DeskNote, conversation="conversation_id")
+
+# A resident's pictures and documents (issue 16): the bytes are sealed under their key too.
+from casecore.media import ChannelMedia  # noqa: E402
+
+resident_scoped(ChannelMedia, conversation="conversation_id")

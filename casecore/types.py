@@ -47,6 +47,24 @@ class EncryptedJSON(TypeDecorator[Any]):
         return None if value is None else json.loads(crypto.cipher().decrypt(value))
 
 
+class EncryptedBytes(TypeDecorator[bytes]):
+    """Personal bytes (a resident's photo or document): sealed like EncryptedText, under the
+    resident's data key when the row is resident-scoped, so erasure shreds them too. Stored
+    as a text token (base64), so backups, key scans and erasure treat it like any other field."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> str | None:
+        return None if value is None else crypto.cipher().encrypt_bytes(bytes(value), keys.kid_of(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> bytes | None:
+        return None if value is None else crypto.cipher().decrypt_bytes(value)
+
+
+ENCRYPTED_TYPES = (EncryptedText, EncryptedJSON, EncryptedBytes)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC on every backend (SQLite drops the zone otherwise)."""
 

@@ -69,6 +69,10 @@ class DialogInput:
     translations: tuple[str, ...] = ()  # the text in Japanese/English, for risk screening
     resumed: bool = False  # the resident comes back after a long pause
     secure: bool = False  # typed on the operator's own page, not in LINE/Telegram (issue 16)
+    # With kind "media" (issue 16): "received" (stored for the counsellor: acknowledge, ask
+    # again), "album_more" (another photo of an album already acknowledged: say nothing more),
+    # "not_kept" (the channel layer tells why; just ask again); None: a sticker or a location.
+    media: str | None = None
 
 
 Screen = Callable[..., risk.RiskFinding]
@@ -399,6 +403,10 @@ class _Step:
         if finding:
             self.respond_look(finding)
             return self.result()
+        if self.inp.kind == "media" and self.inp.media in ("received", "album_more"):
+            if self.inp.media == "received":  # kept for the counsellor: said once per album
+                self.out.append(OutboundMessage(text=catalog(self.s.language, "media").text("received"), kind="notice"))
+            return self.result()
         cmd = self.command(None)
         if cmd == "human" and not self.s.human_requested:
             self.request_human("asked")
@@ -424,10 +432,7 @@ class _Step:
     def media_or_pause_gate(self, node: Node, finding: risk.RiskFinding) -> StepResult | None:
         inp = self.inp
         if inp.kind == "media":
-            if not finding:
-                self.say("media.unsupported")
-            self.ask(node)
-            return self.result()
+            return self.media_step(node, finding)
         # A follow mid-intake (Telegram's /start again, LINE's unblock) is a return, not an
         # answer: welcome back, then continue or restart (never "didn't understand").
         if (inp.resumed or self.s.paused or inp.kind == "follow") and inp.choice not in ("continue", "restart"):
@@ -440,6 +445,19 @@ class _Step:
         if self.s.paused or inp.choice in ("continue", "restart"):
             return self.resume()
         return None
+
+    def media_step(self, node: Node, finding: risk.RiskFinding) -> StepResult:
+        """A photo or a document mid-intake is kept for the counsellor: acknowledged and the
+        current question asked again — once per album, never "didn't understand"."""
+        if self.inp.media == "album_more" and not finding:
+            return self.result()
+        if self.inp.media == "received":
+            if not finding:
+                self.out.append(OutboundMessage(text=catalog(self.s.language, "media").text("received"), kind="notice"))
+        elif self.inp.media is None and not finding:
+            self.say("media.unsupported")
+        self.ask(node)
+        return self.result()
 
     def result(self) -> StepResult:
         return StepResult(self.s, self.out, self.effects)

@@ -26,7 +26,8 @@ import yaml
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 DEFAULT_LANGUAGE = "ja"
 DIALOG = "dialog"
-NAMESPACES = (DIALOG, "email", "canned", "page", "console", "channel", "security", "survey", "casework", "consent", "secure")
+NAMESPACES = (DIALOG, "email", "canned", "page", "console", "channel", "security", "survey", "casework", "consent",
+              "media", "secure")
 CONSENT_KINDS = ("use", "share_agencies")
 
 

@@ -27,6 +27,7 @@ from casecore.migrate import upgrade_async
 from dialogs.profile import ProfileRegistry
 from handoff import api as handoff_api
 from handoff.actions import purge, retention
+from handoff.actions.media import MediaLimits
 from handoff.api.conversations import log_screen_status
 from handoff.api.reports import reports_router
 from handoff.delivery import SenderRegistry
@@ -74,6 +75,7 @@ async def build_context(settings: Settings, *, consume: bool | None = None) -> A
     )
     # issue 16: the inbound step issues the secure-details links (handoff/actions/secure.py)
     router.secure_links = SecureLinks(settings.resolved_secret_key(), settings.public_base_url)  # type: ignore[attr-defined]
+    router.media_limits = MediaLimits(settings.media_max_file_bytes, settings.media_max_conversation_bytes)  # type: ignore[attr-defined]
     ctx = AppContext(settings=settings, engine=engine, sessions=sessions, profiles=profiles,
                      senders=senders, router=router, hub=hub, redis=redis)
     _attach_translation(ctx)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     purge_unconsented_after_days: int = Field(7, description="Abandoned intakes without consent are emptied after this many days.")
     resume_after_minutes: int = Field(30, description="A resident returning after this many minutes is asked whether to continue.")
     max_message_chars: int = Field(4_000, description="Longer messages are cut, and the resident told.")
+    media_max_file_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest photo or document a resident can send, in bytes (larger ones are not kept; the resident is told and the counsellor sees that one came).")
+    media_max_conversation_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Photos and documents kept per conversation, in bytes at most.")
     console_auto_assign: bool = Field(False, description="Assign waiting residents to available counsellors automatically (by language, then team; fewest held first). Counsellors can still claim, transfer and release by hand.")
 
     # The monthly report (000 §11, 002 §6(7))

@@ -338,20 +338,27 @@ async def test_direct_delivery_over_smtp_is_answered(
             await direct.stop()
 
 
-async def test_attachment_is_noted_not_stored_and_the_resident_is_told(
+async def test_attachments_are_kept_for_the_counsellor_and_the_resident_is_told(
     tmp_path: Path, dovecot: Dovecot, smtp_sink: SmtpSink
 ) -> None:
+    """Issue 16: the attachments are stored (sealed, for the counsellor); "IMG_0412.JPG" is not
+    an image at all, so it is kept as an opaque file, never shown inline."""
+    from casecore.media import OCTET, ChannelMedia
+    from i18n.catalog import catalog
     from tests.conftest import make_settings
 
     async with email_app(make_settings(tmp_path), dovecot, smtp_sink) as running:
         dovecot.append(fixture("with_attachment.eml"))
         (answer,) = await smtp_sink.wait_for(1)
-        assert "添付ファイル(2件)" in answer.text
+        assert catalog("ja", "media").text("received") in answer.text
         async with running.ctx.sessions() as s:
             rows = (await s.scalars(select(Message).where(Message.direction == "in").order_by(Message.id))).all()
             assert [r.kind for r in rows] == ["text", "media"]
             assert rows[1].media_type == "file" and rows[1].text is None
             assert "督促状の写真" in (rows[0].text or "")
+            media = (await s.scalars(select(ChannelMedia).order_by(ChannelMedia.id))).all()
+        assert [(m.status, m.kind, m.message_id) for m in media] == [("stored", "file", rows[1].id)] * 2
+        assert media[0].filename == "IMG_0412.JPG" and media[0].content_type == OCTET
 
 
 async def test_too_large_mail_gets_a_clear_answer(tmp_path: Path, dovecot: Dovecot, smtp_sink: SmtpSink) -> None:

@@ -80,12 +80,14 @@ def test_euc_jp_and_emoji_and_markup_in_plain_text() -> None:
     assert "Sent from my iPhone" not in mail.text
 
 
-def test_attachments_are_counted_not_kept() -> None:
+def test_attachments_are_read_with_their_names_but_never_shown_in_a_repr() -> None:
     mail = parse_mail(load("with_attachment.eml"))
     assert mail.text == "市役所から届いた督促状の写真を送ります。"
     assert [a.content_type for a in mail.attachments] == ["image/jpeg", "application/pdf"]
     assert mail.attachment_kinds == ["file", "image"]
-    assert not any(hasattr(a, "filename") for a in mail.attachments)
+    assert [a.filename for a in mail.attachments] == ["IMG_0412.JPG", "住民票.pdf"]
+    assert all(a.data and len(a.data) == a.size for a in mail.attachments)
+    assert "IMG_0412" not in repr(mail.attachments) and "住民票" not in repr(mail.attachments)
 
 
 def test_bounce_report_reads_its_notification_part_only() -> None:

@@ -13,7 +13,7 @@ from handoff.context import HandoffContext
 
 class EmailAdapter(BaseAdapter):
     name = "email"
-    capabilities = Capabilities(media_kinds=frozenset({"file"}))  # attachments: counted, never kept
+    capabilities = Capabilities(media_kinds=frozenset({"image", "file", "audio", "video"}))  # attachments kept (issue 16)
 
     def __init__(self, ctx: HandoffContext) -> None:
         self.ctx = ctx

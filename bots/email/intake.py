@@ -46,7 +46,7 @@ from dialogs.flow import Node, load_flow
 from dialogs.profile import Profile
 from dialogs.types import OutboundMessage
 from handoff.delivery import DeliveryError, DeliveryTarget
-from handoff.events import InboundEvent
+from handoff.events import InboundEvent, InboundMedia
 
 if TYPE_CHECKING:
     from handoff.context import HandoffContext as AppContext
@@ -246,13 +246,14 @@ class EmailIntake:
         beyond = await _risky_excerpt(mail.body) if mail.truncated else None
 
         async def send(suffix: str | None, *, text: str | None = None, choice: str | None = None,
-                       kind: str = "message", media_type: str | None = None) -> ProcessResult:
+                       kind: str = "message", media_type: str | None = None,
+                       attachments: list[InboundMedia] | None = None) -> ProcessResult:
             event = InboundEvent(
                 channel="email", channel_event_id=base if suffix is None else f"{base}#{suffix}"[:512],
                 external_user_id=address, profile_id=profile.id, kind=kind,  # type: ignore[arg-type]
                 text=text, choice=choice, media_type=media_type, language_hint=hint,
                 reply_context=reply_context,
-                screen_text=beyond if suffix is None else None,
+                screen_text=beyond if suffix is None else None, attachments=attachments or [],
             )
             result = await self.ctx.router.process(event)
             run.steps.append(result)
@@ -274,10 +275,12 @@ class EmailIntake:
                 answers.problem_text = "\n\n".join([*earlier, answers.problem_text]).strip()
                 answers.categories, answers.safety = await asyncio.to_thread(keywords, answers.problem_text)
         await self._walk(send, res, answers, profile, hint or "ja")
-        # 3. attachments are not stored, but the transcript shows one was sent
+        # 3. the attachments (a photographed letter, a PDF, the HTML's inline images): checked and
+        # stored encrypted for the counsellor, one transcript entry for all of them
         if mail.attachments:
             kinds = mail.attachment_kinds
-            await send("attachments", kind="media", media_type="image" if kinds == ["image"] else "file")
+            await send("attachments", kind="media", media_type="image" if kinds == ["image"] else "file",
+                       attachments=mail_media(mail))
         return run
 
     async def _walk(self, send: Callable[..., Awaitable[ProcessResult]], res: ProcessResult,
@@ -374,10 +377,9 @@ class EmailIntake:
         if mail.too_large:
             limit_mb = round((self.max_bytes or 5 * 1024 * 1024) / 1024 / 1024, 1)
             notices.append(OutboundMessage(email_text(language, "too_large", limit_mb=limit_mb), kind="notice"))
-        if mail.attachments and not mail.too_large:
-            notices.append(OutboundMessage(
-                email_text(language, "attachment_notice", count=len(mail.attachments)), kind="notice"
-            ))
+        if mail.attachments and not mail.too_large and len(run.steps) > 1:
+            # what the media store said: received, or why a file was not kept
+            notices.extend(m for m in run.steps[-1].messages if m.kind == "notice")
         if mail.truncated:
             notices.append(OutboundMessage(email_text(language, "truncated", limit=self.max_chars), kind="notice"))
         if not mail.text and not mail.too_large and not mail.attachments:
@@ -608,3 +610,9 @@ async def _language_of(text: str) -> str | None:
     if re.search(r"[A-Za-z]", text) and "en" in available_languages():
         return "en"
     return None
+
+
+def mail_media(mail: ParsedMail) -> list[InboundMedia]:
+    return [InboundMedia(data=a.data, filename=a.filename, declared_type=a.content_type[:255],
+                         kind=a.kind if a.kind in ("image", "audio", "video") else "file")  # type: ignore[arg-type]
+            for a in mail.attachments]

@@ -43,11 +43,20 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """What was attached: never the content or file name (they may be personal)."""
+    """What was attached (issue 16): the bytes and the file name are personal — they are held
+    in memory only, handed to the media store (sealed under the resident's key), never logged."""
 
     kind: str  # image, audio, video, file, message
-    content_type: str
+    content_type: str  # as the mail declares it (a hint: the store finds the type from the bytes)
     size: int
+    data: bytes = field(default=b"", repr=False)
+    filename: str | None = field(default=None, repr=False)
+    inline: bool = False  # an image inside the HTML (Content-ID), not attached as a file
+
+
+# A signature is part of how the mail was sent, not something the resident attached.
+SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature",
+                             "application/pgp-signature", "application/pgp-keys"})
 
 
 @dataclass(slots=True)
@@ -213,8 +222,13 @@ class _Collector:
         if maintype == "message":
             self._attach(part, ctype)
             return
+        if ctype in SIGNATURE_TYPES:
+            return
         if part.is_multipart():
             subparts = [p for p in part.get_payload() if isinstance(p, Message)]
+            if ctype == "multipart/encrypted":  # PGP/MIME: nothing readable without the key
+                self._attach(part, ctype)
+                return
             if ctype == "multipart/alternative":
                 self._alternative(subparts)
             elif ctype == "multipart/report" and subparts:
@@ -247,6 +261,8 @@ class _Collector:
         plain = [p for p in subparts if p.get_content_type() == "text/plain"]
         if plain and _part_text(plain[-1]).strip():
             self.plain.append(_part_text(plain[-1]))
+            for nested in (p for p in subparts if p.is_multipart()):
+                self._inline_images(nested)  # the HTML's images (multipart/related) still count
             return
         html = [p for p in subparts if p.get_content_type() == "text/html"]
         if html:
@@ -256,10 +272,26 @@ class _Collector:
         if nested:
             self.walk(nested[-1])  # e.g. multipart/related holding the HTML and its images
 
+    def _inline_images(self, part: Message) -> None:
+        for leaf in part.walk():
+            if not leaf.is_multipart() and leaf.get_content_maintype() == "image":
+                self._attach(leaf, leaf.get_content_type())
+
     def _attach(self, part: Message, ctype: str) -> None:
-        self.attachments.append(
-            Attachment(kind=_attachment_kind(ctype), content_type=ctype, size=len(_part_payload(part)))
-        )
+        if ctype in ("message/rfc822", "message/global") and part.is_multipart():
+            inner = part.get_payload(0)  # a forwarded mail: kept whole, as a file to download
+            data = inner.as_bytes() if isinstance(inner, Message) else b""
+        else:
+            data = _part_payload(part)
+        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+        name = part.get_filename()
+        filename = decode_header_value(name) if isinstance(name, str) else None
+        if filename is None and ctype in ("message/rfc822", "message/global"):
+            filename = "forwarded.eml"
+        self.attachments.append(Attachment(
+            kind=_attachment_kind(ctype), content_type=ctype, size=len(data), data=data, filename=filename,
+            inline=disposition != "attachment" and bool(part.get("Content-ID")),
+        ))
 
 
 def parse_mail(

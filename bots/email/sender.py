@@ -127,6 +127,15 @@ class EmailSender:
         mail = self.render(target, messages)
         await self.deliver(mail.message)
 
+    async def send_document(self, target: DeliveryTarget, data: bytes, filename: str, caption: str) -> None:
+        """A counsellor's document (a PDF form) attached to a mail in the resident's thread."""
+        if not target.reply_context.get("message_id") and target.conversation_id and self.thread_of:
+            target = replace(target, reply_context={**await self.thread_of(target.conversation_id),
+                                                    **target.reply_context})
+        mail = self.render(target, [OutboundMessage(text=caption)])
+        mail.message.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+        await self.deliver(mail.message)
+
     def render(
         self,
         target: DeliveryTarget,

@@ -27,7 +27,7 @@ from linebot.v3.webhooks import (
 
 from bots.line.channels import LineChannel
 from bots.line.render import choice_from_postback
-from handoff.events import InboundEvent
+from handoff.events import InboundEvent, InboundMedia, MediaGroup
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,22 @@ def sticker_text(message: StickerMessageContent) -> str | None:
     parts = [message.text or "", *(message.keywords or [])]
     text = "\n".join(p.strip() for p in parts if p and p.strip())
     return text[:1000] or None
+
+
+def media_ref(message: object, media_type: str) -> tuple[list[InboundMedia], MediaGroup | None]:
+    """What the consumer fetches from LINE's content API (the bytes never ride the queue).
+    Content LINE only points to (`contentProvider.type == "external"`, a URL of the sender's
+    choosing) is not fetched: an arbitrary URL is not ours to request (SSRF)."""
+    if media_type not in ("image", "video", "audio", "file"):
+        return [], None
+    provider = getattr(message, "content_provider", None)
+    external = provider is not None and str(getattr(provider.type, "value", provider.type)) == "external"
+    ref = InboundMedia(ref=str(message.id), kind=media_type,  # type: ignore[attr-defined]
+                       filename=getattr(message, "file_name", None), declared_size=getattr(message, "file_size", None),
+                       unavailable="external" if external else None)
+    image_set = getattr(message, "image_set", None)
+    group = MediaGroup(id=image_set.id, index=image_set.index, total=image_set.total) if image_set and image_set.id else None
+    return [ref], group
 
 
 def _mode(event: Event) -> str:
@@ -106,6 +122,8 @@ def to_inbound(event: Event, channel: LineChannel, received_at: float) -> Accept
             log.info("line_message_ignored_unknown_content", event_type=kind_name)
             return None
         text = sticker_text(message) if isinstance(message, StickerMessageContent) else None
-        return Accepted(InboundEvent(kind="media", media_type=media_type, text=text, **base), False, True)
+        refs, group = media_ref(message, media_type)
+        return Accepted(InboundEvent(kind="media", media_type=media_type, text=text, media_refs=refs,
+                                     media_group=group, **base), False, True)
     log.info("line_event_ignored_type_not_handled", event_type=kind_name)
     return None

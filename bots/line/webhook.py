@@ -37,7 +37,7 @@ from linebot.v3.webhooks import Event
 from bots.common.adapter import BaseAdapter, Capabilities
 from bots.common.language import hint_language
 from bots.common.retry import RetryPolicy
-from bots.line import events
+from bots.line import content, events
 from bots.line.channels import LineChannel, LineChannels
 from bots.line.inbound import MEDIA_TYPES, Accepted, to_inbound
 from bots.line.memory import ChoiceMemory
@@ -89,6 +89,7 @@ class LineAdapter(BaseAdapter):
         self.memory = memory
         self.sender = LineSender(channels, api, memory, policy)
         self.loading_after = LOADING_AFTER_SECONDS
+        self.data_base_url = "https://api-data.line.me"
         self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -96,6 +97,7 @@ class LineAdapter(BaseAdapter):
         profiles = ctx.profiles.all() if hasattr(ctx.profiles, "all") else []
         channels = LineChannels.from_config(ctx.settings, profiles)
         adapter = cls(ctx.router, channels, LineApi(ctx.settings.line_api_base_url), ChoiceMemory(ctx.redis), policy)
+        adapter.data_base_url = ctx.settings.line_data_api_base_url
         ctx.senders.register(adapter.sender)
         hooks = getattr(ctx.router, "hooks", None)
         if hooks is not None:  # the consumer calls prepare / while_slow
@@ -149,11 +151,22 @@ class LineAdapter(BaseAdapter):
             language = await self.profile_language(channel, event.external_user_id)
             if language:
                 event = event.model_copy(update={"language_hint": language})
+        if event.media_refs and channel is not None:
+            event = await self.fetch_media(channel, event)
         if event.kind == "message" and event.text and event.choice is None:
             choice = number_answer(event.text, await self.memory.numbered(event.conversation_key))
             if choice is not None:
                 event = event.model_copy(update={"choice": choice, "text": None})
         return event
+
+    async def fetch_media(self, channel: LineChannel, event: InboundEvent) -> InboundEvent:
+        """The photo or file behind each reference, from LINE's content API (in the consumer)."""
+        from handoff.actions.media import MediaLimits
+
+        limit = MediaLimits.of(self.router).max_file_bytes
+        got = [await content.fetch(self.api.session(channel), self.data_base_url, channel.access_token, ref, limit)
+               for ref in event.media_refs]
+        return event.model_copy(update={"attachments": [*event.attachments, *got], "media_refs": []})
 
     def while_slow(self, event: InboundEvent) -> asyncio.TimerHandle | None:
         """The loading animation, only when the answer takes longer than `loading_after`

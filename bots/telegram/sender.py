@@ -86,6 +86,18 @@ class TelegramSender:
                     target,
                 )
 
+    async def send_document(self, target: DeliveryTarget, data: bytes, filename: str, caption: str) -> None:
+        """A counsellor's document (a PDF form) as a Telegram document (issue 16)."""
+        from aiogram.types import BufferedInputFile
+
+        bot = self.bots.for_profile(target.profile_id)
+        if bot is None:
+            raise DeliveryError(f"no Telegram bot configured for profile {target.profile_id}")
+        client = self.bots.client(bot)
+        await self._call(lambda: client.send_document(
+            chat_id=int(target.external_user_id), document=BufferedInputFile(data, filename=filename),
+            caption=caption[:1024]), target)
+
     async def show_typing(self, target: DeliveryTarget) -> None:
         """"typing…" in the resident's chat (Telegram shows it for about 5 s or until the next
         message). One attempt: an indicator is not worth a retry."""

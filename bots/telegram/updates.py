@@ -14,6 +14,7 @@ from aiogram.types import Update, User
 from bots.common.language import hint_language
 from bots.common.text import choice_from_postback
 from bots.telegram.bots import TelegramBot
+from bots.telegram.media import media_ref
 from handoff.events import InboundEvent
 
 log = structlog.get_logger(__name__)
@@ -64,8 +65,9 @@ def to_inbound(update: Update, bot: TelegramBot) -> Accepted | None:
             if getattr(msg, attr, None):
                 # A photo, video or document may carry a caption: the resident's words, screened.
                 caption = (msg.caption or "").strip() or None
-                return Accepted(InboundEvent(kind="media", media_type=media_type, text=caption, **common),
-                                chat_id=msg.chat.id)
+                refs, group = media_ref(msg)
+                return Accepted(InboundEvent(kind="media", media_type=media_type, text=caption, media_refs=refs,
+                                             media_group=group, **common), chat_id=msg.chat.id)
         log.info("telegram_message_ignored_no_content")
         return None
     if update.callback_query is not None:

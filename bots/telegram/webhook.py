@@ -26,9 +26,11 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from bots.common.adapter import BaseAdapter, Capabilities
+from bots.telegram import media
 from bots.telegram.bots import TelegramBot, TelegramBots
 from bots.telegram.sender import MAX_BUTTON_TEXT, MAX_TEXT, TelegramSender
 from bots.telegram.updates import MEDIA_FIELDS, to_inbound
+from handoff.events import InboundEvent
 from handoff.queue import QueueFull
 
 if TYPE_CHECKING:
@@ -62,8 +64,26 @@ class TelegramAdapter(BaseAdapter):
         profiles = ctx.profiles.all() if hasattr(ctx.profiles, "all") else []
         adapter = cls(ctx.router, TelegramBots.from_config(ctx.settings, profiles))
         ctx.senders.register(adapter.sender)
+        hooks = getattr(ctx.router, "hooks", None)
+        if hooks is not None:  # the consumer calls prepare (the files behind a message)
+            hooks["telegram"] = adapter
         ctx.extras[EXTRAS_KEY] = adapter
         return adapter
+
+    # --- consumer side (called by the router before it processes an event) ----------------
+    async def prepare(self, event: InboundEvent) -> InboundEvent:
+        """The bytes of the files a message carries (getFile, then the file download)."""
+        bot = self.bots.for_profile(event.profile_id)
+        if not event.media_refs or bot is None:
+            return event
+        from handoff.actions.media import MediaLimits
+
+        limit = MediaLimits.of(self.router).max_file_bytes
+        got = [await media.fetch(self.bots.client(bot), self.bots.api_base_url, ref, limit) for ref in event.media_refs]
+        return event.model_copy(update={"attachments": [*event.attachments, *got], "media_refs": []})
+
+    def while_slow(self, event: InboundEvent) -> asyncio.TimerHandle | None:
+        return None
 
     def parse(self, bot: TelegramBot, payload: Any) -> Update:
         return Update.model_validate(payload, context={"bot": self.bots.client(bot)})

@@ -21,6 +21,7 @@ from dialogs.profile import Profile
 from dialogs.state import DialogState
 from dialogs.types import Choice, OutboundMessage
 from handoff.actions import conversation, effects, secure, survey, unsend
+from handoff.actions import media as media_actions
 from handoff.actions.base import OnCommit, atomic
 from handoff.delivery import DeliveryTarget
 from handoff.events import InboundEvent
@@ -73,27 +74,29 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
         text, cut = _clip(event.text, router.max_chars)
         inbound = Message(
             conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
-            channel_event_id=event.channel_event_id, kind=(event.media_type and "media") or "text",
-            text=text, language=conv.language, choice_id=event.choice, media_type=event.media_type,
+            channel_event_id=event.channel_event_id, kind=(_media_type(event) and "media") or "text",
+            text=text, language=conv.language, choice_id=event.choice, media_type=_media_type(event),
             created_at=now,
         )
         s.add(inbound)
         await s.flush()  # the unique (channel, event id) constraint catches a racing redelivery
         if await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id, event.channel_event_id, now):
             return await _unsent_before_stored(router, s, after, conv, inbound, event, text)
+        stored = await _store_media(router, s, conv, inbound, event, now)
         resumed = bool(
             conv.last_inbound_at and now - conv.last_inbound_at > router.resume_after and conv.status == "bot"
         )
         conv.last_inbound_at = now
+        target = DeliveryTarget(
+            profile_id=profile.id, channel=event.channel, external_user_id=event.external_user_id,
+            conversation_id=conv.id, language=conv.language, reply_context=dict(event.reply_context),
+        )
         if conv.status == "counsellor":
             result = await _to_counsellor(router, s, conv, inbound, text, _beyond_cut(event, cut))
-            target = None
+            target = await _media_notices_only(router, s, conv, event, stored, result, now, target)
         else:
-            result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now)
-            target = DeliveryTarget(
-                profile_id=profile.id, channel=event.channel, external_user_id=event.external_user_id,
-                conversation_id=conv.id, language=conv.language, reply_context=dict(event.reply_context),
-            )
+            result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now,
+                                        stored)
         _after_commit(router, after, event, result, target)
         return result
 
@@ -180,6 +183,7 @@ async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, in
 async def _dialog_step(
     router: Router, s: AsyncSession, conv: Conversation, contact: ContactPoint, profile: Profile,
     inbound: Message, event: InboundEvent, text: str | None, cut: bool, resumed: bool, now: datetime,
+    stored: media_actions.Stored | None = None,
 ) -> ProcessResult:
     state = DialogState.from_dict(conv.dialog_state)
     if not conv.dialog_state:  # a new intake runs the profile's flow (DialogState defaults to "intake")
@@ -194,7 +198,7 @@ async def _dialog_step(
         text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
         language_hint=event.language_hint, detected_language=detected, guessed_language=guessed,
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
-        resumed=resumed, secure=secure.via_page(event),
+        resumed=resumed, secure=secure.via_page(event), media=_media_input(event, stored),
     )
     granted = await ledger.granted_kinds(s, contact.id)  # a resident may withdraw in a later conversation
     if secure.refuses_in_chat(router, event, profile, state):
@@ -205,6 +209,8 @@ async def _dialog_step(
     messages = list(res.messages)
     if cut:
         messages.insert(0, OutboundMessage(text=catalog(res.state.language).text("message.cut", limit=router.max_chars)))
+    if stored is not None:
+        messages[0:0] = _media_notices(router, stored, res.state.language)
     scope = effects.StepScope(s=s, conv=conv, contact=contact, profile=profile, messages=messages, now=now,
                               to_japanese=lambda t, lang: _to_japanese(router, t, lang))
     await effects.apply(scope, res.effects)
@@ -269,6 +275,55 @@ def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: 
     # The web chat answers in the HTTP response; every other channel is sent to.
     if target is not None and result.messages and event.channel != "webchat" and not result.channel_silent:
         after.call(router.deliver, target, result.messages, result.message_ids[1:])
+
+
+# ── media (issue 16): stored with the message, in this transaction ─────────────────────────
+def _media_type(event: InboundEvent) -> str | None:
+    if event.media_type or not (event.attachments or event.media_refs):
+        return event.media_type
+    first = (event.attachments or event.media_refs)[0]
+    return first.kind or "file"
+
+
+async def _store_media(router: Router, s: AsyncSession, conv: Conversation, inbound: Message,
+                       event: InboundEvent, now: datetime) -> media_actions.Stored | None:
+    items = media_actions.event_items(event)
+    if not items:
+        return None
+    return await media_actions.store(
+        s, conv, inbound, items, limits=media_actions.MediaLimits.of(router), now=now,
+        media_type=event.media_type, album=event.media_group.id if event.media_group else None)
+
+
+def _media_input(event: InboundEvent, stored: media_actions.Stored | None) -> str | None:
+    if stored is None:
+        return None
+    if stored.album_repeat:
+        return "album_more"
+    return "received" if stored.received else "not_kept"
+
+
+def _media_notices(router: Router, stored: media_actions.Stored, language: str | None) -> list[OutboundMessage]:
+    words = catalog(language, "media")
+    limit = max(1, media_actions.MediaLimits.of(router).max_file_bytes // (1024 * 1024))
+    return [OutboundMessage(text=words.text(key, limit=limit), kind="notice") for key in stored.notices()]
+
+
+async def _media_notices_only(router: Router, s: AsyncSession, conv: Conversation, event: InboundEvent,
+                              stored: media_actions.Stored | None, result: ProcessResult, now: datetime,
+                              target: DeliveryTarget) -> DeliveryTarget | None:
+    """While a counsellor holds the conversation the bot is silent, except to say that a file
+    was not kept (the resident would otherwise think it arrived)."""
+    notices = _media_notices(router, stored, conv.language) if stored is not None else []
+    if not notices:
+        return None
+    rows = [Message(conversation_id=conv.id, direction="out", sender="system", channel=event.channel,
+                    kind="notice", text=m.text, language=conv.language, created_at=now) for m in notices]
+    s.add_all(rows)
+    await s.flush()
+    result.messages = notices
+    result.message_ids = [*result.message_ids, *(r.id for r in rows)]
+    return target
 
 
 def _beyond_cut(event: InboundEvent, cut: bool) -> tuple[str, ...]:

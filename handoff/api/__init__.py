@@ -18,6 +18,7 @@ def mount(app: FastAPI) -> None:
         casework_console,
         console,
         conversations,
+        media,
         moderation,
     )
     from handoff.api import audit as audit_api
@@ -27,5 +28,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(ActionError, action_error_handler)
     app.add_exception_handler(Refused, refused_handler)
     app.add_middleware(SameOriginMiddleware)  # issue 11: staff routes refuse cross-origin changes
-    for module in (auth, cases, casework, casework_console, conversations, moderation, console, accounts, audit_api):
+    for module in (auth, cases, casework, casework_console, conversations, media, moderation, console, accounts,
+                   audit_api):
         app.include_router(module.router)
+    app.include_router(media.public)  # a resident's one-use document link

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from casecore import access, audit, staff
 from casecore.db import transaction
 from casecore.models import Conversation, Counsellor, Message
+from handoff.actions import media as media_actions
 from handoff.api import desk
 from handoff.api.cases import message_view
 from handoff.api.deps import COOKIE, idle, websocket_counsellor, ws_ctx
@@ -44,6 +45,7 @@ _JS = "text/javascript; charset=utf-8"
 _FILES = {"console.js": _JS, "console.css": "text/css; charset=utf-8",
           # issue 14's modules, loaded after console.js (window.Console is their shared API)
           "console-alerts.js": _JS, "console-compose.js": _JS, "console-keys.js": _JS, "console-desk.js": _JS,
+          "console-media.js": _JS,  # issue 16: thumbnails, file chips, a PDF back
           # issue 11: login, MFA enrolment, break-glass, accounts and audit pages
           "login.js": _JS, "access.js": _JS, "accounts.js": _JS, "access.css": "text/css; charset=utf-8"}
 MAX_WATCHED = 50
@@ -314,7 +316,9 @@ class ConsoleSocket:
                 rows = (await s.scalars(
                     select(Message).where(Message.id.in_(ids), Message.conversation_id == cid).order_by(Message.id)
                 )).all()
-            views = [message_view(m) for m in rows if m.text is not None or m.media_type]
+                attached = await media_actions.by_message(s, cid) if any(m.media_type for m in rows) else {}
+            views = [{**message_view(m), "media": media_actions.views(attached.get(m.id, []))}
+                     for m in rows if m.text is not None or m.media_type]
             if views:
                 out.append({"type": "messages", "conversation_id": cid, "messages": views})
         if event.get("type") == "delivery":

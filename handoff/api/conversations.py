@@ -25,6 +25,7 @@ from handoff import canned, ownership, relay, waiting_list
 from handoff.actions import access as access_actions
 from handoff.actions import case as case_actions
 from handoff.actions import conversation as conversation_actions
+from handoff.actions import media as media_actions
 from handoff.actions import messages as message_actions
 from handoff.api.cases import (
     BreakGlassBody,
@@ -203,10 +204,12 @@ async def read_conversation(conversation_id: int, ctx: Ctx, me: Me) -> dict[str,
         profile = ctx.profiles.get(conv.profile_id)
         item = (await waiting_list.items(s, [conv], ctx.profiles, now, sort=False))[0]
         edited = await canned.edits(s)
+        attached = await media_actions.by_message(s, conv.id)
     return {
         "conversation": {**item, "owner": owner, "created_at": conv.created_at.isoformat(),
                          "mine": conv.status == "counsellor" and conv.owner_counsellor_id == me.id},
-        "transcript": [message_view(m) for m in rows if m.text is not None or m.media_type],
+        "transcript": [{**message_view(m), "media": media_actions.views(attached.get(m.id, []))}
+                       for m in rows if m.text is not None or m.media_type],
         "consents": [consent_view(k) for k in consents],
         "case": case_view,
         "canned": [_canned(c) for c in canned.replies(conv.language, edited)],

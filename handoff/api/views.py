@@ -35,6 +35,7 @@ class MessageView(View):
     translation_status: str | None
     delivery_status: str | None
     created_at: str
+    media: list[dict[str, Any]] = []  # issue 16: attachments (no bytes): id, kind, status, ...
 
 
 class QueueView(View):

@@ -389,11 +389,12 @@
       head.appendChild(el("span", "delivery" + (m.delivery_status === "failed" ? " delivery-failed" : ""), label("delivery", m.delivery_status)));
     }
     li.appendChild(head);
-    var original = el("p", "text", m.text || (m.media_type ? "[" + m.media_type + "]" : ""));
+    var hasMedia = m.media && m.media.length;  // shown by console-media.js
+    var original = el("p", "text", m.text || (m.media_type && !hasMedia ? "[" + m.media_type + "]" : ""));
     if (m.language) original.lang = m.language === "ja-easy" ? "ja" : m.language;
     li.appendChild(original);
     var foreign = m.language && m.language.indexOf("ja") !== 0;
-    if (m.translation) {
+    if (m.translation && m.kind !== "document") {  // a document's link is the resident's, one use
       var tr = el("p", "tr");
       var trLabel = m.sender === "counsellor"
         ? "相手に届いた文(" + label("language", m.translation_language) + "・" + translationLabel(m) + ")"
@@ -403,7 +404,7 @@
       li.appendChild(tr);
     } else if (m.sender === "resident" && foreign && m.text) {
       head.appendChild(el("span", "mark untranslated", "未翻訳(原文のまま)"));
-    } else if (m.sender === "counsellor" && m.translation_status && m.translation_status !== "translated") {
+    } else if (m.sender === "counsellor" && m.kind !== "document" && m.translation_status && m.translation_status !== "translated") {
       head.appendChild(el("span", "mark untranslated", "翻訳なし・日本語のまま送信"));
     }
     if (m.translation_status === "translated" && m.translation_confidence !== null && m.translation_confidence !== undefined && m.translation_confidence < 0.5) {

@@ -84,4 +84,7 @@ def record_pdf(record: dict[str, Any], *, title: str, transcript: bool = True) -
             for m in conv["messages"]:
                 if m["text"]:
                     doc.line(f"[{m['at'][:16]}] {m['sender']}: {m['text']}")
+            for f in conv.get("media", []):  # issue 16: the pictures and documents, listed
+                doc.line(f"・添付 {f['at'][:16]} {f['kind']} {f['filename'] or '（名前なし）'}"
+                         f"（{f['content_type']}、{f['size']}バイト、{f['status']}）")
     return doc.bytes()

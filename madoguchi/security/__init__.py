@@ -20,5 +20,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         ops_access=settings.ops_access,
         ops_token=settings.ops_token.get_secret_value() if settings.ops_token else None,
         max_json=settings.max_body_json, max_webhook=settings.max_body_webhook, max_login=settings.max_body_login,
+        max_upload=settings.media_max_file_bytes + 64 * 1024,
     )
     install_log_scrubbing(settings.resolved_secret_key(), settings.log_identities)

@@ -46,17 +46,25 @@ def _out_of_range(value: str) -> bool:
     return bool(_DIGITS.match(value)) and abs(int(value)) > INT64_MAX
 
 
+# Routes that take a file as the body (issue 16): the per-file media cap, not the JSON one.
+UPLOAD_PATHS = re.compile(r"^/api/conversations/\d+/documents$")
+
+
 class HardeningMiddleware:
     def __init__(self, app: ASGIApp, *, ops_access: str = "loopback", ops_token: str | None = None,
-                 max_json: int = 64 * 1024, max_webhook: int = 1024 * 1024, max_login: int = 4 * 1024) -> None:
+                 max_json: int = 64 * 1024, max_webhook: int = 1024 * 1024, max_login: int = 4 * 1024,
+                 max_upload: int = 10 * 1024 * 1024 + 64 * 1024) -> None:
         self.app = app
         self.ops_access = ops_access.strip().lower()
         self.ops_token = ops_token
         self.max_json, self.max_webhook, self.max_login = max_json, max_webhook, max_login
+        self.max_upload = max_upload
 
     def limit_for(self, path: str) -> int:
         if path.startswith("/webhooks/"):
             return self.max_webhook
+        if UPLOAD_PATHS.match(path):
+            return self.max_upload
         if path == "/api/auth/login":
             return self.max_login
         return self.max_json

@@ -74,6 +74,7 @@ class LineApiStandIn(LoopbackStandIn):
         self.rich_menus: dict[str, dict[str, Any]] = {}
         self.rich_menu_images: dict[str, tuple[str, bytes]] = {}  # id -> (content type, bytes)
         self.default_rich_menu: str | None = None
+        self.contents: dict[str, tuple[str, bytes]] = {}  # message id -> (content type, bytes)
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])])
 
     # --- test controls ----------------------------------------------------------------
@@ -94,6 +95,12 @@ class LineApiStandIn(LoopbackStandIn):
         with self._lock:
             self._reply_tokens[token] = (user_id, time.monotonic() + ttl, access_token)
         return token
+
+    def add_content(self, message_id: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """What `GET /v2/bot/message/{messageId}/content` (api-data.line.me) serves for a message
+        the resident sent (LINE keeps it for a while; an unknown id is 404)."""
+        with self._lock:
+            self.contents[message_id] = (content_type, data)
 
     def script(self, operation_id: str, *faults: Fault) -> None:
         with self._lock:
@@ -241,6 +248,14 @@ class LineApiStandIn(LoopbackStandIn):
         with self._lock:
             self.rich_menus.pop(call.path.split("/")[-1], None)
         return self._answer(call, 200, {})
+
+    def _op_getMessageContent(self, call: Call, token: str) -> Response:
+        found = self.contents.get(call.path.split("/")[-2])
+        if found is None:
+            return self._answer(call, 404, {"message": "Not found"})
+        call.status = 200
+        return Response(found[1], status_code=200, media_type=found[0],
+                        headers={"x-line-request-id": uuid.uuid4().hex})
 
     def _op_getBotInfo(self, call: Call, token: str) -> Response:
         return self._answer(call, 200, {

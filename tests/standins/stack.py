@@ -18,6 +18,9 @@ from tests.conftest import Running, start_app
 def with_channels(settings: Settings, **values: Any) -> Settings:
     """`settings` plus channel credentials (secrets wrapped as the Settings fields expect)."""
     update = {k: SecretStr(v) if isinstance(v, str) and ("secret" in k or "token" in k) else v for k, v in values.items()}
+    if "line_api_base_url" in values and "line_data_api_base_url" not in values:
+        # The stand-in serves both hosts (api.line.me and api-data.line.me): never the real one.
+        update["line_data_api_base_url"] = values["line_api_base_url"]
     return settings.model_copy(update=update)
 
 

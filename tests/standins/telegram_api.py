@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.standins.server import LoopbackStandIn
@@ -61,12 +61,22 @@ class TelegramApiStandIn(LoopbackStandIn):
         self.updates: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self._next_message_id = 1
-        self.app = Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"])])
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
+        self.documents: list[dict[str, Any]] = []  # sendDocument uploads: chat_id, filename, bytes, caption
+        self.app = Starlette(routes=[
+            Route("/bot{token}/{method}", self._handle, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
+        ])
 
     # --- test controls ----------------------------------------------------------------
     def add_bot(self, token: str, username: str = "madoguchi_test_bot") -> None:
         bot_id = int(token.split(":", 1)[0])
         self.bots[token] = {"id": bot_id, "is_bot": True, "first_name": "窓口", "username": username}
+
+    def add_file(self, file_id: str, data: bytes, file_path: str = "photos/file_0.jpg") -> None:
+        """A file a resident sent: `getFile` names it, /file/bot<token>/<path> serves it."""
+        with self._lock:
+            self.files[file_id] = (file_path, data)
 
     def script(self, method: str, *faults: TgFault) -> None:
         with self._lock:
@@ -96,7 +106,13 @@ class TelegramApiStandIn(LoopbackStandIn):
             return dict(await request.json())
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
-            return {k: v for k, v in form.items() if isinstance(v, str)}
+            params: dict[str, Any] = {}
+            for k, v in form.items():
+                if isinstance(v, str):
+                    params[k] = v
+                else:  # an uploaded file (sendDocument): attach://<name> or the field itself
+                    params[f"_upload:{k}"] = (v.filename, await v.read(), v.content_type)
+            return params
         return dict(request.query_params)
 
     async def _handle(self, request: Request) -> JSONResponse:
@@ -162,6 +178,52 @@ class TelegramApiStandIn(LoopbackStandIn):
                 if data is not None and not 1 <= len(str(data).encode()) <= 64:
                     problems.append("BUTTON_DATA_INVALID: callback_data must be 1-64 bytes")
         return problems
+
+    async def _download(self, request: Request) -> Response:
+        token, path = request.path_params["token"], request.path_params["path"]
+        if token not in self.bots:
+            return Response(b"", status_code=401)
+        for file_path, data in self.files.values():
+            if file_path == path:
+                return Response(data, media_type="application/octet-stream")
+        return Response(b"", status_code=404)
+
+    def _m_getFile(self, token: str, params: dict[str, Any]) -> Any:
+        found = self.files.get(str(params.get("file_id", "")))
+        if found is None:
+            return 400, "Bad Request: invalid file_id", []
+        path, data = found
+        if len(data) > 20 * 1024 * 1024:  # the Bot API serves files up to 20 MB
+            return 400, "Bad Request: file is too big", []
+        return {"file_id": params["file_id"], "file_unique_id": "u" + str(params["file_id"])[-8:],
+                "file_size": len(data), "file_path": path}
+
+    def _m_sendDocument(self, token: str, params: dict[str, Any]) -> Any:
+        problems = [] if params.get("chat_id") else ["chat_id is required"]
+        upload = next((v for k, v in params.items() if k.startswith("_upload:")), None)
+        if upload is None:
+            problems.append("document is required (an uploaded file)")
+        caption = params.get("caption")
+        if caption is not None and utf16_len(caption) > 1024:
+            problems.append("caption is longer than 1024 characters")
+        if problems:
+            return 400, "Bad Request: " + "; ".join(problems), problems
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            return 403, "Forbidden: bot was blocked by the user", []
+        name, data, ctype = upload
+        with self._lock:
+            self.documents.append({"chat_id": chat_id, "filename": name, "data": data, "content_type": ctype,
+                                   "caption": caption})
+            message_id, self._next_message_id = self._next_message_id, self._next_message_id + 1
+        message = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+                   "document": {"file_id": f"doc{message_id}", "file_unique_id": f"d{message_id}",
+                                "file_name": name, "file_size": len(data)}}
+        if caption:
+            message["caption"] = caption
+        with self._lock:
+            self.sent.append(message)
+        return message
 
     def _m_getMe(self, token: str, params: dict[str, Any]) -> Any:
         return self.bots[token]
