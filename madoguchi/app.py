@@ -22,6 +22,7 @@ from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
 from bots.webchat.secure import router as secure_router
 from bots.webchat.survey import survey_router
+from bots.webchat.upload import router as upload_router
 from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
 from dialogs.profile import ProfileRegistry
@@ -257,6 +258,7 @@ def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter
     app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
     app.include_router(survey_router(ctx))  # the web chat's post-session survey
     app.include_router(secure_router)  # issue 16: the sensitive steps on the operator's own page
+    app.include_router(upload_router)  # issue 16: the web chat's upload button
     from madoguchi.lifecycle.api import router as lifecycle_router
 
     app.include_router(lifecycle_router)  # disclosure, erasure, withdrawal on behalf, incidents

@@ -63,7 +63,8 @@
       if (seps[alias] === undefined && seps[LANG_ALIASES[alias]] !== undefined) seps[alias] = seps[LANG_ALIASES[alias]];
     });
     var max = typeof raw.max_message_chars === "number" && raw.max_message_chars > 0 ? raw.max_message_chars : DEFAULT_MAX_CHARS;
-    return { maxChars: max, separators: seps };
+    var upload = typeof raw.max_upload_bytes === "number" && raw.max_upload_bytes > 0 ? raw.max_upload_bytes : 10 * 1024 * 1024;
+    return { maxChars: max, separators: seps, maxUpload: upload };
   }
 
   function readStrings() {
@@ -94,7 +95,10 @@
     hint: document.getElementById("input-hint"),
     counter: document.getElementById("counter"),
     typing: document.getElementById("typing"),
-    easyJa: document.getElementById("easy-ja")
+    easyJa: document.getElementById("easy-ja"),
+    attach: document.getElementById("attach"),
+    file: document.getElementById("file"),
+    uploadStatus: document.getElementById("upload-status")
   };
 
   var state = {
@@ -953,6 +957,96 @@
     }, function () { /* the next reconnect or push tries again */ }).then(function () {
       state.catchingUp = false;
       if (state.catchUpAgain) { state.catchUpAgain = false; catchUp(); }
+    });
+  }
+
+  // ---------------------------------------------------------------- upload (issue 16)
+  // A photo or a PDF. The size and type are checked here only to save a wasted upload: the
+  // server decides (it reads the bytes, not the name). Progress and errors are announced.
+  var UPLOAD_TYPES = { "image/jpeg": 1, "image/png": 1, "image/webp": 1, "image/heic": 1, "application/pdf": 1 };
+
+  function uploadChip(file) {
+    var li = renderMessage({ direction: "in", text: "" });
+    var bubble = li.querySelector(".bubble") || li;
+    bubble.textContent = "";
+    var chip = node("span", "upload-chip");
+    if (/^image\//.test(file.type) && window.URL && URL.createObjectURL) {
+      var img = document.createElement("img");
+      img.alt = file.name;
+      img.src = URL.createObjectURL(file);
+      chip.appendChild(img);
+    } else {
+      chip.appendChild(node("span", "file-icon", "📄"));
+    }
+    chip.appendChild(node("span", "file-name", file.name));
+    bubble.appendChild(chip);
+    li.classList.add("msg-upload");
+    reveal(li);
+    return li;
+  }
+
+  function setUploading(on) {
+    if (!el.attach) return;
+    el.attach.disabled = on;
+    el.attach.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function sendFile(file) {
+    if (!state.session || SECURE) return;
+    clearError();
+    if (!UPLOAD_TYPES[file.type] && !/\.(jpe?g|png|webp|heic|pdf)$/i.test(file.name)) {
+      showError("upload_type");
+      return;
+    }
+    if (file.size > CONFIG.maxUpload) {
+      showError("upload_too_large", { max: Math.floor(CONFIG.maxUpload / (1024 * 1024)) });
+      return;
+    }
+    var form = new FormData();
+    form.append("file", file, file.name);
+    form.append("client_message_id", uuid());
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", api + sessionPath("/uploads"));
+    xhr.setRequestHeader("Authorization", "Bearer " + state.session.token);
+    xhr.setRequestHeader("Accept", "application/json");
+    setUploading(true);
+    el.uploadStatus.textContent = t("upload_progress", { pct: 0 });
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable) el.uploadStatus.textContent = t("upload_progress", { pct: Math.round(100 * ev.loaded / ev.total) });
+    };
+    xhr.onload = function () {
+      setUploading(false);
+      el.uploadStatus.textContent = "";
+      var data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300 && data) {
+        uploadChip(file);
+        el.uploadStatus.textContent = t("upload_sent");
+        state.spoke = true;
+        onReply(data, {});
+      } else if (xhr.status === 413) {
+        showError("upload_too_large", { max: Math.floor(CONFIG.maxUpload / (1024 * 1024)) });
+      } else if (xhr.status === 401 || xhr.status === 404) {
+        sessionLost();
+      } else {
+        showError("upload_failed");
+      }
+    };
+    xhr.onerror = xhr.ontimeout = function () {
+      setUploading(false);
+      el.uploadStatus.textContent = "";
+      showError("upload_failed");
+    };
+    xhr.timeout = 120000;
+    xhr.send(form);
+  }
+
+  if (el.attach && el.file) {
+    el.attach.addEventListener("click", function () { el.file.value = ""; el.file.click(); });
+    el.file.addEventListener("change", function () {
+      var f = el.file.files && el.file.files[0];
+      if (f) sendFile(f);
+      el.attach.focus();
     });
   }
 
