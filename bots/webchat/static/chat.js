@@ -1064,6 +1064,9 @@
         var say = t("say_" + cid);
         m = Object.assign({}, m, { text: labels[cid] || (say !== "say_" + cid ? say : cid) });
       }
+      if (m.direction === "in" && m.kind === "media" && !m.text) {
+        m = Object.assign({}, m, { text: "📎 " + t("upload_sent") });  // an upload, read back
+      }
       if (m.direction !== "in" && Array.isArray(m.choices) && m.choices.length) {
         labels = {};
         m.choices.forEach(function (c) { if (c && c.id) labels[c.id] = c.label; });
