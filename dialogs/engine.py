@@ -68,6 +68,7 @@ class DialogInput:
     guessed_language: str | None = None
     translations: tuple[str, ...] = ()  # the text in Japanese/English, for risk screening
     resumed: bool = False  # the resident comes back after a long pause
+    secure: bool = False  # typed on the operator's own page, not in LINE/Telegram (issue 16)
     # With kind "media" (issue 16): "received" (stored for the counsellor: acknowledge, ask
     # again), "album_more" (another photo of an album already acknowledged: say nothing more),
     # "not_kept" (the channel layer tells why; just ask again); None: a sticker or a location.
@@ -304,18 +305,26 @@ class _Step:
             ("for_whom", lbl(a.get("for_whom"))),
             ("safety", lbl(a.get("safety"), self.cat.text("summary.safety_none"))),
             ("categories", lbl(a.get("categories"))),
-            ("problem_text", a.get("problem_text") or skipped),
+            ("problem_text", self.secured("problem_text") or a.get("problem_text") or skipped),
             ("age_band", lbl(a.get("age_band"))),
             ("district", a.get("district") if a.get("district") not in (None, "outside") else lbl(a.get("district"))),
             ("household", lbl(a.get("household"))),
             ("public_assistance", lbl(a.get("public_assistance"))),
             ("residence", lbl(a.get("residence"))),
-            ("name", a.get("name") or self.cat.text("summary.anonymous")),
-            ("contact_method", lbl(a.get("contact_method")) + (f" ({a['contact_detail']})" if a.get("contact_detail") else "")),
+            ("name", self.secured("name") or a.get("name") or self.cat.text("summary.anonymous")),
+            ("contact_method", lbl(a.get("contact_method")) + (
+                f" ({self.secured('contact_detail') or a['contact_detail']})" if a.get("contact_detail") else "")),
             ("contact_time", lbl(a.get("contact_time"))),
             ("share", lbl(a.get("share"))),
         ]
         return "\n".join(f"■ {self.cat.text('summary.field.' + k)}: {v}" for k, v in rows)
+
+    def secured(self, key: str) -> str | None:
+        """An answer given on the operator's own page is never repeated into the chat it came
+        from: the summary says where it was written instead (issue 16)."""
+        if key in self.s.secured and self.s.answers.get(key):
+            return catalog(self.lang, "secure").text("summary_value")
+        return None
 
     def _finish(self, node: Node) -> None:
         self.s.finished = True
@@ -831,7 +840,19 @@ def step(state: DialogState | dict[str, Any] | None, inp: DialogInput, ctx: Dial
     st = state if isinstance(state, DialogState) else DialogState.from_dict(state)
     if st.flow is None:
         st.flow = ctx.profile.flow
-    return _Step(st, inp, ctx).run()
+    result = _Step(st, inp, ctx).run()
+    _track_secured(st, result.state, inp)
+    return result
+
+
+def _track_secured(before: DialogState, after: DialogState, inp: DialogInput) -> None:
+    """Remember which answers were written on the operator's page (issue 16); one rewritten in
+    the chat itself is the chat's again."""
+    changed = {k for k, v in after.answers.items() if before.answers.get(k) != v}
+    if inp.secure:
+        after.secured = sorted({*after.secured, *changed})
+    elif changed & set(after.secured):
+        after.secured = sorted(set(after.secured) - changed)
 
 
 def handed_over_message(profile: Profile, language: str, case_number: str, urgent: bool, now: datetime) -> OutboundMessage:

@@ -42,6 +42,9 @@ class Node(BaseModel):
     max_chars: int | None = None
     summary: bool = False
     effects: list[str] = Field(default_factory=list)
+    # a sensitive step (name, contact, the problem in detail): a LINE or Telegram resident is
+    # offered the operator's own page for it (issue 16, handoff.actions.secure)
+    secure: bool = False
 
     def edge_for(self, outcome: str) -> Edge | None:
         if outcome in self.branches:

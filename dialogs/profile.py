@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -176,6 +176,16 @@ class SurveySettings(BaseModel):
     link_days: int = Field(7, ge=1, le=90)
 
 
+class SecureDetailsSettings(BaseModel):
+    """The sensitive steps off LINE and Telegram (issue 16): `offer` a one-time link to the
+    operator's own page beside the question, make it the `default` (the link first, the
+    question in the chat still answerable unless `in_chat` is false), or `off`."""
+
+    mode: Literal["offer", "default", "off"] = "offer"
+    link_minutes: int = Field(30, ge=5, le=24 * 60)
+    in_chat: bool = True  # typing the answer in LINE/Telegram still works
+
+
 class RetentionSettings(BaseModel):
     """How long this municipality's data is kept (issue 12); the retention job erases what is
     due, never an open case, an urgent one or one under a lead's legal hold."""
@@ -211,6 +221,7 @@ class Profile(BaseModel):
     risk_contacts: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RISK_CONTACTS))
     report: ReportSettings = Field(default_factory=ReportSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
+    secure_details: SecureDetailsSettings = Field(default_factory=SecureDetailsSettings)
 
 
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -32,6 +32,10 @@ class DialogState:
     last_emergency_at: float | None = None
     withdrawing: bool = False  # asked which consent to withdraw; the next answer says
     withdrawn: list[str] = field(default_factory=list)  # consents withdrawn in this conversation
+    # issue 16: answers given on the operator's own page (never repeated into LINE/Telegram),
+    # and that page's state ("offered": a link is out; "open": the page is answering)
+    secured: list[str] = field(default_factory=list)
+    secure_page: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

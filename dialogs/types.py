@@ -31,6 +31,15 @@ class ContactLink:
         return {"label": self.label, "number": self.number, "uri": self.uri}
 
 
+@dataclass(frozen=True, slots=True)
+class LinkButton:
+    """A web address to open from the chat (LINE URI action, Telegram URL button): the
+    one-time secure-details link. Never stored with the message."""
+
+    label: str
+    uri: str
+
+
 MessageKind = Literal["text", "notice", "emergency", "summary"]
 
 
@@ -43,6 +52,7 @@ class OutboundMessage:
     multi: bool = False
     machine_translated: bool = False
     contacts: tuple[ContactLink, ...] = ()  # phone lines in `text` (emergency messages)
+    link: LinkButton | None = None  # a button opening a page (LINE and Telegram only)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -27,7 +27,7 @@ CATALOG_DIR = Path(__file__).parent / "catalogs"
 DEFAULT_LANGUAGE = "ja"
 DIALOG = "dialog"
 NAMESPACES = (DIALOG, "email", "canned", "page", "console", "channel", "security", "survey", "casework", "consent",
-              "media")
+              "media", "secure")
 CONSENT_KINDS = ("use", "share_agencies")
 
 

@@ -20,7 +20,9 @@ from sqlalchemy import text
 
 from bots.common.adapter import ChannelAdapter, load_channels
 from bots.webchat.api import SECURITY_HEADERS
+from bots.webchat.secure import router as secure_router
 from bots.webchat.survey import survey_router
+from bots.webchat.upload import router as upload_router
 from casecore.db import make_engine, make_sessionmaker
 from casecore.migrate import upgrade_async
 from dialogs.profile import ProfileRegistry
@@ -34,6 +36,7 @@ from handoff.hub import Hub
 from handoff.locks import ConversationLocks
 from handoff.queue import InProcessQueue, RedisStreamQueue
 from handoff.router import Router
+from handoff.secure_links import SecureLinks
 from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
@@ -71,6 +74,8 @@ async def build_context(settings: Settings, *, consume: bool | None = None) -> A
         sessions, profiles, senders, hub, queue, ConversationLocks(redis),
         max_chars=settings.max_message_chars, resume_after=timedelta(minutes=settings.resume_after_minutes),
     )
+    # issue 16: the inbound step issues the secure-details links (handoff/actions/secure.py)
+    router.secure_links = SecureLinks(settings.resolved_secret_key(), settings.public_base_url)  # type: ignore[attr-defined]
     router.media_limits = MediaLimits(settings.media_max_file_bytes, settings.media_max_conversation_bytes)  # type: ignore[attr-defined]
     ctx = AppContext(settings=settings, engine=engine, sessions=sessions, profiles=profiles,
                      senders=senders, router=router, hub=hub, redis=redis)
@@ -252,6 +257,8 @@ def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter
     # (still factories of the context: the lead's dashboard data and the web chat's survey)
     app.include_router(reports_router(ctx))  # the lead's dashboard data (read-only)
     app.include_router(survey_router(ctx))  # the web chat's post-session survey
+    app.include_router(secure_router)  # issue 16: the sensitive steps on the operator's own page
+    app.include_router(upload_router)  # issue 16: the web chat's upload button
     from madoguchi.lifecycle.api import router as lifecycle_router
 
     app.include_router(lifecycle_router)  # disclosure, erasure, withdrawal on behalf, incidents

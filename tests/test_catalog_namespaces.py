@@ -23,7 +23,8 @@ from i18n.catalog import (
 from tests.conftest import Running
 
 LANGUAGES = available_languages()  # the dialog's languages: every resident-facing namespace has them
-RESIDENT_FACING = ("dialog", "email", "canned", "page", "channel", "security", "survey", "consent", "media")
+RESIDENT_FACING = ("dialog", "email", "canned", "page", "channel", "security", "survey", "consent", "media",
+                   "secure")
 # The console is the counsellor's, in Japanese (DESIGN.md): its namespace has Japanese only,
 # and any other file added is held to the same rules.
 # ja and ja-easy spell the consent phrases of the mail out; other languages name the labels.

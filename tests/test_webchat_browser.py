@@ -296,8 +296,9 @@ def test_desktop_layout_and_keyboard_only(live_server: LiveServer, desktop_page:
     assert_no_errors(page)
 
 
+# img-src blob: (issue 16): the resident's own photo, shown from the file they picked
 STRICT_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self';"
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' blob:;"
     " base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 

@@ -19,7 +19,7 @@ from bots.common.text import (  # re-exported: inbound.py reads postbacks from h
     postback_data,
 )
 from bots.common.textsplit import split_text, truncate_utf16
-from dialogs.types import Choice, ContactLink, OutboundMessage
+from dialogs.types import Choice, ContactLink, LinkButton, OutboundMessage
 from i18n.catalog import catalog
 
 MAX_TEXT = 5000
@@ -85,6 +85,21 @@ def call_buttons(contacts: Sequence[ContactLink]) -> dict[str, Any] | None:
     }
 
 
+def link_button(link: LinkButton) -> dict[str, Any]:
+    """A Flex bubble with one URI action: LINE opens an https link in its in-app browser (the
+    secure-details page, issue 16). The URI never rides in a text message, where LINE would
+    fetch it for a preview (and spend the one-time link)."""
+    label = truncate_utf16(link.label, MAX_LABEL)
+    return {
+        "type": "flex",
+        "altText": label,
+        "contents": {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "button", "style": "primary", "height": "sm",
+             "action": {"type": "uri", "label": label, "uri": link.uri}},
+        ]}},
+    }
+
+
 def numbered_text(choices: Sequence[Choice], language: str) -> str:
     lines = [f"{i}. {c.label}" for i, c in enumerate(choices, start=1)]
     return "\n".join([*lines, number_hint(language)])
@@ -110,6 +125,8 @@ def render(messages: Sequence[OutboundMessage], language: str) -> Rendered:
         buttons = call_buttons(msg.contacts)
         if buttons is not None:
             out.messages.append(buttons)
+        if msg.link is not None:
+            out.messages.append(link_button(msg.link))
     # LINE shows only the quick reply of the last message received, so the buttons ride on
     # the batch's final message even when a plain message follows the question.
     if pending_quick and out.messages:

@@ -76,6 +76,9 @@ class TelegramSender:
             chunks = split_text(text, MAX_TEXT)
             for i, chunk in enumerate(chunks):
                 markup = keyboard(msg.choices) if msg.choices and i == len(chunks) - 1 else None
+                if msg.link is not None and i == len(chunks) - 1:  # issue 16: the secure page
+                    row = [InlineKeyboardButton(text=truncate_utf16(msg.link.label, MAX_BUTTON_TEXT), url=msg.link.uri)]
+                    markup = InlineKeyboardMarkup(inline_keyboard=[*(markup.inline_keyboard if markup else []), row])
                 await self._call(
                     lambda chunk=chunk, markup=markup: client.send_message(
                         chat_id=int(target.external_user_id), text=chunk, reply_markup=markup

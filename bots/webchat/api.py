@@ -56,7 +56,7 @@ STATIC_FILES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/c
 # The page runs under a strict policy: its own scripts and styles only, no framing, no referrer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "img-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
@@ -148,7 +148,7 @@ def _page(ctx: AppContext) -> str:
                            {lang: _with_withdraw(table, lang) for lang, table in all_languages("page").items()})
     # ...and so do the server's message limit (the page warns before anything is cut) and how
     # each language joins chosen items in the resident's bubble.
-    config = {"max_message_chars": ctx.settings.max_message_chars,
+    config = {"max_message_chars": ctx.settings.max_message_chars, "max_upload_bytes": ctx.settings.media_max_file_bytes,
               "list_separators": list_separators(available_languages())}
     html = html.replace('<script type="application/json" id="page-config"></script>',
                         f'<script type="application/json" id="page-config">{json_block(config)}</script>')

@@ -20,7 +20,7 @@ from dialogs.engine import DialogContext, DialogInput, step
 from dialogs.profile import Profile
 from dialogs.state import DialogState
 from dialogs.types import Choice, OutboundMessage
-from handoff.actions import conversation, effects, survey
+from handoff.actions import conversation, effects, secure, survey, unsend
 from handoff.actions import media as media_actions
 from handoff.actions.base import OnCommit, atomic
 from handoff.delivery import DeliveryTarget
@@ -48,6 +48,11 @@ class ProcessResult:
     # A message screened while a counsellor holds the conversation: the console is told at once.
     risk_kinds: tuple[str, ...] = ()
     risk_level: str | None = None
+    # issue 16: what the operator's secure page shows (None: not from the page), and whether
+    # the chat hears nothing of this step (answered on the page)
+    page_messages: list[OutboundMessage] | None = None
+    channel_silent: bool = False
+    secure_done: bool = False
 
 
 async def process(router: Router, event: InboundEvent) -> ProcessResult:
@@ -75,6 +80,8 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
         )
         s.add(inbound)
         await s.flush()  # the unique (channel, event id) constraint catches a racing redelivery
+        if await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id, event.channel_event_id, now):
+            return await _unsent_before_stored(router, s, after, conv, inbound, event, text)
         stored = await _store_media(router, s, conv, inbound, event, now)
         resumed = bool(
             conv.last_inbound_at and now - conv.last_inbound_at > router.resume_after and conv.status == "bot"
@@ -98,6 +105,24 @@ def _delivery_target(profile: Profile, event: InboundEvent, conv: Conversation) 
         profile_id=profile.id, channel=event.channel, external_user_id=event.external_user_id,
         conversation_id=conv.id, language=conv.language, reply_context=dict(event.reply_context),
     )
+
+
+async def _unsent_before_stored(router: Router, s: AsyncSession, after: OnCommit, conv: Conversation,
+                                inbound: Message, event: InboundEvent, text: str | None) -> ProcessResult:
+    """The resident unsent this message before it reached us (handoff.actions.unsend): kept as
+    `unsent` (the text never stored) and not answered; a crisis in it is still screened, and
+    flagged for a counsellor to look at."""
+    unsend.withdraw_stored(inbound, after)
+    await audit.record(s, action="message_unsent", target_type="conversation", target_id=conv.id,
+                       actor_type="resident", detail={"message_id": inbound.id, "late": True})
+    finding = await run_pure(risk.screen, text, language=conv.language) if text else None
+    if finding:
+        state = dict(conv.dialog_state or {})
+        await conversation.flag_look_in(s, conv, finding.kinds, held=conv.status == "counsellor", state=state)
+        if conv.dialog_state is not None:
+            conv.dialog_state = state
+    return ProcessResult(conversation_id=conv.id, conversation_status=conv.status, state=conv.dialog_node or None,
+                         case_id=conv.case_id, message_ids=[inbound.id])
 
 
 async def _contact_refused(s: AsyncSession, contact: ContactPoint, event: InboundEvent,
@@ -179,9 +204,11 @@ async def _dialog_step(
         text=text, choice=event.choice, kind="media" if event.kind == "media" else event.kind,
         language_hint=event.language_hint, detected_language=detected, guessed_language=guessed,
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
-        resumed=resumed, media=_media_input(event, stored),
+        resumed=resumed, secure=secure.via_page(event), media=_media_input(event, stored),
     )
     granted = await _granted(s, contact, new_contact)
+    if secure.refuses_in_chat(router, event, profile, state):
+        return await _secure_refused(router, s, conv, contact, profile, inbound, event, state, now)
     # Off the loop: the risk screen inside the step can take tens of ms (handoff.offload).
     res = await run_pure(step, state, inp, DialogContext(profile=profile, now=now, max_chars=router.max_chars,
                                                          granted=granted))
@@ -193,6 +220,8 @@ async def _dialog_step(
     scope = effects.StepScope(s=s, conv=conv, contact=contact, profile=profile, messages=messages, now=now,
                               to_japanese=lambda t, lang: _to_japanese(router, t, lang))
     await effects.apply(scope, res.effects)
+    routed = secure.route_step(router, conv, contact, profile, event, state, res.state, messages)
+    messages = routed.messages
     conv.dialog_state = res.state.to_dict() if conv.dialog_state is not None or res.state.node else None
     if scope.purged:
         conv.dialog_state = None
@@ -213,6 +242,7 @@ async def _dialog_step(
     return ProcessResult(
         conversation_id=conv.id, messages=messages, conversation_status=conv.status, state=res.state.node,
         case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *(r.id for r in rows)],
+        page_messages=routed.page, channel_silent=routed.silent, secure_done=routed.done,
     )
 
 
@@ -233,6 +263,21 @@ async def _granted(s: AsyncSession, contact: ContactPoint, new_contact: bool) ->
         return await ledger.granted_kinds(s, contact.id)
 
 
+async def _secure_refused(router: Router, s: AsyncSession, conv: Conversation, contact: ContactPoint, profile: Profile,
+                          inbound: Message, event: InboundEvent, state: DialogState, now: datetime) -> ProcessResult:
+    """A secure step's answer typed in the chat of a profile that keeps those steps off it: the
+    words are not kept (the row says only that something was withheld); a fresh link answers."""
+    inbound.text, inbound.kind = None, "withheld"
+    messages = secure.refused(router, conv, contact, profile, state, event.channel)
+    conv.dialog_state = state.to_dict()
+    rows = [Message(conversation_id=conv.id, direction="out", sender="bot", channel=event.channel, kind=m.kind,
+                    text=m.text, language=conv.language, created_at=now) for m in messages]
+    s.add_all(rows)
+    await s.flush()
+    return ProcessResult(conversation_id=conv.id, messages=messages, conversation_status=conv.status,
+                         state=conv.dialog_node, case_id=conv.case_id, message_ids=[inbound.id, *(r.id for r in rows)])
+
+
 def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: ProcessResult,
                   target: DeliveryTarget | None) -> None:
     """Hub events for the console and the web chat socket, then the channel's delivery."""
@@ -251,7 +296,7 @@ def _after_commit(router: Router, after: OnCommit, event: InboundEvent, result: 
         after.publish(QUEUE_TOPIC, alert)
         after.publish(conversation_topic(cid), alert)
     # The web chat answers in the HTTP response; every other channel is sent to.
-    if target is not None and result.messages and event.channel != "webchat":
+    if target is not None and result.messages and event.channel != "webchat" and not result.channel_silent:
         after.call(router.deliver, target, result.messages, result.message_ids[1:])
 
 

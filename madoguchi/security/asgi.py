@@ -47,7 +47,7 @@ def _out_of_range(value: str) -> bool:
 
 
 # Routes that take a file as the body (issue 16): the per-file media cap, not the JSON one.
-UPLOAD_PATHS = re.compile(r"^/api/conversations/\d+/documents$")
+UPLOAD_PATHS = re.compile(r"^/api/conversations/\d+/documents$|^/api/webchat/sessions/\d+/uploads$")
 
 
 class HardeningMiddleware:

@@ -21,6 +21,10 @@
   var profile = new URLSearchParams(window.location.search).get("profile") ||
     root.getAttribute("data-profile") || "";
   var REQUEST_TIMEOUT_MS = 20000;
+  // Secure mode (issue 16): opened from a LINE/Telegram one-time link at /secure/<link>; the
+  // same page answers the sensitive steps of that conversation, then sends the resident back.
+  var SECURE = root.getAttribute("data-secure") === "on";
+  var secureLink = SECURE ? decodeURIComponent(window.location.pathname.split("/").pop() || "") : "";
   var MAX_RETRY_MS = 30000;
 
   // Choice ids that act rather than select, even inside a multi-select group.
@@ -59,7 +63,8 @@
       if (seps[alias] === undefined && seps[LANG_ALIASES[alias]] !== undefined) seps[alias] = seps[LANG_ALIASES[alias]];
     });
     var max = typeof raw.max_message_chars === "number" && raw.max_message_chars > 0 ? raw.max_message_chars : DEFAULT_MAX_CHARS;
-    return { maxChars: max, separators: seps };
+    var upload = typeof raw.max_upload_bytes === "number" && raw.max_upload_bytes > 0 ? raw.max_upload_bytes : 10 * 1024 * 1024;
+    return { maxChars: max, separators: seps, maxUpload: upload };
   }
 
   function readStrings() {
@@ -90,7 +95,10 @@
     hint: document.getElementById("input-hint"),
     counter: document.getElementById("counter"),
     typing: document.getElementById("typing"),
-    easyJa: document.getElementById("easy-ja")
+    easyJa: document.getElementById("easy-ja"),
+    attach: document.getElementById("attach"),
+    file: document.getElementById("file"),
+    uploadStatus: document.getElementById("upload-status")
   };
 
   var state = {
@@ -165,6 +173,7 @@
   // the tab closes. An entry an older version left in localStorage is moved here once.
   var store = {
     load: function () {
+      if (SECURE) return null; // a spent link cannot be resumed: nothing is kept in this tab
       try {
         var old = window.localStorage.getItem(STORE_KEY);
         if (old !== null) {
@@ -179,7 +188,7 @@
       return null;
     },
     save: function () {
-      if (!state.session) return;
+      if (!state.session || SECURE) return;
       try {
         window.sessionStorage.setItem(STORE_KEY, JSON.stringify({
           id: state.session.id, token: state.session.token, lang: state.lang
@@ -283,6 +292,7 @@
   }
 
   function sessionPath(suffix) {
+    if (SECURE) return "/secure/sessions/" + encodeURIComponent(state.session.id) + suffix;
     return "/sessions/" + encodeURIComponent(state.session.id) + suffix;
   }
 
@@ -497,7 +507,7 @@
     el.status.textContent = text;
     el.status.hidden = !text;
     el.status.className = "status status-" + oneOf(s, ["bot", "waiting", "counsellor", "closed"], "bot");
-    el.restart.hidden = s !== "closed";
+    el.restart.hidden = s !== "closed" || SECURE;
     if (s !== "counsellor") hideTyping();  // released, transferred back or closed
     root.classList.toggle("is-closed", s === "closed");
     renderEasySwitch();
@@ -619,6 +629,7 @@
         scheduleRetry();
       } else if (err.kind === "session") {
         dropQueue();
+        if (SECURE) { secureGone(err); return; }
         sessionLost();
       } else if (err.kind === "closed") {
         // The conversation ended (a counsellor closed it): keep the text, offer a new chat.
@@ -667,6 +678,7 @@
     state.metaSeq += 1;
     if (item.lang) setLang(item.lang);
     applyMeta(res);
+    if (res.secure_done) secureDone();
     if (item.hidden) return;
     var hadFocusInGroup = state.activeGroup && state.activeGroup.contains(document.activeElement);
     var out = renderReply(res.messages);
@@ -725,7 +737,7 @@
   // is skipped for it): the language command and the choice, answered in やさしい にほんご.
   function renderEasySwitch() {
     if (!el.easyJa) return;
-    el.easyJa.hidden = !(state.session && state.lang === "ja" && !state.spoke && state.status === "bot");
+    el.easyJa.hidden = SECURE || !(state.session && state.lang === "ja" && !state.spoke && state.status === "bot");
   }
 
   if (el.easyJa) {
@@ -948,6 +960,96 @@
     });
   }
 
+  // ---------------------------------------------------------------- upload (issue 16)
+  // A photo or a PDF. The size and type are checked here only to save a wasted upload: the
+  // server decides (it reads the bytes, not the name). Progress and errors are announced.
+  var UPLOAD_TYPES = { "image/jpeg": 1, "image/png": 1, "image/webp": 1, "image/heic": 1, "application/pdf": 1 };
+
+  function uploadChip(file) {
+    var li = renderMessage({ direction: "in", text: "" });
+    var bubble = li.querySelector(".bubble") || li;
+    bubble.textContent = "";
+    var chip = node("span", "upload-chip");
+    if (/^image\//.test(file.type) && window.URL && URL.createObjectURL) {
+      var img = document.createElement("img");
+      img.alt = file.name;
+      img.src = URL.createObjectURL(file);
+      chip.appendChild(img);
+    } else {
+      chip.appendChild(node("span", "file-icon", "📄"));
+    }
+    chip.appendChild(node("span", "file-name", file.name));
+    bubble.appendChild(chip);
+    li.classList.add("msg-upload");
+    reveal(li);
+    return li;
+  }
+
+  function setUploading(on) {
+    if (!el.attach) return;
+    el.attach.disabled = on;
+    el.attach.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function sendFile(file) {
+    if (!state.session || SECURE) return;
+    clearError();
+    if (!UPLOAD_TYPES[file.type] && !/\.(jpe?g|png|webp|heic|pdf)$/i.test(file.name)) {
+      showError("upload_type");
+      return;
+    }
+    if (file.size > CONFIG.maxUpload) {
+      showError("upload_too_large", { max: Math.floor(CONFIG.maxUpload / (1024 * 1024)) });
+      return;
+    }
+    var form = new FormData();
+    form.append("file", file, file.name);
+    form.append("client_message_id", uuid());
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", api + sessionPath("/uploads"));
+    xhr.setRequestHeader("Authorization", "Bearer " + state.session.token);
+    xhr.setRequestHeader("Accept", "application/json");
+    setUploading(true);
+    el.uploadStatus.textContent = t("upload_progress", { pct: 0 });
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable) el.uploadStatus.textContent = t("upload_progress", { pct: Math.round(100 * ev.loaded / ev.total) });
+    };
+    xhr.onload = function () {
+      setUploading(false);
+      el.uploadStatus.textContent = "";
+      var data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      if (xhr.status >= 200 && xhr.status < 300 && data) {
+        uploadChip(file);
+        el.uploadStatus.textContent = t("upload_sent");
+        state.spoke = true;
+        onReply(data, {});
+      } else if (xhr.status === 413) {
+        showError("upload_too_large", { max: Math.floor(CONFIG.maxUpload / (1024 * 1024)) });
+      } else if (xhr.status === 401 || xhr.status === 404) {
+        sessionLost();
+      } else {
+        showError("upload_failed");
+      }
+    };
+    xhr.onerror = xhr.ontimeout = function () {
+      setUploading(false);
+      el.uploadStatus.textContent = "";
+      showError("upload_failed");
+    };
+    xhr.timeout = 120000;
+    xhr.send(form);
+  }
+
+  if (el.attach && el.file) {
+    el.attach.addEventListener("click", function () { el.file.value = ""; el.file.click(); });
+    el.file.addEventListener("change", function () {
+      var f = el.file.files && el.file.files[0];
+      if (f) sendFile(f);
+      el.attach.focus();
+    });
+  }
+
   // ---------------------------------------------------------------- start, resume, restart
 
   function renderTranscript(items) {
@@ -962,6 +1064,9 @@
         var say = t("say_" + cid);
         m = Object.assign({}, m, { text: labels[cid] || (say !== "say_" + cid ? say : cid) });
       }
+      if (m.direction === "in" && m.kind === "media" && !m.text) {
+        m = Object.assign({}, m, { text: "📎 " + t("upload_sent") });  // an upload, read back
+      }
       if (m.direction !== "in" && Array.isArray(m.choices) && m.choices.length) {
         labels = {};
         m.choices.forEach(function (c) { if (c && c.id) labels[c.id] = c.label; });
@@ -974,11 +1079,40 @@
     el.conversation.scrollTop = el.conversation.scrollHeight;
   }
 
+  // The sensitive steps are done (or a person takes over): back to LINE/Telegram. The page's
+  // last words are the server's ("LINEに戻ってください" in the resident's language).
+  function secureDone() {
+    state.status = "done";
+    retire(state.activeGroup);
+    dropQueue();
+    el.input.value = "";
+    el.input.disabled = true;
+    el.send.disabled = true;
+    Array.prototype.forEach.call(el.toolbar.querySelectorAll("button"), function (b) { b.disabled = true; });
+    root.classList.add("is-secure-done");
+    root.setAttribute("data-secure-done", "true");
+    state.session = null;
+  }
+
+  // The link or the page's time is over: say so in the server's words and stop.
+  function secureGone(err) {
+    var detail = err && err.data && err.data.detail;
+    var text = detail && typeof detail.message === "string" ? detail.message : t("err_session");
+    el.errorText.textContent = text;
+    el.error.hidden = false;
+    el.error.setAttribute("data-error", "secure_gone");
+    el.errorAction.hidden = true;
+    secureDone();
+    el.logRegion.setAttribute("aria-busy", "false");
+    el.loading.hidden = true;
+    root.setAttribute("data-ready", "true");
+  }
+
   function ready() {
     el.logRegion.setAttribute("aria-busy", "false");
     el.loading.hidden = true;
     root.setAttribute("data-ready", "true");
-    connectWs();
+    if (!SECURE) connectWs(); // nothing is pushed to the secure page: its answers come back to it
     pump();
   }
 
@@ -993,7 +1127,25 @@
     });
   }
 
+  function openSecure() {
+    state.session = null;
+    return request("POST", "/secure/open", { link: secureLink }).then(function (res) {
+      if (!res || typeof res.token !== "string") throw new ApiError("network", 0, res);
+      state.session = { id: String(res.session_id), token: res.token };
+      state.seenIds = {};
+      state.spoke = true;
+      el.log.textContent = "";
+      applyMeta(res);
+      var out = renderReply(res.messages);
+      if (out.group) activate(out.group);
+      clearError();
+      ready();
+      reveal(out.first);
+    });
+  }
+
   function create() {
+    if (SECURE) return openSecure();
     var body = { language: navigator.language || "ja" };
     if (profile) body.profile = profile;
     state.session = null;
@@ -1025,7 +1177,8 @@
       }
       throw err;
     }) : create();
-    attempt.catch(function () {
+    attempt.catch(function (err) {
+      if (SECURE && err && (err.kind === "session" || err.kind === "rejected")) { secureGone(err); return; }
       state.session = state.session || null;
       var delay = Math.min(MAX_RETRY_MS, 1000 * Math.pow(2, state.startAttempt));
       state.startAttempt += 1;
