@@ -6,12 +6,12 @@ index (issue 19)
   time grew with the residents served.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

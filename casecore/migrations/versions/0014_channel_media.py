@@ -1,12 +1,12 @@
 """channel media: a resident's pictures and documents, sealed under their key (issue 16)
 
-Revision ID: 0012
+Revision ID: 0014
 Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
