@@ -156,7 +156,10 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.text(max_size=300), st.sampled_from(["utf-8", "cp932", "euc_jp", "iso2022_jp"]))
+# ESC is ISO-2022-JP's own switch and cannot stand for itself in it: Python encodes a lone ESC
+# but cannot decode the result, so no text holding one is a round trip (no mail carries one).
+@given(st.text(alphabet=st.characters(blacklist_characters="\x1b"), max_size=300),
+       st.sampled_from(["utf-8", "cp932", "euc_jp", "iso2022_jp"]))
 def test_declared_charsets_round_trip(text: str, codec: str) -> None:
     try:
         data = text.encode(codec)
