@@ -457,12 +457,22 @@ async def test_a_counsellor_sends_a_pdf_and_line_gets_a_one_use_link(line_app) -
         link = said.rsplit("\n", 1)[-1]
         assert link.startswith("https://soudan.example.lg.jp/documents/")
         path = link.removeprefix("https://soudan.example.lg.jp")
-        first = await running.client.get(path)
+        # Opening the link (or LINE fetching it for a preview) spends nothing: a page in the
+        # resident's language whose button is the one download
+        for _ in range(2):
+            page = await running.client.get(path)
+            assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+            assert catalog("ja", "media").text("document_download") in page.text
+            assert f'<form method="post" action="{path}">' in page.text and "%PDF" not in page.text
+            assert "form-action 'self'" in page.headers["content-security-policy"]
+        first = await running.client.post(path, headers={"Origin": "https://soudan.example.lg.jp"})
         assert first.status_code == 200 and first.content.startswith(b"%PDF-")
         assert first.headers["content-disposition"].startswith("attachment;")
         assert "申請書".encode() not in first.headers["content-disposition"].encode("latin-1", "replace")
-        assert (await running.client.get(path)).status_code == 410  # one use
+        assert (await running.client.post(path)).status_code == 410  # one use
+        assert (await running.client.get(path)).status_code == 410  # and the page says so
         assert (await running.client.get(path[:-3] + "xyz")).status_code == 404  # forged
+        assert (await running.client.post(path[:-3] + "xyz")).status_code == 404
         # not a PDF (a PNG named .pdf), empty, too large: refused, nothing sent
         png = await sato.post(f"/api/conversations/{cid}/documents", content=small_png(),
                               headers={"Content-Type": "application/pdf", "X-Filename": "form.pdf"})

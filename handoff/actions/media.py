@@ -248,6 +248,20 @@ async def _deliver_document(ctx: Any, target: Any, message_id: int, channel: str
                                   "message_id": message_id, "delivery_status": "sent" if ok else "failed"})
 
 
+async def document_link_language(ctx: Any, media_id: int) -> str | None:
+    """The resident's language when the document behind a link can still be downloaded (None:
+    gone or used). Reads only: opening the link's page spends nothing, so a link preview
+    (LINE fetches the URLs in a text message) cannot use the one download up."""
+    from handoff.actions.base import atomic
+
+    async with atomic(ctx) as (s, _after):
+        row = await s.get(core.ChannelMedia, media_id)
+        if row is None or row.direction != "out" or row.status != "stored" or row.downloaded_at is not None:
+            return None
+        conv = await s.get(Conversation, row.conversation_id)
+        return conv.language if conv is not None else "ja"
+
+
 async def open_document_link(ctx: Any, media_id: int) -> tuple[bytes, str] | None:
     """The document behind a resident's one-use link, marked used (None: gone or used)."""
     from sqlalchemy import update

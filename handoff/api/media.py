@@ -8,11 +8,13 @@
 - `POST /api/conversations/{id}/documents`: the raw PDF as the body (`Content-Type:
   application/pdf`, the name URL-encoded in `X-Filename`); the holder of the conversation
   only; same-origin like every staff write (handoff.api.origin).
-- `GET /documents/{token}`: the resident's one-use, short-lived link (LINE, web chat).
+- `GET /documents/{token}`: the resident's short-lived link (LINE, web chat): a page in their
+  language whose button (`POST`) is the one download.
 """
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -26,6 +28,7 @@ from handoff.actions import media as media_actions
 from handoff.actions.base import ActionError
 from handoff.api.cases import read_basis
 from handoff.api.deps import Ctx, Me, Refused, visible_conversation
+from i18n.catalog import catalog
 
 router = APIRouter(prefix="/api", tags=["conversations"])
 public = APIRouter(tags=["residents"])
@@ -95,11 +98,50 @@ _GONE = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>—</titl
 <p lang="en">This link can no longer be used (it expired or was already opened). Please tell the counsellor.</p>"""
 
 
-@public.get("/documents/{token}", include_in_schema=False)
-async def resident_document(token: str, ctx: Ctx) -> Response:
+# The link's page, in the resident's language: a GET shows it and spends nothing (LINE fetches
+# a URL in a text message for its preview); the button's POST is the one download.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+}
+
+
+def _document_page(language: str, token: str) -> HTMLResponse:
+    words = catalog(language, "media")
+    lang = "ja" if language.startswith("ja") else language
+    title = escape(words.text("document_page_title"))
+    return HTMLResponse(
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">'
+        f'<title>{title}</title><link rel="stylesheet" href="/chat/static/survey.css"></head>'
+        f'<body><main><h1>{title}</h1><p>{escape(words.text("document_page_body"))}</p>'
+        f'<form method="post" action="/documents/{escape(token)}"><button type="submit">'
+        f'{escape(words.text("document_download"))}</button></form></main></body></html>', headers=PAGE_HEADERS)
+
+
+def _linked_media(ctx: Any, token: str) -> int | None:
     try:
-        media_id = document_links.verify(ctx.settings.resolved_secret_key(), token)
+        return document_links.verify(ctx.settings.resolved_secret_key(), token)
     except document_links.LinkError:
+        return None
+
+
+@public.get("/documents/{token}", include_in_schema=False)
+async def resident_document_page(token: str, ctx: Ctx) -> Response:
+    media_id = _linked_media(ctx, token)
+    if media_id is None:
+        return HTMLResponse(_GONE, status_code=404, headers={"Cache-Control": "no-store"})
+    language = await media_actions.document_link_language(ctx, media_id)
+    if language is None:
+        return HTMLResponse(_GONE, status_code=410, headers={"Cache-Control": "no-store"})
+    return _document_page(language, token)
+
+
+@public.post("/documents/{token}", include_in_schema=False)
+async def resident_document(token: str, ctx: Ctx) -> Response:
+    media_id = _linked_media(ctx, token)
+    if media_id is None:
         return HTMLResponse(_GONE, status_code=404, headers={"Cache-Control": "no-store"})
     found = await media_actions.open_document_link(ctx, media_id)
     if found is None:
