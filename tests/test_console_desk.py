@@ -174,7 +174,7 @@ class FakeTranslator:
     def supports(self, source: str, target: str) -> bool:
         return {source, target} == {"ja", "en"}
 
-    async def translate(self, text_: str, source: str, target: str) -> Result:
+    async def translate(self, text_: str, source: str, target: str, *, on_confidence: object = None) -> Result:
         out = self.BOOK.get(text_)
         return Result(out, "translated", 0.82) if out else Result(text_, "untranslated")
 

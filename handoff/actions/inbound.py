@@ -397,8 +397,13 @@ async def _duplicate_result(s: AsyncSession, event: InboundEvent) -> ProcessResu
 async def _to_japanese(router: Router, text: str, language: str) -> str | None:
     if router.translator is None or language.startswith("ja"):
         return None
-    res = await router.translator.translate(text, language, "ja")
+    res = await router.translator.translate(text, language, "ja", on_confidence=_confidence_not_needed)
     return res.text if res.status == "translated" else None
+
+
+async def _confidence_not_needed(_complete: object) -> None:
+    """For a translation whose text alone is used (the risk screen's English, the case's
+    Japanese summary): the round trip that scores it finishes, and is cached, after the reply."""
 
 
 async def _translate_inbound(router: Router, msg: Message, conv: Conversation) -> None:
@@ -414,5 +419,5 @@ async def _translate_inbound(router: Router, msg: Message, conv: Conversation) -
 async def _translations_for_risk(router: Router, text: str | None, language: str) -> tuple[str, ...]:
     if not text or router.translator is None or language in ("ja", "ja-easy", "en"):
         return ()
-    res = await router.translator.translate(text, language, "en")
+    res = await router.translator.translate(text, language, "en", on_confidence=_confidence_not_needed)
     return (res.text,) if res.status == "translated" else ()
