@@ -120,6 +120,11 @@ def _document_page(language: str, token: str) -> HTMLResponse:
         f'{escape(words.text("document_download"))}</button></form></main></body></html>', headers=PAGE_HEADERS)
 
 
+def _gone(media_id: int | None) -> HTMLResponse:
+    """404 for a forged or expired link, 410 for one already used (or its document gone)."""
+    return HTMLResponse(_GONE, status_code=404 if media_id is None else 410, headers={"Cache-Control": "no-store"})
+
+
 def _linked_media(ctx: Any, token: str) -> int | None:
     try:
         return document_links.verify(ctx.settings.resolved_secret_key(), token)
@@ -130,21 +135,15 @@ def _linked_media(ctx: Any, token: str) -> int | None:
 @public.get("/documents/{token}", include_in_schema=False)
 async def resident_document_page(token: str, ctx: Ctx) -> Response:
     media_id = _linked_media(ctx, token)
-    if media_id is None:
-        return HTMLResponse(_GONE, status_code=404, headers={"Cache-Control": "no-store"})
-    language = await media_actions.document_link_language(ctx, media_id)
-    if language is None:
-        return HTMLResponse(_GONE, status_code=410, headers={"Cache-Control": "no-store"})
-    return _document_page(language, token)
+    language = await media_actions.document_link_language(ctx, media_id) if media_id is not None else None
+    return _document_page(language, token) if language is not None else _gone(media_id)
 
 
 @public.post("/documents/{token}", include_in_schema=False)
 async def resident_document(token: str, ctx: Ctx) -> Response:
     media_id = _linked_media(ctx, token)
-    if media_id is None:
-        return HTMLResponse(_GONE, status_code=404, headers={"Cache-Control": "no-store"})
-    found = await media_actions.open_document_link(ctx, media_id)
+    found = await media_actions.open_document_link(ctx, media_id) if media_id is not None else None
     if found is None:
-        return HTMLResponse(_GONE, status_code=410, headers={"Cache-Control": "no-store"})
+        return _gone(media_id)
     data, name = found
     return served(data, "application/pdf", False, name, "document.pdf")
