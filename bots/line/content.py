@@ -13,6 +13,7 @@ import asyncio
 import aiohttp
 import structlog
 
+from bots.common.capped import TooLarge, read_capped
 from handoff.events import InboundMedia
 
 log = structlog.get_logger(__name__)
@@ -36,14 +37,11 @@ async def fetch(session: aiohttp.ClientSession, data_base_url: str, access_token
                 return item.model_copy(update={"unavailable": "fetch_failed"})
             if (r.content_length or 0) > max_bytes:
                 return item.model_copy(update={"unavailable": "too_large", "declared_size": r.content_length})
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in r.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    return item.model_copy(update={"unavailable": "too_large", "declared_size": size})
-                chunks.append(chunk)
-            return item.model_copy(update={"data": b"".join(chunks), "declared_type": r.content_type})
+            try:
+                data = await read_capped(r, max_bytes)
+            except TooLarge as big:
+                return item.model_copy(update={"unavailable": "too_large", "declared_size": big.size})
+            return item.model_copy(update={"data": data, "declared_type": r.content_type})
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         log.info("line_content_fetch_failed", error=type(exc).__name__)
         return item.model_copy(update={"unavailable": "fetch_failed"})

@@ -16,6 +16,7 @@ import structlog
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from bots.common.capped import TooLarge, read_capped
 from handoff.events import InboundMedia, MediaGroup
 
 log = structlog.get_logger(__name__)
@@ -61,15 +62,12 @@ async def fetch(bot: Bot, file_base_url: str, item: InboundMedia, max_bytes: int
             async with session.get(url, allow_redirects=False) as r:
                 if r.status != 200:
                     return item.model_copy(update={"unavailable": "fetch_failed"})
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in r.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > limit:
-                        return item.model_copy(update={"unavailable": "too_large", "declared_size": size})
-                    chunks.append(chunk)
+                try:
+                    data = await read_capped(r, limit)
+                except TooLarge as big:
+                    return item.model_copy(update={"unavailable": "too_large", "declared_size": big.size})
         name = item.filename or file.file_path.rsplit("/", 1)[-1]
-        return item.model_copy(update={"data": b"".join(chunks), "filename": name})
+        return item.model_copy(update={"data": data, "filename": name})
     except (TelegramAPIError, TimeoutError, aiohttp.ClientError, OSError) as exc:
         log.info("telegram_file_fetch_failed", error=type(exc).__name__)
         return item.model_copy(update={"unavailable": "fetch_failed"})
