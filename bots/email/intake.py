@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from bots.email import parsepool
 from bots.email.answers import FORM, MailAnswers, keywords, match_choices, read_answers
 from bots.email.loops import RateLimiter, RepeatCounter, classify, fingerprint, soft_verdict
-from bots.email.parse import STRIP_CHARS, ParsedMail
+from bots.email.parse import MAX_MAIL_BYTES, STRIP_CHARS, ParsedMail
 from bots.email.sender import EmailSender
 from bots.email.texts import email_text, for_email
 from bots.email.threading import ThreadKeys, find_conversation
@@ -375,7 +375,7 @@ class EmailIntake:
     ) -> tuple[list[OutboundMessage], str | None]:
         notices: list[OutboundMessage] = []
         if mail.too_large:
-            limit_mb = round((self.max_bytes or 5 * 1024 * 1024) / 1024 / 1024, 1)
+            limit_mb = round((self.max_bytes or MAX_MAIL_BYTES) / 1024 / 1024, 1)
             notices.append(OutboundMessage(email_text(language, "too_large", limit_mb=limit_mb), kind="notice"))
         if mail.attachments and not mail.too_large and len(run.steps) > 1:
             # what the media store said: received, or why a file was not kept

@@ -26,8 +26,10 @@ from bots.email.htmltext import html_to_text
 from bots.email.quotes import strip_quoted
 
 # A mail larger than this is not parsed beyond its headers; the resident is asked to resend
-# the text alone. Attachments are the usual cause (photos of letters and bills).
-MAX_MAIL_BYTES = 5 * 1024 * 1024
+# the text alone. Attachments are the usual cause (photos of letters and bills): 16 MB lets one
+# file up to the media cap (10 MB, ~13.7 MB once base64-encoded) through. A large mail is parsed
+# in a worker process (bots/email/parsepool.py), so its size never holds the event loop.
+MAX_MAIL_BYTES = 16 * 1024 * 1024
 # The new text the dialog sees is cut here (the resident is told), like the chat channels.
 MAX_TEXT_CHARS = 4_000
 # Quote stripping and the dialog never need more than this much of a body; the risk screen
