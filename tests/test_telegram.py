@@ -61,8 +61,12 @@ class Tg:
         return self.api.sent_to(USER)[-1]
 
     def offered(self) -> list[str]:
-        rows = self.last().get("reply_markup", {}).get("inline_keyboard", [])
-        return [b["callback_data"].removeprefix("c:") for row in rows for b in row]
+        # The question's buttons; the secure page's link (a URL button, no callback) may follow it.
+        sent = self.api.sent_to(USER)
+        buttons = [b for row in sent[-1].get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+        if buttons and all("url" in b for b in buttons) and len(sent) > 1:
+            buttons = [b for row in sent[-2].get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+        return [b["callback_data"].removeprefix("c:") for b in buttons if "callback_data" in b]
 
 
 @pytest.fixture
@@ -196,7 +200,8 @@ async def test_full_intake_over_telegram_ends_in_a_case(tg: Tg) -> None:
     picked: set[str] = set()
     problem_prompt = catalog("ja").text("problem.ask")[:12]
     for _ in range(40):
-        if problem_prompt in tg.last()["text"] and "problem" not in picked:
+        said = " ".join(m.get("text", "") for m in tg.api.sent_to(USER)[-2:])  # the link may follow the question
+        if problem_prompt in said and "problem" not in picked:
             picked.add("problem")
             await tg.send(message_update(USER, "仕事を失い、家賃が払えません。"))
             continue
@@ -210,6 +215,9 @@ async def test_full_intake_over_telegram_ends_in_a_case(tg: Tg) -> None:
     async with tg.ctx.sessions() as s:
         cases = (await s.scalars(select(Case))).all()
     assert len(cases) == 1 and cases[0].channel == "telegram"
+    # the details were offered on the operator's page (a URL button); answering here still worked
+    assert any("/secure/" in b.get("url", "") for m in tg.api.sent_to(USER)
+               for row in m.get("reply_markup", {}).get("inline_keyboard", []) for b in row)
 
 
 OSAKA_TOKEN = "7000000002:AAosakaOSAKAosakaOSAKAosakaOSAKA12"
