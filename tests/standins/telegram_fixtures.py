@@ -35,6 +35,8 @@ def telegram_api(telegram_server: TelegramApiStandIn) -> Iterator[TelegramApiSta
     s.callbacks.clear()
     s.blocked.clear()
     s.updates.clear()
+    s.files.clear()
+    s.documents.clear()
     s.webhook = None
     s.add_bot(BOT_TOKEN)
     yield s
