@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from casecore.db import transaction
 from casecore.models import AuditEvent
+from casecore.types import utcnow
 from madoguchi.context import AppContext
 from tests.conftest import Running
 from tests.helpers import login, make_counsellor, new_session, run_intake, send
@@ -77,3 +78,9 @@ async def audit_actions(ctx: AppContext, target_type: str, target_id: int) -> li
             .order_by(AuditEvent.id)
         )).all()
         return [(r.action, r.actor_id) for r in rows]
+
+
+def first_suicide_line(ctx: AppContext) -> str:
+    """The line that leads a suicide answer now: いのちの電話 while the centre is open, the first
+    24-hour line (よりそいホットライン) at night, at weekends and on holidays. CI runs at any hour."""
+    return "tel:0570783556" if ctx.profiles.get(None).office_hours.is_open(utcnow()) else "tel:0120279338"

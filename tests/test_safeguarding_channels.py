@@ -17,6 +17,7 @@ from bots.telegram import telegram_router
 from casecore.models import Conversation, Message
 from madoguchi.context import AppContext
 from tests.dovecot import Dovecot, dovecot_fixture  # noqa: F401  (fixture "dovecot")
+from tests.handoff_helpers import first_suicide_line
 from tests.smtp_sink import SmtpSink, smtp_sink_fixture  # noqa: F401  (fixture "smtp_sink")
 from tests.standins import line_webhook as wh
 from tests.standins.line_fixtures import ACCESS_TOKEN, CHANNEL_SECRET, line_api, line_server  # noqa: F401
@@ -76,7 +77,7 @@ async def test_line_sticker_text_is_screened_and_answered_with_spec_valid_call_b
     flex = [m for m in sent if m["type"] == "flex"]
     assert flex, sent
     buttons = [b["action"] for b in flex[-1]["contents"]["body"]["contents"]]
-    assert {"type": "uri", "label": buttons[0]["label"], "uri": "tel:0570783556"} == buttons[0]
+    assert {"type": "uri", "label": buttons[0]["label"], "uri": first_suicide_line(line.ctx)} == buttons[0]
     assert all(b["type"] == "uri" and b["uri"].startswith("tel:") and len(b["label"]) <= 20 for b in buttons)
     assert not line.api.violations  # LINE would have accepted every request
     assert line.offered() == ["human", "continue"]  # the two choices ride on the last message

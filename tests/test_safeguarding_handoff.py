@@ -17,7 +17,12 @@ from handoff.events import InboundEvent
 from i18n import risk
 from madoguchi.report import monthly_report
 from tests.conftest import Running, make_settings
-from tests.handoff_helpers import audit_actions, counsellor_client, resident_messages
+from tests.handoff_helpers import (
+    audit_actions,
+    counsellor_client,
+    first_suicide_line,
+    resident_messages,
+)
 from tests.helpers import login_body, make_counsellor, new_session, send
 from tests.test_handoff_live import open_console, receive_until
 
@@ -48,7 +53,7 @@ async def test_crisis_at_consent_then_decline_keeps_the_record(running: Running)
     reply = await send(client, session, "text", "全部やめたい。死にたい")
     assert reply["conversation_status"] == "waiting" and reply["state"] == "consent_use"
     em = emergency(reply)
-    assert {"number": "0570-783-556", "uri": "tel:0570783556"}.items() <= em["contacts"][0].items()
+    assert em["contacts"][0]["uri"] == first_suicide_line(running.ctx)  # いのちの電話 by day, a 24-hour line at night
     assert [c["id"] for c in reply["messages"][-1]["choices"]] == ["human", "continue"]
     reply = await send(client, session, "choice", "continue")
     assert reply["state"] == "consent_use"
