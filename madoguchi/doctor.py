@@ -9,6 +9,7 @@ warnings and failures of the offline checks at start (`startup_findings`).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -398,10 +399,9 @@ def check_translation(settings: Settings, profiles: Any = None) -> list[Finding]
     models = models_dir_for(settings)
     installed = {p.pair for p in list_installed(models)}
     found: list[Finding] = []
-    try:
-        import ctranslate2  # noqa: F401
-        import sentencepiece  # noqa: F401
-    except ImportError:
+    # find_spec, not import: the start-up check runs in every `serve`, and importing the runtime
+    # there costs ~7 MB of resident memory in a process that may never translate (issue 19).
+    if any(importlib.util.find_spec(m) is None for m in ("ctranslate2", "sentencepiece")):
         found.append(Finding("translation", "warn", "the translation runtime (ctranslate2, sentencepiece) is not installed",
                              "pip install -e \".[translate]\" (torch==2.13.0 first, see scripts/test)"))
 
