@@ -36,7 +36,7 @@ from pathlib import Path
 import structlog
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from sqlalchemy.exc import DBAPIError
 
 from casecore import crypto
@@ -341,6 +341,7 @@ class RedisStreamQueue:
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
+        self._add.sha = await self._r.script_load(_ADD_UNLESS_FULL)  # acks call it by its hash
         for shard in range(self._shards):
             with contextlib.suppress(ResponseError):  # BUSYGROUP: already there
                 await self._r.xgroup_create(self._stream(shard), self.GROUP, id="0", mkstream=True)
@@ -366,18 +367,45 @@ class RedisStreamQueue:
         while self._outbox:
             batch, self._outbox = self._outbox, []
             try:
-                async with self._r.pipeline(transaction=False) as p:
-                    for stream, sealed, _ in batch:
-                        await self._add(keys=[stream], args=[self._per_shard, sealed], client=p)
-                    results = await p.execute()
+                results = await self._add_all([(stream, sealed) for stream, sealed, _ in batch])
             except Exception as exc:  # not recorded: every ack of the batch answers 503
                 for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
             for (_, _, done), result in zip(batch, results, strict=True):
-                if not done.done():
+                if done.done():
+                    continue
+                if isinstance(result, Exception):
+                    done.set_exception(result)
+                else:
                     done.set_result(result)
+
+    async def _add_all(self, entries: list[tuple[str, str]]) -> list[object]:
+        """One pipeline of EVALSHA calls: the add-unless-full script by its hash. redis-py's
+        Script objects make every pipeline ask SCRIPT EXISTS first, a second round trip per
+        ack batch (issue 19); here the script is loaded once and again only if Redis lost it
+        (a restart or SCRIPT FLUSH answers NOSCRIPT, and an entry so answered was not added,
+        so sending it again cannot add it twice)."""
+        results: list[object] = [None] * len(entries)
+        todo = list(range(len(entries)))
+        for attempt in range(2):
+            async with self._r.pipeline(transaction=False) as p:
+                for i in todo:
+                    stream, sealed = entries[i]
+                    p.evalsha(self._add.sha, 1, stream, self._per_shard, sealed)
+                answers = await p.execute(raise_on_error=False)
+            lost = []
+            for i, answer in zip(todo, answers, strict=True):
+                if isinstance(answer, NoScriptError) and attempt == 0:
+                    lost.append(i)
+                else:
+                    results[i] = answer
+            if not lost:
+                break
+            self._add.sha = await self._r.script_load(_ADD_UNLESS_FULL)
+            todo = lost
+        return results
 
     # --- leases, balanced over the live consumers -----------------------------------------
     async def _announce(self) -> None:

@@ -93,3 +93,32 @@ async def test_redis_streams_order_and_handover_between_processes(redis_url: str
     await r2.aclose()
     assert sorted(seen) == [f"u{i}" for i in range(6)]
     assert all(v == list(range(25)) for v in seen.values()), seen
+
+
+async def test_redis_ack_is_one_round_trip_and_survives_a_lost_script(redis_url: str, monkeypatch) -> None:
+    """A web process's acks: one pipeline of EVALSHA per batch, never a SCRIPT EXISTS first
+    (redis-py's Script objects ask on every pipeline); a Redis that lost its scripts (restart,
+    SCRIPT FLUSH) answers NOSCRIPT, the script is loaded again and each entry added once."""
+    require("Redis", True)
+    from redis.asyncio.client import Pipeline
+
+    asked: list[object] = []
+    original = Pipeline.immediate_execute_command
+
+    async def recording(self, *args, **options):  # what a pipeline sends outside its batch
+        asked.append(args[0])
+        return await original(self, *args, **options)
+
+    monkeypatch.setattr(Pipeline, "immediate_execute_command", recording)
+    r = Redis.from_url(redis_url)
+    q = RedisStreamQueue(r, shards=4, prefix="t:ack", consume=False)
+    await q.start(lambda ev: asyncio.sleep(0))
+    events = _events(8, 5)
+    await asyncio.gather(*(q.submit(ev) for ev in events[:20]))
+    assert asked == []  # no SCRIPT EXISTS, no SCRIPT LOAD: the batch alone
+    await r.script_flush()
+    await asyncio.gather(*(q.submit(ev) for ev in events[20:]))
+    kept = [InboundEvent.model_validate_json(crypto.cipher().decrypt(fields[b"e"].decode()))
+            for shard in range(4) for _, fields in await r.xrange(f"t:ack:{shard}")]
+    await r.aclose()
+    assert sorted(e.channel_event_id for e in kept) == sorted(e.channel_event_id for e in events)
