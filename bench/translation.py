@@ -23,7 +23,8 @@ Nothing is downloaded: every socket to a non-loopback address is refused and cou
 Prints: ours vs plain, 16 concurrent, interleaved rounds and the median ratio; a short
 message one at a time, uncached (p50/p95 and CPU time per message), forward only (what the
 resident or counsellor waits for when the round trip follows, on_confidence=) and with the
-round trip inline; cached answers (in-process LRU, and Redis when reachable).
+round trip inline, and the batcher's own delay for a lone message (submit to model call);
+cached answers (in-process LRU, and Redis when reachable).
 """
 
 from __future__ import annotations
@@ -168,6 +169,34 @@ async def concurrent(
     t0 = time.perf_counter()
     await asyncio.gather(*(one(m) for m in messages))
     return len(messages) / (time.perf_counter() - t0), latencies
+
+
+async def lone_dispatch(n: int = 100, apart: float = 0.02) -> None:
+    """The batcher's own delay for a message arriving alone: submit() to the model call, with
+    a stand-in engine (no model, so the load on the box hardly matters)."""
+    from i18n.translation.batcher import Batcher
+
+    class Stamp:
+        version = "bench@stamp"
+        called = 0.0
+
+        def buckets(self, sentences: list[str]) -> list[list[int]]:
+            return [list(range(len(sentences)))]
+
+        def translate(self, sentences: list[str]) -> list[tuple[str, float]]:
+            self.called = time.perf_counter()
+            return [(x, 0.0) for x in sentences]
+
+    engine, loop, waits = Stamp(), asyncio.get_running_loop(), []
+    with ThreadPoolExecutor(1) as pool:
+        b = Batcher(engine, pool)  # the default window
+        for i in range(n):
+            t0 = time.perf_counter()
+            await b.submit([f"m{i}"], loop.time() + 30)
+            waits.append(engine.called - t0)
+            await asyncio.sleep(apart)
+        b.close()
+    report(f"lone message: submit -> model call ({apart * 1000:.0f} ms apart)", waits)
 
 
 # ---- plain argostranslate ---------------------------------------------------------------
@@ -385,6 +414,7 @@ async def main() -> None:
         used = await asyncio.to_thread(wait_quiet, args.quiet_wait)
         print(f"(waited for a quiet second: other processes {used:.2f} cores)")
     print("short message (one sentence), one at a time, uncached, interleaved message by message:")
+    await lone_dispatch()
     others = OthersCPU()
     fwd = rt = pl = fresh(n)
     series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in "frp"}

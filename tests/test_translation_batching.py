@@ -107,6 +107,37 @@ async def test_short_sentences_are_delivered_before_a_long_one_is_translated(exe
     assert done.index(long) == 2  # the short ones had their answer first
 
 
+async def test_a_lone_request_does_not_wait_for_the_batch_window(executor) -> None:
+    """A message arriving alone goes to the model at once; the window only helps when others
+    are arriving with it (a 30 s window would make this wait 30 s if it were applied)."""
+    from i18n.translation.batcher import Batcher
+
+    engine = ScriptedEngine()
+    b = Batcher(engine, executor, window=30.0)
+    assert await asyncio.wait_for(b.submit(["alone"], _later()), 5) == ["ALONE"]
+    assert engine.calls == [["alone"]]
+    b.close()
+
+
+async def test_requests_arriving_close_together_still_wait_to_join(executor) -> None:
+    """The window still applies when a request follows another within it: the second and
+    third (each within the window of the one before) join one call."""
+    from i18n.translation.batcher import Batcher
+
+    engine = ScriptedEngine()
+    engine.gate = threading.Event()
+    b = Batcher(engine, executor, window=0.2)
+    first = asyncio.ensure_future(b.submit(["one"], _later()))
+    await asyncio.to_thread(engine.entered.wait, 5)  # "one" went alone, the model is busy
+    second = asyncio.ensure_future(b.submit(["two"], _later()))
+    await asyncio.sleep(0.01)
+    third = asyncio.ensure_future(b.submit(["three"], _later()))
+    engine.gate.set()
+    assert await asyncio.gather(first, second, third) == [["ONE"], ["TWO"], ["THREE"]]
+    assert engine.calls == [["one"], ["two", "three"]]
+    b.close()
+
+
 async def test_identical_sentences_in_flight_are_translated_once(executor) -> None:
     from i18n.translation.batcher import Batcher
 

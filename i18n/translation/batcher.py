@@ -5,7 +5,8 @@
 
 - Requests arriving within `window` seconds (a few ms) of each other, or while the model is
   busy with the previous batch, are joined into one batch, run in a worker thread so the
-  event loop stays free.
+  event loop stays free. A lone request (none other arrived within `window` before it) goes
+  to the model at once: it must not wait for a batch that is not coming.
 - A batch is cut into buckets of similar token length (ModelEngine.buckets), one
   translate_batch call each, shortest first; each bucket's sentences are delivered as soon as
   it is done, so a long sentence neither truncates a short one nor makes it wait for the
@@ -82,6 +83,10 @@ class Batcher:
         # Model calls allowed at once; shared by the batchers of every model on one machine's cores.
         self._slots = slots or asyncio.Semaphore(1)
         self._task: asyncio.Task[None] | None = None
+        # Loop time of the latest submit with new work, and the gap to the one before it:
+        # a wide gap means the request came alone, so the batch window would only delay it.
+        self._last_arrival = float("-inf")
+        self._gap = float("inf")
         self._jobs: set[asyncio.Task[None]] = set()
         self.stats = BatcherStats()
 
@@ -113,6 +118,8 @@ class Batcher:
                 self.stats.coalesced += 1
             entries.append(e)
         if new:
+            now = loop.time()
+            self._gap, self._last_arrival = now - self._last_arrival, now
             self._wake.set()
             if self._task is None or self._task.done():
                 self._task = loop.create_task(self._run(), name=f"mt-batch-{self.engine.version}")
@@ -139,7 +146,7 @@ class Batcher:
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
-            if len(self._pending) < self.max_batch and self.window > 0:
+            if len(self._pending) < self.max_batch and self.window > 0 and self._bursty():
                 await asyncio.sleep(self.window)  # let requests arriving together join
             await self._slots.acquire()  # the model is free (or a replica is)
             batch = self._take(loop.time())
@@ -151,6 +158,12 @@ class Batcher:
             job = loop.create_task(self._execute(batch))
             self._jobs.add(job)
             job.add_done_callback(self._jobs.discard)
+
+    def _bursty(self) -> bool:
+        """True when others may be about to join: the latest request came within `window`
+        of the one before it. Requests submitted in the same loop tick are queued before this
+        task runs, so they join the batch with or without the window."""
+        return self._gap <= self.window
 
     def _take(self, now: float) -> list[_Entry]:
         batch: list[_Entry] = []
