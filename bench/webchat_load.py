@@ -112,6 +112,12 @@ class Stats:
                 f"{self.intakes} intakes, {self.intakes / self.wall * 60:.0f} intakes/min | errors {self.errors or 0}")
 
 
+def ratio(bare_stats: Stats, st: Stats) -> str:
+    """The bare endpoint's latency over the web chat's in the same round, as issue 19 states it
+    (1 × would be as fast as the bare endpoint on the same generator and connections)."""
+    return f"ratio bare/webchat: p50 {bare_stats.pct(50) / st.pct(50):.2f} ×, p95 {bare_stats.pct(95) / st.pct(95):.2f} ×"
+
+
 async def intakes(port: int, residents: int, think: tuple[float, float] | None, seed: int) -> Stats:
     stats = Stats()
     rng = random.Random(seed)
@@ -223,7 +229,8 @@ def main() -> None:
                     think = (args.think_min, args.think_max) if mode == "think" else None
                     st = asyncio.run(intakes(app_port, args.residents, think, args.seed + rnd))
                     results[mode].append(st)
-                    print(f"round {rnd} {mode:<7} {st.line()}; load {os.getloadavg()[0]:.1f}", flush=True)
+                    print(f"round {rnd} {mode:<7} {st.line()}; {ratio(b, st)}; load {os.getloadavg()[0]:.1f}",
+                          flush=True)
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -246,7 +253,9 @@ def main() -> None:
         print(f"  {mode:<7} message p50 {statistics.median(x.pct(50) for x in rs):.1f} ms, "
               f"p95 {statistics.median(x.pct(95) for x in rs):.1f} ms, p99 {statistics.median(x.pct(99) for x in rs):.1f} ms; "
               f"{statistics.median(x.intakes / x.wall * 60 for x in rs):.0f} intakes/min "
-              f"(errors: {[x.errors for x in rs if x.errors] or 'none'})")
+              f"(errors: {[x.errors for x in rs if x.errors] or 'none'}); median ratio bare/webchat, same round: "
+              f"p50 {statistics.median(y.pct(50) / x.pct(50) for x, y in zip(rs, b, strict=True)):.2f} ×, "
+              f"p95 {statistics.median(y.pct(95) / x.pct(95) for x, y in zip(rs, b, strict=True)):.2f} ×")
 
 
 if __name__ == "__main__":

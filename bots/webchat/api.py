@@ -10,7 +10,8 @@ import json
 import re
 import secrets
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
 
 from casecore.db import transaction
-from casecore.models import Conversation, Message
+from casecore.models import ContactPoint, Conversation, Message
 from casecore.types import utcnow
 from dialogs.profile import Contact
 from handoff import blocks
@@ -189,22 +190,46 @@ def _ended(language: str | None) -> HTTPException:
     return refusal(404, "session_ended", security_text("session_ended", language))
 
 
-def _expired(ctx: AppContext, conv: Conversation) -> bool:
-    last = max(t for t in (conv.created_at, conv.last_inbound_at, conv.updated_at) if t is not None)
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What the web chat's calls need of a session's conversation, read in one Core statement
+    (the ORM object with its joined contact point, its identity map and a transaction cost
+    more per message than the read itself)."""
+
+    id: int
+    status: str
+    language: str | None
+    profile_id: str
+    case_id: int | None
+    dialog_node: str | None
+    external_id: str
+
+
+_SESSION = (
+    select(Conversation.id, Conversation.channel, Conversation.access_token_hash, Conversation.status,
+           Conversation.language, Conversation.profile_id, Conversation.case_id, Conversation.dialog_node,
+           Conversation.created_at, Conversation.last_inbound_at, Conversation.updated_at, ContactPoint.external_id)
+    .join(ContactPoint, ContactPoint.id == Conversation.contact_point_id)
+)
+
+
+def _expired(ctx: AppContext, *times: datetime | None) -> bool:
+    last = max(t for t in times if t is not None)
     return utcnow() - last > timedelta(hours=ctx.settings.webchat_idle_hours)
 
 
 async def _session_conv(ctx: AppContext, session_id: int, token: str, language: str | None = None, *,
-                        allow_closed: bool = False) -> Conversation:
+                        allow_closed: bool = False) -> Session:
     """The session behind a token. A closed chat's token stops working for reads at once
     (a shared phone must not show it again), and any token after the idle time."""
-    async with transaction(ctx.sessions) as s:
-        conv = await s.get(Conversation, session_id)
-        if conv is None or conv.channel != "webchat" or not conv.access_token_hash or not secrets.compare_digest(conv.access_token_hash, _hash(token)):
-            raise _ended(language)
-        if (conv.status == "closed" and not allow_closed) or _expired(ctx, conv):
-            raise _ended(conv.language)
-        return conv
+    async with ctx.engine.connect() as c:
+        row = (await c.execute(_SESSION.where(Conversation.id == session_id))).first()
+    if row is None or row.channel != "webchat" or not row.access_token_hash or not secrets.compare_digest(row.access_token_hash, _hash(token)):
+        raise _ended(language)
+    if (row.status == "closed" and not allow_closed) or _expired(ctx, row.created_at, row.last_inbound_at, row.updated_at):
+        raise _ended(row.language)
+    return Session(id=row.id, status=row.status, language=row.language, profile_id=row.profile_id,
+                   case_id=row.case_id, dialog_node=row.dialog_node, external_id=row.external_id)
 
 
 async def _bearer(authorization: str | None = Header(default=None)) -> str:
@@ -219,7 +244,7 @@ async def _flagged(text: str | None, language: str | None) -> bool:
     return bool(text) and bool((await run_pure(screen, text, language=language)).kinds)
 
 
-async def _within_limits_or_flagged(ctx: AppContext, request: Request, conv: Conversation, text: str | None) -> None:
+async def _within_limits_or_flagged(ctx: AppContext, request: Request, conv: Session, text: str | None) -> None:
     """The flood limits of a message. A crisis always gets through: text the risk screen flags
     passes a limit that would refuse it (never silently dropped either way: a limited message
     is answered 429 and the page sends it again). The screen runs only when a limit refuses:
@@ -306,14 +331,16 @@ async def post_message(request: Request, body: PostMessage, ctx: Ctx, session_id
     await _within_limits_or_flagged(ctx, request, conv, body.text)
     event_id = f"{session_id}:{body.client_message_id or uuid.uuid4().hex}"
     result = await ctx.router.process(InboundEvent(
-        channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
+        channel="webchat", channel_event_id=event_id, external_user_id=conv.external_id,
         profile_id=conv.profile_id, text=body.text, choice=body.choice,
     ))
-    async with transaction(ctx.sessions) as s:
-        language = await s.scalar(select(Conversation.language).where(Conversation.id == session_id))
+    # The step may have changed the language (the resident chose one): read it after, on a
+    # plain connection (no ORM session or transaction for one column).
+    async with ctx.engine.connect() as c:
+        language = await c.scalar(select(Conversation.language).where(Conversation.id == session_id))
     return _reply(result, language, ctx.settings.max_message_chars)
 
-async def _survey_after_close(ctx: AppContext, conv: Conversation, body: PostMessage) -> dict[str, Any]:
+async def _survey_after_close(ctx: AppContext, conv: Session, body: PostMessage) -> dict[str, Any]:
     """After the chat ended only the survey's answers are taken (the page keeps its buttons);
     anything else is refused as closed and the page gives the text back."""
     await _limited(ctx, "messages_per_session", str(conv.id), conv.language)
@@ -327,14 +354,14 @@ async def _survey_after_close(ctx: AppContext, conv: Conversation, body: PostMes
             "state": took.state, "case_id": conv.case_id, "case_number": None}
 
 
-async def _crisis_after_close(request: Request, ctx: AppContext, conv: Conversation, body: PostMessage,
+async def _crisis_after_close(request: Request, ctx: AppContext, conv: Session, body: PostMessage,
                               token: str) -> dict[str, Any]:
     """A crisis written into a chat that has ended is never refused: it opens a new
     conversation for the same resident (urgent, in the queue, the emergency lines answered),
     the session's token moves to it, and the answer names the new `session_id`."""
     event_id = f"{conv.id}:{body.client_message_id or uuid.uuid4().hex}"
     result = await ctx.router.process(InboundEvent(
-        channel="webchat", channel_event_id=event_id, external_user_id=conv.contact_point.external_id,
+        channel="webchat", channel_event_id=event_id, external_user_id=conv.external_id,
         profile_id=conv.profile_id, text=body.text, language_hint=conv.language,
     ))
     if result.conversation_id is None:  # a blocked resident: the refusal stands

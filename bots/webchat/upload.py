@@ -75,7 +75,7 @@ async def upload(request: Request, ctx: Ctx, session_id: int = PathParam(ge=1, l
     kind = "image" if declared in IMAGE_TYPES else "file"
     result = await ctx.router.process(InboundEvent(
         channel="webchat", channel_event_id=f"{session_id}:upload:{event_suffix}", kind="media", media_type=kind,
-        external_user_id=conv.contact_point.external_id, profile_id=conv.profile_id, text=caption_text,
+        external_user_id=conv.external_id, profile_id=conv.profile_id, text=caption_text,
         attachments=[InboundMedia(data=data, filename=name, declared_type=declared, kind=kind)],
     ))
     reply = _reply(result, conv.language, ctx.settings.max_message_chars)
