@@ -341,7 +341,7 @@ class RedisStreamQueue:
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
-        self._add.sha = await self._r.script_load(_ADD_UNLESS_FULL)  # acks call it by its hash
+        await self._r.script_load(_ADD_UNLESS_FULL)  # acks call it by its hash (self._add.sha)
         for shard in range(self._shards):
             with contextlib.suppress(ResponseError):  # BUSYGROUP: already there
                 await self._r.xgroup_create(self._stream(shard), self.GROUP, id="0", mkstream=True)
@@ -384,28 +384,22 @@ class RedisStreamQueue:
     async def _add_all(self, entries: list[tuple[str, str]]) -> list[object]:
         """One pipeline of EVALSHA calls: the add-unless-full script by its hash. redis-py's
         Script objects make every pipeline ask SCRIPT EXISTS first, a second round trip per
-        ack batch (issue 19); here the script is loaded once and again only if Redis lost it
-        (a restart or SCRIPT FLUSH answers NOSCRIPT, and an entry so answered was not added,
-        so sending it again cannot add it twice)."""
-        results: list[object] = [None] * len(entries)
-        todo = list(range(len(entries)))
-        for attempt in range(2):
-            async with self._r.pipeline(transaction=False) as p:
-                for i in todo:
-                    stream, sealed = entries[i]
-                    p.evalsha(self._add.sha, 1, stream, self._per_shard, sealed)
-                answers = await p.execute(raise_on_error=False)
-            lost = []
-            for i, answer in zip(todo, answers, strict=True):
-                if isinstance(answer, NoScriptError) and attempt == 0:
-                    lost.append(i)
-                else:
-                    results[i] = answer
-            if not lost:
-                break
-            self._add.sha = await self._r.script_load(_ADD_UNLESS_FULL)
-            todo = lost
-        return results
+        ack batch (issue 19). A Redis that lost the script (a restart, SCRIPT FLUSH) answers
+        NOSCRIPT and adds nothing for that entry, so sending those entries again after loading
+        it cannot add one twice."""
+        answers = await self._evalsha_each(entries)
+        lost = [i for i, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+        if lost:
+            await self._r.script_load(_ADD_UNLESS_FULL)
+            for i, answer in zip(lost, await self._evalsha_each([entries[i] for i in lost]), strict=True):
+                answers[i] = answer
+        return answers
+
+    async def _evalsha_each(self, entries: list[tuple[str, str]]) -> list[object]:
+        async with self._r.pipeline(transaction=False) as p:
+            for stream, sealed in entries:
+                p.evalsha(self._add.sha, 1, stream, self._per_shard, sealed)
+            return list(await p.execute(raise_on_error=False))
 
     # --- leases, balanced over the live consumers -----------------------------------------
     async def _announce(self) -> None:
