@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -40,6 +41,7 @@ from handoff.secure_links import SecureLinks
 from handoff.waiting import start_waiting_monitor
 from madoguchi import logging as mlogging
 from madoguchi.context import AppContext
+from madoguchi.fixed_routes import FixedRoutesMiddleware, fixed_endpoints
 from madoguchi.landing import landing_router
 from madoguchi.priority import AckFirstMiddleware
 from madoguchi.security import install as install_hardening
@@ -204,7 +206,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Chat and messaging intake for municipal welfare consultation centres.",
         lifespan=lifespan,
+        **_no_native_telemetry(),
     )
+    app.state.fixed_routes = {}  # the channels' webhook acks, filled when they are mounted
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -230,6 +234,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     handoff_api.mount(app)  # the counsellor API and console (context from app.state)
 
     # Pure ASGI (not @app.middleware("http"), whose per-request task group cost the webhook a third of its CPU).
+    # Innermost, so every middleware below still wraps the webhook acks it answers.
+    app.add_middleware(FixedRoutesMiddleware, table=app.state.fixed_routes)
     app.add_middleware(PageHeadersMiddleware, headers=SECURITY_HEADERS)
     app.add_middleware(AckFirstMiddleware)  # in-process consumers let webhook answers go first
 
@@ -237,14 +243,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _no_native_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry hooks off where this FastAPI has them: the service exports
+    Prometheus metrics (/metrics) and structlog lines, and the per-request check whether an
+    OpenTelemetry provider is set was a twentieth of the webhook ack's CPU (issue 19)."""
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+
+
 def _mount_channels(app: FastAPI, ctx: AppContext, adapters: list[ChannelAdapter]) -> None:
     """The channels configured in this process (their credentials are known once the context
     exists). The counsellor API is mounted by create_app (handoff.api.mount)."""
     before = len(app.router.routes)
+    fixed = getattr(app.state, "fixed_routes", None)
     for adapter in adapters:
         routes = adapter.routes()
         if routes is not None:
-            app.include_router(routes)
+            app.include_router(routes)  # included without a prefix: its paths are the app's
+            if fixed is not None:  # the acks answered ahead of routing (madoguchi.fixed_routes)
+                fixed.update(fixed_endpoints(routes.routes))
     # The webhooks first: routing tries routes in order, and the channels' were tried after
     # the hundred API routes on every ack (a fifth of its CPU).
     routes = app.router.routes

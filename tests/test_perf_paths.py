@@ -13,7 +13,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from casecore.db import sqlite_url_for
 from madoguchi.cli import _migrate_once
-from tests.conftest import TEST_SECRET, Running, make_settings
+from tests.conftest import TEST_SECRET, Running, make_settings, start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,3 +80,62 @@ async def test_line_sessions_are_pooled_without_trust_env() -> None:
     assert api.session(channel) is session  # one per channel
     await api.aclose()
     assert session.closed
+
+
+async def test_the_line_ack_is_answered_ahead_of_routing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings(tmp_path, line_channel_secret="s" * 32, line_channel_access_token="token",
+                             line_api_base_url="http://127.0.0.1:9")
+    async for running in start_app(settings):
+        await _ack_ahead_of_routing(running, monkeypatch)
+
+
+async def _ack_ahead_of_routing(running_sqlite: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = running_sqlite.app
+    assert ("POST", "/webhooks/line") in app.state.fixed_routes
+
+    async def no_routing(self: object, scope: object, receive: object, send: object) -> None:
+        raise AssertionError("routed")
+
+    monkeypatch.setattr(type(app.router), "__call__", no_routing)
+    # the ack never reaches the router, and the hardening middleware still wraps it
+    hook = await running_sqlite.client.post("/webhooks/line", content=b'{"events": []}', headers={"x-line-signature": "x"})
+    assert hook.status_code == 401 and hook.json() == {"detail": "invalid signature"}
+    too_big = await running_sqlite.client.post("/webhooks/line", content=b"x" * (2 * 1024 * 1024), headers={"x-line-signature": "x"})
+    assert too_big.status_code == 413
+    # any other method or path goes to the router as before (here: refused by the patch)
+    assert (await running_sqlite.client.get("/webhooks/line")).status_code == 500
+    assert (await running_sqlite.client.get("/healthz")).status_code == 500
+
+
+async def test_fixed_routes_take_only_plain_asgi_endpoints_and_respect_root_path() -> None:
+    from starlette.routing import Route
+
+    from madoguchi.fixed_routes import FixedRoutesMiddleware, fixed_endpoints
+
+    calls: list[str] = []
+
+    async def ack(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        calls.append("ack")
+
+    class Ack:
+        async def __call__(self, scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+            calls.append("ack")
+
+    async def page(request: object) -> None:  # a function endpoint: needs Starlette's request handling
+        raise AssertionError
+
+    table = fixed_endpoints([Route("/hook", Ack(), methods=["POST"]), Route("/page", page),
+                             Route("/items/{id}", Ack(), methods=["POST"])])
+    assert set(table) == {("POST", "/hook")}
+
+    async def router(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        calls.append("router")
+
+    mw = FixedRoutesMiddleware(router, table)
+    for scope in ({"type": "http", "method": "POST", "path": "/hook"},
+                  {"type": "http", "method": "POST", "path": "/base/hook", "root_path": "/base"},
+                  {"type": "http", "method": "GET", "path": "/hook"},
+                  {"type": "http", "method": "POST", "path": "/hook/"},
+                  {"type": "websocket", "path": "/hook"}):
+        await mw(scope, None, None)
+    assert calls == ["ack", "ack", "router", "router", "router"]
