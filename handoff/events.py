@@ -17,6 +17,11 @@ MAX_TEXT_CHARS = 10_000
 MediaKind = Literal["image", "file", "audio", "video"]
 
 
+class EventIgnored(Exception):
+    """Raised by a channel's `prepare` hook when the event, parsed in full in the consumer,
+    is one the service does not handle (the channel logs why): nothing is stored or sent."""
+
+
 class InboundMedia(BaseModel):
     """One attachment of an inbound event, in memory (a photo, a scanned letter, a PDF).
 

@@ -23,7 +23,7 @@ from handoff.actions import inbound
 from handoff.actions import messages as messages_actions
 from handoff.actions.inbound import ProcessResult
 from handoff.delivery import DeliveryError, DeliveryTarget, SenderRegistry
-from handoff.events import InboundEvent
+from handoff.events import EventIgnored, InboundEvent
 from handoff.hub import Hub
 from handoff.locks import ConversationLocks
 
@@ -126,6 +126,9 @@ class Router:
                 if hooks is not None:
                     event = await hooks.prepare(event)
                 result = await inbound.process(self, event)
+            except EventIgnored:
+                EVENTS.labels(event.channel, "ignored").inc()
+                return ProcessResult(conversation_id=None)
             except IntegrityError:
                 # Another process stored the same channel event first: it is a redelivery.
                 EVENTS.labels(event.channel, "duplicate").inc()

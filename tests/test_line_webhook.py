@@ -108,6 +108,29 @@ async def test_malformed_json_is_400_and_unknown_events_are_ignored(line: Line) 
     assert (await line.post(huge)).status_code == 413
 
 
+async def test_a_message_the_ack_queued_unparsed_is_checked_with_the_sdk_in_the_consumer(
+        line: Line, caplog: pytest.LogCaptureFixture) -> None:
+    """A user's message is queued on its routing fields alone: one whose content breaks the
+    schema (a text message without text, an unknown mode) is skipped there, logged, and the
+    good event beside it is answered."""
+    caplog.set_level(logging.WARNING)
+    no_text = wh.text_event(USER, "x")
+    del no_text["message"]["text"]
+    number = wh.text_event(USER, "x")
+    number["message"]["text"] = 12
+    standby = {**wh.text_event(USER, "待機中のチャネル"), "mode": "standby"}
+    good = wh.text_event(USER, "こんにちは", line.token())
+    r = await line.post(wh.body(no_text, number, standby, good, check=False))
+    await settle(line.ctx, line.adapter)
+    assert r.status_code == 200
+    async with line.ctx.sessions() as s:
+        texts = list(await s.scalars(select(Message.text).where(Message.direction == "in")))
+    assert texts == ["こんにちは"]
+    assert line.api.messages_to(USER), "the good event was answered"
+    skipped = [r for r in caplog.records if "line_event_skipped_does_not_match_the_webhook_schema" in r.getMessage()]
+    assert len(skipped) == 2, caplog.text
+
+
 async def test_follow_greets_in_the_profile_language_with_loading_animation(line: Line) -> None:
     line.api.add_profile(USER, language="en")
     line.adapter.loading_after = 0  # the animation is shown when the answer is slow: make every answer "slow"

@@ -6,6 +6,7 @@ messages and are ignored, as are events in `standby` mode (another module owns t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import structlog
@@ -24,10 +25,11 @@ from linebot.v3.webhooks import (
     UserSource,
     VideoMessageContent,
 )
+from pydantic import ValidationError
 
 from bots.line.channels import LineChannel
 from bots.line.render import choice_from_postback
-from handoff.events import InboundEvent, InboundMedia, MediaGroup
+from handoff.events import EventIgnored, InboundEvent, InboundMedia, MediaGroup
 
 log = structlog.get_logger(__name__)
 
@@ -127,3 +129,58 @@ def to_inbound(event: Event, channel: LineChannel, received_at: float) -> Accept
                                      media_group=group, **base), False, True)
     log.info("line_event_ignored_type_not_handled", event_type=kind_name)
     return None
+
+
+# A user's message event is enqueued on its routing fields alone and parsed with the SDK's
+# models in the consumer (`expand`): the SDK's validation was a third of the ack's CPU
+# (issue 19). These keys carry the raw event and the ack's time in its reply_context.
+RAW_EVENT = "line_raw_event"
+RECEIVED_AT = "line_received_at"
+
+
+def deferred(raw: object, channel: LineChannel, received_at: float) -> Accepted | None:
+    """A one-on-one message event as it will be queued, read only for what the queue needs
+    (the resident for the order, the ids for the dedupe: the same values `to_inbound` makes),
+    or None: anything else is parsed at once, as before."""
+    if not isinstance(raw, dict) or raw.get("type") != "message":
+        return None
+    source, message = raw.get("source"), raw.get("message")
+    if not isinstance(source, dict) or source.get("type") != "user" or not isinstance(message, dict):
+        return None
+    user, event_id, message_id = source.get("userId"), raw.get("webhookEventId"), message.get("id")
+    if not (isinstance(user, str) and user and isinstance(event_id, str) and event_id
+            and isinstance(message_id, str) and message_id):
+        return None
+    try:
+        event = InboundEvent(
+            channel="line", kind="message", channel_event_id=f"{event_id}:{message_id}", external_user_id=user,
+            profile_id=channel.profile_id,
+            reply_context={RAW_EVENT: json.dumps(raw, ensure_ascii=False), RECEIVED_AT: f"{received_at:.3f}"},
+        )
+    except ValidationError:  # an id too long for the queue: the SDK path says what is wrong
+        return None
+    return Accepted(event, wants_profile=False, wants_loading=True)
+
+
+def expand(event: InboundEvent, channel: LineChannel | None) -> InboundEvent:
+    """The queued event in full (the SDK's models and `to_inbound`), with the marks the ack
+    left on it; an event `deferred` did not make is returned as it is. Raises EventIgnored
+    for one the service does not handle (logged here, as the ack logged it before)."""
+    raw = event.reply_context.get(RAW_EVENT)
+    if raw is None:
+        return event
+    if channel is None:
+        log.warning("line_event_skipped_channel_no_longer_configured", profile=event.profile_id)
+        raise EventIgnored
+    try:
+        parsed = Event.from_dict(json.loads(raw))
+    except Exception as exc:  # the SDK raises ValueError, KeyError or TypeError
+        log.warning("line_event_skipped_does_not_match_the_webhook_schema", event_type="message",
+                    error=type(exc).__name__, channel=channel.key)
+        raise EventIgnored from None
+    item = to_inbound(parsed, channel, float(event.reply_context[RECEIVED_AT]))
+    if item is None:
+        raise EventIgnored
+    marks = {k: v for k, v in event.reply_context.items() if k not in (RAW_EVENT, RECEIVED_AT)}
+    full = item.event
+    return full.model_copy(update={"reply_context": {**full.reply_context, **marks}, "received_at": event.received_at})

@@ -5,7 +5,10 @@
   stored, a warning with the request id only (never the body).
 - Body: not UTF-8 JSON with an `events` list: 400. Each event is parsed with the SDK's models
   on its own, so one malformed or unknown event is skipped (logged by type) without losing
-  the others; event types the service does not handle are answered 200 and ignored.
+  the others; event types the service does not handle are answered 200 and ignored. A user's
+  message event (nearly all traffic) is queued on its routing fields and parsed with the SDK
+  in the consumer (`inbound.deferred` / `inbound.expand`), where a malformed one is skipped
+  and logged the same way.
 - Work: the ack path verifies, parses and enqueues (`ctx.router.submit`: the journal or a Redis
   stream) before the 200, so an acknowledged event is never lost; a full inbox answers 503
   and LINE redelivers. Everything else runs in the consumer, which calls `prepare` (the
@@ -40,7 +43,7 @@ from bots.common.language import hint_language
 from bots.common.retry import RetryPolicy
 from bots.line import content, events
 from bots.line.channels import LineChannel, LineChannels
-from bots.line.inbound import MEDIA_TYPES, Accepted, to_inbound
+from bots.line.inbound import MEDIA_TYPES, Accepted, deferred, expand, to_inbound
 from bots.line.memory import ChoiceMemory
 from bots.line.render import MAX_LABEL, MAX_QUICK_REPLIES, MAX_TEXT, number_answer, typed_number
 from bots.line.sender import LineApi, LineSender
@@ -110,6 +113,10 @@ class LineAdapter(BaseAdapter):
     def parse(self, channel: LineChannel, payload: dict[str, Any], received_at: float) -> list[Accepted]:
         accepted: list[Accepted] = []
         for raw in payload["events"]:
+            quick = deferred(raw, channel, received_at)  # a user's message: the SDK parses it in the consumer
+            if quick is not None:
+                accepted.append(quick)
+                continue
             try:
                 event = Event.from_dict(raw)
             except Exception as exc:  # the SDK raises ValueError, KeyError or TypeError
@@ -148,6 +155,7 @@ class LineAdapter(BaseAdapter):
         """The language hint of a follow (LINE profile) and a typed number as the choice it
         names in the last numbered list."""
         channel = self.channels.for_profile(event.profile_id)
+        event = expand(event, channel)  # a message the ack queued unparsed (raises EventIgnored)
         if event.reply_context.get(ASK_LANGUAGE) and channel is not None:
             language = await self.profile_language(channel, event.external_user_id)
             if language:
