@@ -166,3 +166,35 @@ def taskset(cpu: int | None) -> list[str]:
     if cpu is None or (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
         return []
     return ["taskset", "-c", str(cpu)]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc; 0 where unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def wait_quiet(pids: list[int], max_seconds: float = 120.0, window: float = 0.5, busy_share: float = 0.05) -> float:
+    """Wait until these processes use under `busy_share` of a core over `window` seconds (a
+    service done with its backlog), at most `max_seconds`; returns the seconds waited. A bare
+    round measured while the service still works off the previous round's events on the same
+    core would make the bare endpoint look slow and the ratio look good."""
+    import time
+
+    started = time.perf_counter()
+    last = cpu_seconds(pids)
+    while time.perf_counter() - started < max_seconds:
+        time.sleep(window)
+        now = cpu_seconds(pids)
+        if now - last < busy_share * window:
+            break
+        last = now
+    return time.perf_counter() - started

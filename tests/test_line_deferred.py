@@ -9,7 +9,7 @@ import pytest
 from linebot.v3.webhooks import Event
 
 from bots.line.channels import LineChannel
-from bots.line.inbound import RAW_EVENT, deferred, expand, to_inbound
+from bots.line.inbound import RAW_BODY, RAW_EVENT, deferred, expand, to_inbound
 from casecore import crypto
 from handoff.events import EventIgnored, InboundEvent
 from handoff.queue import _open, _seal
@@ -49,12 +49,15 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("whole_body", [False, True], ids=["event", "one-event body"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_deferred_then_expanded_equals_the_sdk_path(name: str) -> None:
+def test_deferred_then_expanded_equals_the_sdk_path(name: str, whole_body: bool) -> None:
     raw = CASES[name]()
     received = time.time()
-    quick = deferred(raw, CHANNEL, received)
-    assert quick is not None and RAW_EVENT in quick.event.reply_context
+    body = wh.body(raw).decode() if whole_body else None
+    quick = deferred(raw, CHANNEL, received, body=body)
+    assert quick is not None and (RAW_BODY if whole_body else RAW_EVENT) in quick.event.reply_context
+    assert InboundEvent.model_validate(quick.event.model_dump()) == quick.event  # valid as built
     direct = to_inbound(Event.from_dict(raw), CHANNEL, received)
     assert direct is not None
     # what the queue keys and dedupes on is known at the ack
@@ -75,8 +78,9 @@ def test_events_that_are_not_a_users_message_are_parsed_at_once() -> None:
     del no_id["message"]["id"]
     numeric_user = {**wh.text_event(USER, "x"), "source": {"type": "user", "userId": 123}}
     too_long = {**wh.text_event(USER, "x"), "webhookEventId": "E" * 600}
+    long_user = {**wh.text_event(USER, "x"), "source": {"type": "user", "userId": "U" * 600}}
     for raw in (wh.follow_event(USER, "t"), wh.postback_event(USER, "c:yes", "t"), wh.unfollow_event(USER),
-                group, no_id, numeric_user, too_long, "not an object", {"type": "message"}):
+                group, no_id, numeric_user, too_long, long_user, "not an object", {"type": "message"}):
         assert deferred(raw, CHANNEL, time.time()) is None, raw
 
 

@@ -7,6 +7,7 @@ messages and are ignored, as are events in `standby` mode (another module owns t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -25,7 +26,6 @@ from linebot.v3.webhooks import (
     UserSource,
     VideoMessageContent,
 )
-from pydantic import ValidationError
 
 from bots.line.channels import LineChannel
 from bots.line.render import choice_from_postback
@@ -133,32 +133,39 @@ def to_inbound(event: Event, channel: LineChannel, received_at: float) -> Accept
 
 # A user's message event is enqueued on its routing fields alone and parsed with the SDK's
 # models in the consumer (`expand`): the SDK's validation was a third of the ack's CPU
-# (issue 19). These keys carry the raw event and the ack's time in its reply_context.
+# (issue 19). These keys carry the raw event (or the whole body, when it holds only this
+# event: no second serialisation) and the ack's time in its reply_context.
 RAW_EVENT = "line_raw_event"
+RAW_BODY = "line_raw_body"
 RECEIVED_AT = "line_received_at"
+_MAX_ID = 512  # InboundEvent's limit on both ids
 
 
-def deferred(raw: object, channel: LineChannel, received_at: float) -> Accepted | None:
+def deferred(raw: object, channel: LineChannel, received_at: float, *, marks: Mapping[str, str] | None = None,
+             body: str | None = None) -> Accepted | None:
     """A one-on-one message event as it will be queued, read only for what the queue needs
     (the resident for the order, the ids for the dedupe: the same values `to_inbound` makes),
-    or None: anything else is parsed at once, as before."""
+    with the ack's `marks` in its reply_context; or None: anything else is parsed at once, as
+    before. `body` is the request's text when it holds this one event only."""
     if not isinstance(raw, dict) or raw.get("type") != "message":
         return None
     source, message = raw.get("source"), raw.get("message")
     if not isinstance(source, dict) or source.get("type") != "user" or not isinstance(message, dict):
         return None
     user, event_id, message_id = source.get("userId"), raw.get("webhookEventId"), message.get("id")
-    if not (isinstance(user, str) and user and isinstance(event_id, str) and event_id
+    if not (isinstance(user, str) and 0 < len(user) <= _MAX_ID and isinstance(event_id, str) and event_id
             and isinstance(message_id, str) and message_id):
         return None
-    try:
-        event = InboundEvent(
-            channel="line", kind="message", channel_event_id=f"{event_id}:{message_id}", external_user_id=user,
-            profile_id=channel.profile_id,
-            reply_context={RAW_EVENT: json.dumps(raw, ensure_ascii=False), RECEIVED_AT: f"{received_at:.3f}"},
-        )
-    except ValidationError:  # an id too long for the queue: the SDK path says what is wrong
+    event_key = f"{event_id}:{message_id}"
+    if len(event_key) > _MAX_ID:  # an id too long for the queue: the SDK path says what is wrong
         return None
+    context = {RAW_BODY: body} if body is not None else {RAW_EVENT: json.dumps(raw, ensure_ascii=False)}
+    context[RECEIVED_AT] = f"{received_at:.3f}"
+    if marks:
+        context.update(marks)
+    # (validated: pydantic-core's validation costs less than model_construct's default handling)
+    event = InboundEvent(channel="line", kind="message", channel_event_id=event_key, external_user_id=user,
+                         profile_id=channel.profile_id, reply_context=context)
     return Accepted(event, wants_profile=False, wants_loading=True)
 
 
@@ -166,21 +173,22 @@ def expand(event: InboundEvent, channel: LineChannel | None) -> InboundEvent:
     """The queued event in full (the SDK's models and `to_inbound`), with the marks the ack
     left on it; an event `deferred` did not make is returned as it is. Raises EventIgnored
     for one the service does not handle (logged here, as the ack logged it before)."""
-    raw = event.reply_context.get(RAW_EVENT)
-    if raw is None:
+    context = event.reply_context
+    if RAW_EVENT not in context and RAW_BODY not in context:
         return event
     if channel is None:
         log.warning("line_event_skipped_channel_no_longer_configured", profile=event.profile_id)
         raise EventIgnored
     try:
-        parsed = Event.from_dict(json.loads(raw))
+        raw = json.loads(context[RAW_BODY])["events"][0] if RAW_BODY in context else json.loads(context[RAW_EVENT])
+        parsed = Event.from_dict(raw)
     except Exception as exc:  # the SDK raises ValueError, KeyError or TypeError
         log.warning("line_event_skipped_does_not_match_the_webhook_schema", event_type="message",
                     error=type(exc).__name__, channel=channel.key)
         raise EventIgnored from None
-    item = to_inbound(parsed, channel, float(event.reply_context[RECEIVED_AT]))
+    item = to_inbound(parsed, channel, float(context[RECEIVED_AT]))
     if item is None:
         raise EventIgnored
-    marks = {k: v for k, v in event.reply_context.items() if k not in (RAW_EVENT, RECEIVED_AT)}
+    marks = {k: v for k, v in context.items() if k not in (RAW_EVENT, RAW_BODY, RECEIVED_AT)}
     full = item.event
     return full.model_copy(update={"reply_context": {**full.reply_context, **marks}, "received_at": event.received_at})

@@ -62,6 +62,7 @@ EXTRAS_KEY = "line"
 ASK_LANGUAGE = "ask_language"
 LOADING = "loading"
 LOADING_AFTER_SECONDS = 1.0
+DEFERRED_MARKS = {LOADING: "1"}  # what dispatch would add to a deferred message, put there at once
 
 
 def _signed_by(secret: str, body: bytes, signature: str) -> bool:
@@ -110,10 +111,13 @@ class LineAdapter(BaseAdapter):
         return adapter
 
     # --- inbound -------------------------------------------------------------------------
-    def parse(self, channel: LineChannel, payload: dict[str, Any], received_at: float) -> list[Accepted]:
+    def parse(self, channel: LineChannel, payload: dict[str, Any], received_at: float,
+              body: str | None = None) -> list[Accepted]:
         accepted: list[Accepted] = []
+        whole = body if len(payload["events"]) == 1 else None  # the body is that one event's record
         for raw in payload["events"]:
-            quick = deferred(raw, channel, received_at)  # a user's message: the SDK parses it in the consumer
+            # a user's message: queued as it came, the SDK parses it in the consumer
+            quick = deferred(raw, channel, received_at, marks=DEFERRED_MARKS, body=whole)
             if quick is not None:
                 accepted.append(quick)
                 continue
@@ -146,7 +150,7 @@ class LineAdapter(BaseAdapter):
             flags = {ASK_LANGUAGE: "1"} if item.wants_profile else {}
             if item.wants_loading:
                 flags[LOADING] = "1"
-            if flags:
+            if flags and any(event.reply_context.get(k) != v for k, v in flags.items()):
                 event = event.model_copy(update={"reply_context": {**event.reply_context, **flags}})
             await self.submit(event)
 
@@ -260,7 +264,7 @@ async def acknowledge(adapter: LineAdapter, body: bytes, signature: str | None) 
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         log.warning("line_webhook_no_events_list", request_id=_request_id(), channel=channel.key)
         return _problem(400, "expected an object with an events list")
-    items = adapter.parse(channel, payload, received_at)
+    items = adapter.parse(channel, payload, received_at, text)
     try:
         await adapter.dispatch(items)
     except QueueFull:
