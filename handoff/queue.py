@@ -91,11 +91,11 @@ WEBHOOKS_IN_FLIGHT = _InFlight()
 # While webhooks keep arriving, one event is taken per this many seconds at least (by all
 # consumers together: they pass the gate in turn), so processing never starves and never
 # crowds out acks ...
-ACK_FIRST_MAX_WAIT = 0.08
+ACK_FIRST_MAX_WAIT = 0.05
 # ... and processing takes at most this share of the time while they do (a 20 ms event leaves
 # the acks 60 ms before the next), up to ACK_FIRST_MAX_WAIT_CAP between events: the webhook's
 # ack and the consumers share one core, and an ack that queues behind processing is late.
-PROCESSING_SHARE_UNDER_ACKS = 0.15
+PROCESSING_SHARE_UNDER_ACKS = 0.25
 ACK_FIRST_MAX_WAIT_CAP = 0.15
 
 
