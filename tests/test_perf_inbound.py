@@ -168,3 +168,37 @@ def test_the_encoder_is_asked_once_per_text_and_its_cached_scores_are_the_same()
         model.encoder = real
     # the repeat came from the cache; the changed text went to the encoder
     assert first == second and len(calls) == 2 and not other
+
+
+async def test_delivery_statuses_wait_their_turn_as_sqlite_writer(running_sqlite: Running) -> None:
+    """The delivery-status write takes the same writer turn as the inbound step: it used to
+    meet an inbound transaction holding SQLite's lock and sleep in SQLite's busy handler."""
+    from casecore.db import writer_turn
+    from handoff.actions.messages import record_deliveries
+
+    running = running_sqlite
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    result = await running.ctx.router.process(_event("U-turn-status"))
+    out_ids = result.message_ids[1:]
+    turn = writer_turn(running.ctx.sessions)
+    assert isinstance(turn, asyncio.Lock)
+    held_while_writing: list[bool] = []
+
+    def on_sql(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE message SET delivery_status"):
+            held_while_writing.append(turn.locked())
+
+    engine = running.ctx.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", on_sql)
+    try:
+        async with turn:  # an inbound step is writing: the status write waits on the event loop
+            task = asyncio.create_task(record_deliveries(running.ctx, {"failed": out_ids}))
+            await asyncio.sleep(0)
+            assert not held_while_writing
+        await asyncio.wait_for(task, 10)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", on_sql)
+    assert held_while_writing == [True]  # written holding the turn (its own, after the step's)
+    async with transaction(running.ctx.sessions) as s:
+        statuses = set((await s.scalars(select(Message.delivery_status).where(Message.id.in_(out_ids)))).all())
+    assert statuses == {"failed"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casecore import audit, store
@@ -33,6 +33,8 @@ from i18n.detect import detect
 
 if TYPE_CHECKING:
     from handoff.router import Router
+
+_CASE_NUMBER = select(Case.number).where(Case.id == bindparam("case_id"))  # built once: its cache key too
 
 
 @dataclass
@@ -79,8 +81,14 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
             created_at=now,
         )
         s.add(inbound)
-        await s.flush()  # the unique (channel, event id) constraint catches a racing redelivery
-        if await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id, event.channel_event_id, now):
+        # Not flushed yet: on the bot's path the row is written with the replies in one flush
+        # (one unit-of-work pass less per event, issue 19). The unique (channel, event id)
+        # constraint still catches a racing redelivery there, and the whole step rolls back.
+        with s.no_autoflush:  # the tombstone look-up reads audit rows, which this row cannot change
+            unsent = await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id,
+                                             event.channel_event_id, now)
+        if unsent:
+            await s.flush()
             return await _unsent_before_stored(router, s, after, conv, inbound, event, text)
         stored = await _store_media(router, s, conv, inbound, event, now)
         resumed = bool(
@@ -169,6 +177,7 @@ async def _to_counsellor(router: Router, s: AsyncSession, conv: Conversation, in
                          text: str | None, beyond_cut: tuple[str, ...] = ()) -> ProcessResult:
     """The bot is silent while a counsellor holds the conversation, but the message is still
     screened: the console flags it at once."""
+    await s.flush()  # the message's id, for the console (and a racing redelivery fails here)
     await _translate_inbound(router, inbound, conv)
     finding = await run_pure(risk.screen, text, *((inbound.translation,) if inbound.translation else ()),
                              *beyond_cut, language=conv.language)
@@ -238,7 +247,7 @@ async def _dialog_step(
     ]
     s.add_all(rows)
     await s.flush()
-    case_number = await s.scalar(select(Case.number).where(Case.id == conv.case_id)) if conv.case_id else None
+    case_number = await s.scalar(_CASE_NUMBER, {"case_id": conv.case_id}) if conv.case_id else None
     return ProcessResult(
         conversation_id=conv.id, messages=messages, conversation_status=conv.status, state=res.state.node,
         case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *(r.id for r in rows)],
@@ -313,6 +322,7 @@ async def _store_media(router: Router, s: AsyncSession, conv: Conversation, inbo
     items = media_actions.event_items(event)
     if not items:
         return None
+    await s.flush()  # the media rows name the message
     return await media_actions.store(
         s, conv, inbound, items, limits=media_actions.MediaLimits.of(router), now=now,
         media_type=event.media_type, album=event.media_group.id if event.media_group else None)

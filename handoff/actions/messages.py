@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,9 +136,19 @@ async def record_delivery(ctx: HandoffContext, message_ids: Sequence[int], statu
 
 async def record_deliveries(ctx: HandoffContext, by_status: dict[str, list[int]]) -> None:
     """Several deliveries' statuses in one transaction, one UPDATE per status (the router
-    gathers the deliveries that finish together: one commit for them all)."""
-    async with atomic(ctx) as (s, _after):
+    gathers the deliveries that finish together: one commit for them all). It takes its
+    turn as SQLite's writer like the inbound step: a write that met an inbound transaction
+    holding SQLite's lock slept in SQLite's busy handler, and stalled every writer after it."""
+    async with atomic(ctx, writer=True) as (s, _after):
         for status, ids in by_status.items():
             if ids:
-                await s.execute(update(Message).where(Message.id.in_(ids)).values(delivery_status=status)
-                                .execution_options(synchronize_session=False))
+                await s.execute(_SET_DELIVERY_STATUS, {"ids": ids, "status": status})
+
+
+# Built once, on the table (no ORM bulk-update pass: nothing loaded needs the new status),
+# with an expanding IN: the compiled form is cached whatever the number of ids.
+_SET_DELIVERY_STATUS = (
+    update(Message.__table__)
+    .where(Message.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    .values(delivery_status=bindparam("status"))
+)
