@@ -149,3 +149,30 @@ def test_render_moves_quick_reply_to_the_last_message() -> None:
     out = render([OutboundMessage("質問", CHOICES), OutboundMessage("補足")], "ja")
     assert "quickReply" not in out.messages[0] and "quickReply" in out.messages[1]
     assert render([OutboundMessage("", CHOICES)], "ja").messages[0]["text"]  # never empty
+
+
+# What the reply sends is the dict render made (no SDK model round trip on the hot path), so
+# it must be exactly what the SDK's own models would have sent: same keys, no nulls.
+VARIED = [
+    [OutboundMessage("利用に同意しますか?", CHOICES)],
+    [OutboundMessage("Xin chào 🙏 <script>alert(1)</script>", machine_translated=True)],
+    [OutboundMessage("緊急の場合は119番へ", kind="emergency"), OutboundMessage("続けますか?", CHOICES[:2])],
+    [OutboundMessage("選んでください", tuple(Choice(f"c{i}", f"項目{i}") for i in range(MAX_QUICK_REPLIES + 3)))],
+    [OutboundMessage("長い" * 3000)],
+    [OutboundMessage(f"{i}件目") for i in range(7)],
+]
+
+
+@pytest.mark.parametrize("messages", VARIED, ids=["choices", "translated", "emergency", "numbered", "long", "seven"])
+async def test_a_reply_is_sent_as_the_sdk_models_would_send_it(sender, line_api, messages) -> None:  # noqa: F811
+    from linebot.v3.messaging import ReplyMessageRequest
+
+    from bots.line.render import batches
+
+    token = line_api.issue_reply_token(USER)
+    await sender.send(target(token), messages)
+    [first_batch, *_] = batches(render(messages, "ja").messages)
+    body = {"replyToken": token, "messages": first_batch, "notificationDisabled": False}
+    assert ReplyMessageRequest.from_dict(body).to_dict() == body
+    [call] = line_api.calls_to("replyMessage")  # checked against messaging-api.yml by the stand-in
+    assert call.body == body

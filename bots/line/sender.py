@@ -21,7 +21,6 @@ from linebot.v3.messaging import (
     AsyncMessagingApi,
     Configuration,
     PushMessageRequest,
-    ReplyMessageRequest,
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
@@ -48,6 +47,9 @@ REPLY_TOKEN_TTL_SECONDS = 50.0
 # repeats typing events while they write, so a short animation is renewed rather than stale.
 TYPING_SECONDS = 20
 _TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
+# What the SDK's generated reply_message passes to its client (messaging-api.yml).
+_JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+_REPLY_RESPONSE_TYPES = {"200": "ReplyMessageResponse", "400": "ErrorResponse", "429": "ErrorResponse"}
 
 
 def retry_after_seconds(exc: ApiException) -> float | None:
@@ -89,6 +91,21 @@ class LineApi:
             entry = (client, AsyncMessagingApi(client))
             self._clients[channel.key] = entry
         return entry[1]
+
+    async def reply(self, channel: LineChannel, body: dict[str, Any], *, timeout: float | None = None) -> None:
+        """POST /v2/bot/message/reply with the SDK's client (auth, pooled session, ApiException
+        on a refusal, the response read as ReplyMessageResponse), the body as `render` made it.
+        The generated `reply_message` would turn that dict into pydantic-v1 models, validate
+        them twice (two `validate_arguments` layers) and dump them back to the same dict: about
+        a tenth of an event's CPU (issue 19). What render makes is checked against LINE's
+        OpenAPI spec by the tests, and against the SDK's models (tests/test_line_sender.py)."""
+        self.api(channel)
+        client = self._clients[channel.key][0]
+        await client.call_api(
+            "/v2/bot/message/reply", "POST", {}, [], dict(_JSON_HEADERS), body=body, post_params=[], files={},
+            response_types_map=_REPLY_RESPONSE_TYPES, auth_settings=["Bearer"], _return_http_data_only=True,
+            _preload_content=True, _request_timeout=timeout, collection_formats={},
+        )
 
     def session(self, channel: LineChannel) -> aiohttp.ClientSession:
         """The channel's pooled HTTP session (tests check it)."""
@@ -153,7 +170,8 @@ class LineSender:
     ) -> bool:
         """True when LINE accepted the reply; False means "push instead"."""
         reply_token, expires = token
-        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": batch})
+        # notificationDisabled as the SDK's model fills it in (the same request as before)
+        body = {"replyToken": reply_token, "messages": batch, "notificationDisabled": False}
 
         def only_429(exc: BaseException) -> Verdict:
             # 400 (token expired or already used), 5xx (may or may not have been delivered; a
@@ -163,7 +181,7 @@ class LineSender:
 
         try:
             await self.policy.call(
-                lambda: self.api.api(channel).reply_message(request, _request_timeout=self.policy.request_timeout),
+                lambda: self.api.reply(channel, body, timeout=self.policy.request_timeout),
                 only_429, deadline=expires, log_event="line_reply_retrying",
                 conversation_id=target.conversation_id, channel=channel.key,
             )
