@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from claims import redis_db as claimed_redis
 from fastapi import FastAPI, Request
-from loadgen import Result, closed_loop, open_loop, pin, request_bytes, taskset, wait_quiet
+from loadgen import Result, closed_loop, cpu_seconds, open_loop, pin, request_bytes, taskset, wait_quiet
 
 SECRET = "0123456789abcdef0123456789abcdef"
 TOKEN = "bench-access-token"
@@ -168,8 +168,10 @@ def drop_postgres(admin_url: str, url: str) -> None:
     asyncio.run(drop())
 
 
-def end_to_end(port: int, sink: str, events: Events, residents: int, connections: int, max_seconds: float) -> dict[str, float]:
+def end_to_end(port: int, sink: str, events: Events, residents: int, connections: int, max_seconds: float,
+               service: list[int]) -> dict[str, float]:
     raws, tokens = events.make(residents, residents)
+    cpu_before = cpu_seconds(service)
     sent_wall = time.time()
     ack = asyncio.run(closed_loop("127.0.0.1", port, raws, connections, max_seconds))
     acked_wall = time.time()
@@ -182,12 +184,13 @@ def end_to_end(port: int, sink: str, events: Events, residents: int, connections
             break
         time.sleep(0.2)
     last = max(got.values()) if got else time.time()
+    cpu = cpu_seconds(service) - cpu_before  # the service's processes, acks and processing
     # Per-event send → reply, with the send time approximated by the ack run's even spread.
     spread = (acked_wall - sent_wall) / max(1, len(tokens))
     delays = sorted(got[t] - (sent_wall + i * spread) for i, t in enumerate(tokens) if t in got)
     return {
         "events": len(tokens), "replied": len(got), "acked_per_s": ack.rate, "non_200": ack.non_200,
-        "events_per_s": len(got) / max(1e-9, last - sent_wall),
+        "events_per_s": len(got) / max(1e-9, last - sent_wall), "cpu_ms_per_event": cpu / max(1, len(got)) * 1000,
         "p50_s": statistics.median(delays) if delays else float("nan"),
         "p99_s": delays[min(len(delays) - 1, int(len(delays) * 0.99))] if delays else float("nan"),
     }
@@ -200,7 +203,7 @@ def fmt(r: Result) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: the end-to-end phase only")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--residents", type=int, default=1000, help="end to end: residents, one message each")
     parser.add_argument("--half-seconds", type=float, default=3.0, help="duration of the half-rate run")
@@ -255,11 +258,14 @@ def run(args: argparse.Namespace, env: dict[str, str], sink_port: int, bare_port
         asyncio.run(closed_loop("127.0.0.1", app_port, warm, args.connections, 30))
         time.sleep(1.0)
 
-        e2e = end_to_end(app_port, sink, events, args.residents, args.connections, args.max_seconds)
-
         # The service's processes (web and workers): each bare run starts once they are done
         # with the backlog, so the bare endpoint has its core to itself.
         service = [p.pid for p in procs[2:]]
+        e2e = end_to_end(app_port, sink, events, args.residents, args.connections, args.max_seconds, service)
+        if not args.rounds:  # end to end only (A/B comparisons of processing)
+            print(f"end to end, {e2e['events']} residents: {e2e['replied']} replied, {e2e['events_per_s']:.0f} "
+                  f"events/s, service CPU {e2e['cpu_ms_per_event']:.1f} ms per event", flush=True)
+            return
         drained: list[float] = []
         rounds: list[tuple[Result, Result]] = []
         for _ in range(args.rounds):
@@ -293,7 +299,8 @@ def run(args: argparse.Namespace, env: dict[str, str], sink_port: int, bare_port
           f"{'; unique texts' if args.unique_texts else ''}")
     print(f"end to end, {e2e['events']} residents → reply at the LINE stand-in: {e2e['replied']} replied, "
           f"{e2e['events_per_s']:.0f} events/s, send→reply p50 {e2e['p50_s'] * 1000:.0f} ms p99 "
-          f"{e2e['p99_s'] * 1000:.0f} ms (acked at {e2e['acked_per_s']:.0f} req/s, non-200 {e2e['non_200']})")
+          f"{e2e['p99_s'] * 1000:.0f} ms (acked at {e2e['acked_per_s']:.0f} req/s, non-200 {e2e['non_200']}); "
+          f"service CPU {e2e['cpu_ms_per_event']:.1f} ms per event")
     print(f"before each bare run the service was let finish its backlog: waited "
           f"{', '.join(f'{d:.1f}' for d in drained)} s")
     for i, (b, h) in enumerate(rounds, 1):
