@@ -48,7 +48,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from claims import redis_db as claimed_redis
 from fastapi import FastAPI, Request
-from loadgen import Result, closed_loop, cpu_seconds, open_loop, pin, request_bytes, taskset, wait_quiet
+from loadgen import (
+    Result,
+    closed_loop,
+    cpu_seconds,
+    open_loop,
+    pin,
+    request_bytes,
+    taskset,
+    wait_quiet,
+)
 
 SECRET = "0123456789abcdef0123456789abcdef"
 TOKEN = "bench-access-token"

@@ -33,8 +33,9 @@ _OPEN_CONVERSATION = (
     .order_by(Conversation.id.desc())
     .limit(1)
 )
-_EVENT_SEEN = select(Message.id).where(
-    Message.channel == bindparam("channel"), Message.channel_event_id == bindparam("event_id")
+# On the table's columns: no ORM compile step for a one-column look-up run on every event.
+_EVENT_SEEN = select(Message.__table__.c.id).where(
+    Message.__table__.c.channel == bindparam("channel"), Message.__table__.c.channel_event_id == bindparam("event_id")
 )
 
 

@@ -34,7 +34,7 @@ from i18n.detect import detect
 if TYPE_CHECKING:
     from handoff.router import Router
 
-_CASE_NUMBER = select(Case.number).where(Case.id == bindparam("case_id"))  # built once: its cache key too
+_CASE_NUMBER = select(Case.__table__.c.number).where(Case.__table__.c.id == bindparam("case_id"))  # built once
 
 
 @dataclass
