@@ -1,5 +1,6 @@
 """Cold start and idle memory of one `madoguchi serve` process (embedded SQLite, a fresh data
-directory, no translation models installed), median of `--rounds` starts.
+directory, no translation models installed), median of `--rounds` starts; then restarts on a
+data directory already migrated.
 
     PYTHONPATH=$PWD python3 bench/footprint.py [--rounds 3]
 
@@ -38,10 +39,10 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def one_start(extra_env: dict[str, str]) -> tuple[float, float]:
+def one_start(extra_env: dict[str, str], data_dir: str | None = None, secret: str | None = None) -> tuple[float, float]:
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MADOGUCHI_DATA_DIR": tempfile.mkdtemp(prefix="madoguchi-fp-"),
-           "MADOGUCHI_SECRET_KEY": secrets.token_urlsafe(32), "MADOGUCHI_LOG_LEVEL": "WARNING", **extra_env}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MADOGUCHI_DATA_DIR": data_dir or tempfile.mkdtemp(prefix="madoguchi-fp-"),
+           "MADOGUCHI_SECRET_KEY": secret or secrets.token_urlsafe(32), "MADOGUCHI_LOG_LEVEL": "WARNING", **extra_env}
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "madoguchi", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -73,6 +74,13 @@ def main() -> None:
         runs = [one_start(env) for _ in range(args.rounds)]
         print(f"{label:<40} healthy after {statistics.median(r[0] for r in runs):5.2f} s (median of {args.rounds}), "
               f"idle RSS {statistics.median(r[1] for r in runs):6.1f} MB")
+    # A restart (what an update or a reboot does): the data directory is migrated already.
+    data, secret = tempfile.mkdtemp(prefix="madoguchi-fp-"), secrets.token_urlsafe(32)
+    one_start({}, data, secret)
+    runs = [one_start({}, data, secret) for _ in range(args.rounds)]
+    print(f"{'restart, data directory already migrated':<40} healthy after "
+          f"{statistics.median(r[0] for r in runs):5.2f} s (median of {args.rounds}), "
+          f"idle RSS {statistics.median(r[1] for r in runs):6.1f} MB")
 
 
 if __name__ == "__main__":

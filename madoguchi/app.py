@@ -25,7 +25,7 @@ from bots.webchat.secure import router as secure_router
 from bots.webchat.survey import survey_router
 from bots.webchat.upload import router as upload_router
 from casecore.db import make_engine, make_sessionmaker
-from casecore.migrate import upgrade_async
+from casecore.migrate import upgrade_async  # (imports Alembic only when a migration is due)
 from dialogs.profile import ProfileRegistry
 from handoff import api as handoff_api
 from handoff.actions import purge, retention
