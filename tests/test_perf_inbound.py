@@ -202,3 +202,55 @@ async def test_delivery_statuses_wait_their_turn_as_sqlite_writer(running_sqlite
     async with transaction(running.ctx.sessions) as s:
         statuses = set((await s.scalars(select(Message.delivery_status).where(Message.id.in_(out_ids)))).all())
     assert statuses == {"failed"}
+
+
+async def _raw_texts(running: Running, conversation_id: int) -> list[tuple[str, str | None]]:
+    from sqlalchemy import text
+
+    async with running.ctx.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT direction, text FROM message WHERE conversation_id = :c ORDER BY id"),
+                                   {"c": conversation_id})).all()
+    return [(d, t) for d, t in rows]
+
+
+async def test_the_bots_replies_written_as_core_rows_are_sealed_under_the_residents_key(running_sqlite: Running) -> None:
+    """The replies skip the unit of work (casecore.store.add_messages) but not the sealing: each
+    is a v2 token under the resident's own data key, and they follow the message they answer."""
+    from casecore.models import ContactPoint, Conversation
+
+    running = running_sqlite
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    first = await running.ctx.router.process(_event("U-sealed", "山田花子です。家賃が払えません"))
+    later = await running.ctx.router.process(_event("U-sealed", "1"))
+    assert first.message_ids == sorted(first.message_ids) and later.message_ids[0] > first.message_ids[-1]
+    async with transaction(running.ctx.sessions) as s:
+        conv = await s.get(Conversation, first.conversation_id)
+        kid = (await s.get(ContactPoint, conv.contact_point_id)).data_key_id
+        texts = (await s.scalars(select(Message.text).where(Message.conversation_id == conv.id).order_by(Message.id))).all()
+    assert kid and texts[0] == "山田花子です。家賃が払えません" and all(texts)
+    raw = await _raw_texts(running, first.conversation_id)
+    assert [d for d, _ in raw].count("out") >= 2
+    assert all(t.startswith(f"v2.{kid}.") for _, t in raw), raw
+
+
+async def test_a_resident_from_before_per_resident_keys_gets_one_for_the_bots_replies_too(running_sqlite: Running) -> None:
+    from sqlalchemy import text
+
+    from casecore import crypto
+    from casecore.models import ContactPoint
+
+    running = running_sqlite
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    cipher = crypto.cipher()
+    async with running.ctx.engine.begin() as conn:  # a contact point written before revision 0009: no key
+        await conn.execute(text(
+            "INSERT INTO contact_point (id, profile_id, channel, external_id, external_id_index, blocked, created_at) "
+            "VALUES (88, 'minato-tokyo', 'line', :ext, :idx, 0, '2026-01-05 00:00:00')"),
+            {"ext": cipher.encrypt("U-legacy"), "idx": cipher.blind_index("line:U-legacy")})
+    result = await running.ctx.router.process(_event("U-legacy"))
+    assert result.messages
+    async with transaction(running.ctx.sessions) as s:
+        kid = (await s.get(ContactPoint, 88)).data_key_id
+    raw = await _raw_texts(running, result.conversation_id)
+    assert kid and [d for d, _ in raw].count("out") >= 1
+    assert all(t.startswith(f"v2.{kid}.") for _, t in raw), raw

@@ -1042,7 +1042,16 @@
   }
 
   if (el.attach && el.file) {
-    el.attach.addEventListener("click", function () { el.file.value = ""; el.file.click(); });
+    var chooseFile = function () { el.file.value = ""; el.file.click(); };
+    el.attach.addEventListener("click", chooseFile);
+    // Enter opens the chooser at keydown: once a first file had been chosen, Chromium 156
+    // opened none from the click that Enter makes (Space and a pointer still did), so a
+    // keyboard user's second upload did nothing. preventDefault: no second click.
+    el.attach.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Enter" || ev.repeat || el.attach.disabled) return;
+      ev.preventDefault();
+      chooseFile();
+    });
     el.file.addEventListener("change", function () {
       var f = el.file.files && el.file.files[0];
       if (f) sendFile(f);
