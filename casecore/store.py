@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, select, text, update
+from sqlalchemy import Integer, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -100,30 +100,6 @@ async def find_or_create_contact(
     if ring is not None and kid is not None and made.data_key_id != kid:
         ring.destroy([kid])  # another first message made the row: this key sealed nothing
     return made, False
-
-
-# The bot's replies, in order (RETURNING sorted by the parameters' order on both dialects).
-_INSERT_MESSAGES = insert(Message.__table__).returning(Message.__table__.c.id, sort_by_parameter_order=True)
-
-
-async def add_messages(session: AsyncSession, contact: ContactPoint, rows: list[dict[str, Any]]) -> list[int]:
-    """Rows of one resident's conversation written as one Core INSERT … RETURNING, their ids in
-    order. The unit of work's pass over each object was a large share of an event's CPU (issue
-    19); the text is tagged with the resident's data key here, as casecore.residents' flush hook
-    tags ORM rows, so it is sealed under that key all the same. Pending ORM changes are flushed
-    first, so these rows come after the message they answer. A resident without a data key yet
-    (from before per-resident keys) goes through the ORM, whose hook gives them one."""
-    await session.flush()
-    kid = contact.data_key_id if keys.ring() is not None else None
-    if kid is None:
-        objs = [Message(**row) for row in rows]
-        session.add_all(objs)
-        await session.flush()
-        return [o.id for o in objs]
-    if not rows:
-        return []
-    tagged = [{**row, "text": keys.tag(row["text"], kid) if row.get("text") is not None else None} for row in rows]
-    return list((await session.execute(_INSERT_MESSAGES, tagged)).scalars().all())
 
 
 async def open_conversation(session: AsyncSession, contact: ContactPoint) -> Conversation | None:

@@ -213,9 +213,9 @@ async def _raw_texts(running: Running, conversation_id: int) -> list[tuple[str, 
     return [(d, t) for d, t in rows]
 
 
-async def test_the_bots_replies_written_as_core_rows_are_sealed_under_the_residents_key(running_sqlite: Running) -> None:
-    """The replies skip the unit of work (casecore.store.add_messages) but not the sealing: each
-    is a v2 token under the resident's own data key, and they follow the message they answer."""
+async def test_the_bots_replies_are_sealed_under_the_residents_key_and_follow_the_message(running_sqlite: Running) -> None:
+    """The resident's message and the bot's replies (written in one flush) are each a v2 token
+    under the resident's own data key, and the replies' ids follow the message they answer."""
     from casecore.models import ContactPoint, Conversation
 
     running = running_sqlite

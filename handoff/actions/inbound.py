@@ -237,16 +237,20 @@ async def _dialog_step(
     conv.dialog_node = res.state.node or ""
     if not scope.purged:
         await _translate_inbound(router, inbound, conv)
-    out_ids = await store.add_messages(s, contact, [
-        {"conversation_id": conv.id, "direction": "out", "sender": "bot", "channel": event.channel,
-         "kind": m.kind, "text": None if scope.purged else m.text, "language": conv.language,
-         "choices": [{"id": c.id, "label": c.label} for c in m.choices], "multi": m.multi, "created_at": now}
+    rows = [
+        Message(
+            conversation_id=conv.id, direction="out", sender="bot", channel=event.channel,
+            kind=m.kind, text=None if scope.purged else m.text, language=conv.language,
+            choices=[{"id": c.id, "label": c.label} for c in m.choices], multi=m.multi, created_at=now,
+        )
         for m in messages
-    ])
+    ]
+    s.add_all(rows)
+    await s.flush()
     case_number = await s.scalar(_CASE_NUMBER, {"case_id": conv.case_id}) if conv.case_id else None
     return ProcessResult(
         conversation_id=conv.id, messages=messages, conversation_status=conv.status, state=res.state.node,
-        case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *out_ids],
+        case_id=conv.case_id, case_number=case_number, message_ids=[inbound.id, *(r.id for r in rows)],
         page_messages=routed.page, channel_silent=routed.silent, secure_done=routed.done,
     )
 
