@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -242,11 +243,14 @@ async def test_a_resident_from_before_per_resident_keys_gets_one_for_the_bots_re
     running = running_sqlite
     running.ctx.senders.register(Sink())  # type: ignore[arg-type]
     cipher = crypto.cipher()
-    async with running.ctx.engine.begin() as conn:  # a contact point written before revision 0009: no key
+    # A contact point as revision 0009 found them: no key. Made just now, so the retention sweep
+    # (which removes old contact points with nothing open) leaves it alone.
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    async with running.ctx.engine.begin() as conn:
         await conn.execute(text(
             "INSERT INTO contact_point (id, profile_id, channel, external_id, external_id_index, blocked, created_at) "
-            "VALUES (88, 'minato-tokyo', 'line', :ext, :idx, 0, '2026-01-05 00:00:00')"),
-            {"ext": cipher.encrypt("U-legacy"), "idx": cipher.blind_index("line:U-legacy")})
+            "VALUES (88, 'minato-tokyo', 'line', :ext, :idx, 0, :now)"),
+            {"ext": cipher.encrypt("U-legacy"), "idx": cipher.blind_index("line:U-legacy"), "now": now})
     result = await running.ctx.router.process(_event("U-legacy"))
     assert result.messages
     async with transaction(running.ctx.sessions) as s:
