@@ -99,9 +99,7 @@ class LineApi:
         them twice (two `validate_arguments` layers) and dump them back to the same dict: about
         a tenth of an event's CPU (issue 19). What render makes is checked against LINE's
         OpenAPI spec by the tests, and against the SDK's models (tests/test_line_sender.py)."""
-        self.api(channel)
-        client = self._clients[channel.key][0]
-        await client.call_api(
+        await self.api(channel).api_client.call_api(
             "/v2/bot/message/reply", "POST", {}, [], dict(_JSON_HEADERS), body=body, post_params=[], files={},
             response_types_map=_REPLY_RESPONSE_TYPES, auth_settings=["Bearer"], _return_http_data_only=True,
             _preload_content=True, _request_timeout=timeout, collection_formats={},
