@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 
 import casecore.residents  # noqa: F401  (registers the flush hook that seals rows per resident)
 from casecore import sqlite_driver
+from casecore.writer import writer_groups
 
 
 def normalize_url(url: str) -> str:
@@ -74,20 +73,10 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
-_writers: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = weakref.WeakKeyDictionary()
-
-
 def writer_turn(sessions: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[object]:
     """On SQLite, one writing transaction of this process at a time, waiting its turn on the
-    event loop: SQLite has one writer, and a second one used to wait in SQLite's busy handler,
-    which sleeps 1 to 100 ms between tries while holding nothing but its thread. Elsewhere (or
-    for a session factory without one engine) nothing."""
-    bind = sessions.kw.get("bind")
-    if bind is None or bind.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    loop = asyncio.get_running_loop()
-    held = _writers.get(bind.sync_engine)
-    if held is None or held[0] is not loop:
-        held = (loop, asyncio.Lock())
-        _writers[bind.sync_engine] = held
-    return held[1]
+    event loop (casecore.writer: an open write group is committed first): SQLite has one
+    writer, and a second one used to wait in SQLite's busy handler, which sleeps 1 to 100 ms
+    between tries while holding nothing but its thread. Elsewhere nothing."""
+    groups = writer_groups(sessions)
+    return contextlib.nullcontext() if groups is None else groups.alone()

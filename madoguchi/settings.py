@@ -110,7 +110,7 @@ class Settings(BaseSettings):
 
     # -- the inbox and the hot path (issue 19) ----------------------------------------------
     inbox_max_pending: int = Field(10_000, ge=1, description="Acknowledged inbound events waiting to be processed, at most; beyond it the webhooks answer 503 and the channel redelivers later.")
-    inbox_consumers: int = Field(4, ge=1, le=64, description="Conversations processed at once per process (each in order); the webhooks acknowledge in between.")
+    inbox_consumers: int = Field(16, ge=1, le=64, description="Conversations processed at once per process (each in order); the webhooks acknowledge in between. On SQLite their steps share one writer transaction (a group commit), so more of them commit less often.")
     inbox_in_web: bool = Field(True, description="With Redis: `serve` processes also process the inbox; `false` when separate `madoguchi worker` processes do.")
     migrate_on_start: bool = Field(True, description="Apply schema migrations when a process starts; `serve --workers N` and deployments with `madoguchi db upgrade` run them once beforehand and start the processes with `false`.")
 

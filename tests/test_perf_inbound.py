@@ -116,11 +116,12 @@ async def test_sqlite_inbound_writers_take_turns_in_process(running_sqlite: Runn
     through SQLite's sleeping busy handler); many conversations at once all complete."""
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-    from casecore.db import writer_turn
+    from casecore.writer import writer_groups
 
     running = running_sqlite
-    turn = writer_turn(running.ctx.sessions)
-    assert isinstance(turn, asyncio.Lock) and writer_turn(running.ctx.sessions) is turn
+    groups = writer_groups(running.ctx.sessions)
+    assert groups is not None and writer_groups(running.ctx.sessions) is groups
+    turn = groups.turn
     running.ctx.senders.register(Sink())  # type: ignore[arg-type]
     seen_locked: list[bool] = []
     original = running.ctx.router.profiles.get
@@ -138,7 +139,7 @@ async def test_sqlite_inbound_writers_take_turns_in_process(running_sqlite: Runn
     assert seen_locked and all(seen_locked)
     assert not turn.locked()
     pg = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test")  # never connected
-    assert not isinstance(writer_turn(async_sessionmaker(pg)), asyncio.Lock)
+    assert writer_groups(async_sessionmaker(pg)) is None
     await pg.dispose()
 
 
@@ -174,15 +175,16 @@ def test_the_encoder_is_asked_once_per_text_and_its_cached_scores_are_the_same()
 async def test_delivery_statuses_wait_their_turn_as_sqlite_writer(running_sqlite: Running) -> None:
     """The delivery-status write takes the same writer turn as the inbound step: it used to
     meet an inbound transaction holding SQLite's lock and sleep in SQLite's busy handler."""
-    from casecore.db import writer_turn
+    from casecore.writer import writer_groups
     from handoff.actions.messages import record_deliveries
 
     running = running_sqlite
     running.ctx.senders.register(Sink())  # type: ignore[arg-type]
     result = await running.ctx.router.process(_event("U-turn-status"))
     out_ids = result.message_ids[1:]
-    turn = writer_turn(running.ctx.sessions)
-    assert isinstance(turn, asyncio.Lock)
+    groups = writer_groups(running.ctx.sessions)
+    assert groups is not None
+    turn = groups.turn
     held_while_writing: list[bool] = []
 
     def on_sql(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -7,6 +7,8 @@ the commit succeeded (as Zulip's `transaction.on_commit(send_event)`).
         after.call(deliver, target, ...)  # e.g. send to the channel, after the commit too
 
 A failed transaction (an exception inside, or a failed commit) publishes and calls nothing.
+The hot writing actions (the inbound step, delivery statuses) use `grouped` instead: on
+SQLite they share one writer transaction with the ones waiting beside them (casecore.writer).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casecore.db import transaction, writer_turn
 from casecore.lifecycle import CONVERSATION, InvalidTransition
+from casecore.writer import GroupRolledBack, writer_groups
 from handoff.hub import QUEUE_TOPIC, Hub, conversation_topic
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class ActionError(Exception):
@@ -89,6 +93,31 @@ async def atomic(ctx: _Hosts, *, writer: bool = False) -> AsyncIterator[tuple[As
     async with writer_turn(ctx.sessions) if writer else contextlib.nullcontext(), transaction(ctx.sessions) as s:
         yield s, after
     await after.flush(ctx)
+
+
+async def grouped(ctx: _Hosts, work: Callable[[AsyncSession, OnCommit], Awaitable[T]]) -> T:
+    """A hot writing action: `work(session, after)` changes rows only (it may run twice), and
+    what it queued on `after` runs once its transaction committed. On SQLite it is a member of
+    the writer's group commit (casecore.writer) and runs again alone if another member's failure
+    rolled the group back; elsewhere it is `atomic`."""
+    groups = writer_groups(ctx.sessions)
+    if groups is None:
+        async with atomic(ctx) as (s, after):
+            return await work(s, after)
+    after = OnCommit()
+    try:
+        result, committed = await groups.run(lambda s: work(s, after))
+        await committed
+    except GroupRolledBack:
+        log.info("write_group_rolled_back_running_alone")
+        after = OnCommit()
+        result, committed = await groups.run(lambda s: work(s, after), alone=True)
+        try:
+            await committed
+        except GroupRolledBack as failed:  # its own commit failed: the database's error
+            raise failed.__cause__ or failed from None
+    await after.flush(ctx)
+    return result
 
 
 def conversation_next(current: str, trigger: str) -> str:

@@ -22,7 +22,7 @@ from dialogs.state import DialogState
 from dialogs.types import Choice, OutboundMessage
 from handoff.actions import conversation, effects, secure, survey, unsend
 from handoff.actions import media as media_actions
-from handoff.actions.base import OnCommit, atomic
+from handoff.actions.base import OnCommit, grouped
 from handoff.delivery import DeliveryTarget
 from handoff.events import InboundEvent
 from handoff.hub import QUEUE_TOPIC, conversation_topic
@@ -58,54 +58,59 @@ class ProcessResult:
 
 
 async def process(router: Router, event: InboundEvent) -> ProcessResult:
-    """The action. The caller holds the conversation's lock."""
-    async with atomic(router, writer=True) as (s, after):
-        if await store.event_seen(s, event.channel, event.channel_event_id):
-            return await _duplicate_result(s, event)
-        now = router.clock()
-        profile = router.profiles.get(event.profile_id)
-        contact, new_contact = await store.find_or_create_contact(s, profile.id, event.channel, event.external_user_id)
-        refused = await _contact_refused(s, contact, event, now)
-        if refused is not None:
-            return refused
-        if contact.survey_state is not None:  # answering the survey of a chat that ended?
-            took = await _survey_answer(router, s, after, event, contact, now)
-            if took is not None:
-                return took
-        conv = await _open_or_new_conversation(s, contact, new_contact)
-        text, cut = _clip(event.text, router.max_chars)
-        inbound = Message(
-            conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
-            channel_event_id=event.channel_event_id, kind=(_media_type(event) and "media") or "text",
-            text=text, language=conv.language, choice_id=event.choice, media_type=_media_type(event),
-            created_at=now,
-        )
-        s.add(inbound)
-        # Not flushed yet: on the bot's path the row is written with the replies in one flush
-        # (one unit-of-work pass less per event, issue 19). The unique (channel, event id)
-        # constraint still catches a racing redelivery there, and the whole step rolls back.
-        with s.no_autoflush:  # the tombstone look-up reads audit rows, which this row cannot change
-            unsent = await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id,
-                                             event.channel_event_id, now)
-        if unsent:
-            await s.flush()
-            return await _unsent_before_stored(router, s, after, conv, inbound, event, text)
-        stored = await _store_media(router, s, conv, inbound, event, now)
-        resumed = bool(
-            conv.last_inbound_at and now - conv.last_inbound_at > router.resume_after and conv.status == "bot"
-        )
-        conv.last_inbound_at = now
-        target: DeliveryTarget | None
-        if conv.status == "counsellor":
-            result = await _to_counsellor(router, s, conv, inbound, text, _beyond_cut(event, cut))
-            target = await _media_notices_only(router, s, conv, event, stored, result, now,
-                                               _delivery_target(profile, event, conv))
-        else:
-            result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now,
-                                        stored, new_contact=new_contact)
-            target = _delivery_target(profile, event, conv)  # after the step: it may change the language
-        _after_commit(router, after, event, result, target)
-        return result
+    """The action. The caller holds the conversation's lock. On SQLite the step shares the
+    writer's transaction with the steps waiting beside it (handoff.actions.base.grouped): it
+    changes rows only, and runs again alone if the group is rolled back."""
+    return await grouped(router, lambda s, after: _step_in(router, s, after, event))
+
+
+async def _step_in(router: Router, s: AsyncSession, after: OnCommit, event: InboundEvent) -> ProcessResult:
+    if await store.event_seen(s, event.channel, event.channel_event_id):
+        return await _duplicate_result(s, event)
+    now = router.clock()
+    profile = router.profiles.get(event.profile_id)
+    contact, new_contact = await store.find_or_create_contact(s, profile.id, event.channel, event.external_user_id)
+    refused = await _contact_refused(s, contact, event, now)
+    if refused is not None:
+        return refused
+    if contact.survey_state is not None:  # answering the survey of a chat that ended?
+        took = await _survey_answer(router, s, after, event, contact, now)
+        if took is not None:
+            return took
+    conv = await _open_or_new_conversation(s, contact, new_contact)
+    text, cut = _clip(event.text, router.max_chars)
+    inbound = Message(
+        conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
+        channel_event_id=event.channel_event_id, kind=(_media_type(event) and "media") or "text",
+        text=text, language=conv.language, choice_id=event.choice, media_type=_media_type(event),
+        created_at=now,
+    )
+    s.add(inbound)
+    # Not flushed yet: on the bot's path the row is written with the replies in one flush
+    # (one unit-of-work pass less per event, issue 19). The unique (channel, event id)
+    # constraint still catches a racing redelivery there, and the whole step rolls back.
+    with s.no_autoflush:  # the tombstone look-up reads audit rows, which this row cannot change
+        unsent = await unsend.tombstoned(s, profile.id, event.channel, event.external_user_id,
+                                         event.channel_event_id, now)
+    if unsent:
+        await s.flush()
+        return await _unsent_before_stored(router, s, after, conv, inbound, event, text)
+    stored = await _store_media(router, s, conv, inbound, event, now)
+    resumed = bool(
+        conv.last_inbound_at and now - conv.last_inbound_at > router.resume_after and conv.status == "bot"
+    )
+    conv.last_inbound_at = now
+    target: DeliveryTarget | None
+    if conv.status == "counsellor":
+        result = await _to_counsellor(router, s, conv, inbound, text, _beyond_cut(event, cut))
+        target = await _media_notices_only(router, s, conv, event, stored, result, now,
+                                           _delivery_target(profile, event, conv))
+    else:
+        result = await _dialog_step(router, s, conv, contact, profile, inbound, event, text, cut, resumed, now,
+                                    stored, new_contact=new_contact)
+        target = _delivery_target(profile, event, conv)  # after the step: it may change the language
+    _after_commit(router, after, event, result, target)
+    return result
 
 
 def _delivery_target(profile: Profile, event: InboundEvent, conv: Conversation) -> DeliveryTarget:

@@ -15,7 +15,7 @@ from casecore.models import ContactPoint, Conversation, Counsellor, Message
 from casecore.types import utcnow
 from dialogs.types import OutboundMessage
 from handoff import relay
-from handoff.actions.base import OnCommit, atomic
+from handoff.actions.base import OnCommit, atomic, grouped
 from handoff.context import HandoffContext
 from handoff.hub import conversation_topic
 from handoff.ownership import require_owner, require_owner_or_supervisor
@@ -139,10 +139,12 @@ async def record_deliveries(ctx: HandoffContext, by_status: dict[str, list[int]]
     gathers the deliveries that finish together: one commit for them all). It takes its
     turn as SQLite's writer like the inbound step: a write that met an inbound transaction
     holding SQLite's lock slept in SQLite's busy handler, and stalled every writer after it."""
-    async with atomic(ctx, writer=True) as (s, _after):
+    async def write(s: AsyncSession, _after: OnCommit) -> None:
         for status, ids in by_status.items():
             if ids:
                 await s.execute(_SET_DELIVERY_STATUS, {"ids": ids, "status": status})
+
+    await grouped(ctx, write)
 
 
 # Built once, on the table (no ORM bulk-update pass: nothing loaded needs the new status),
