@@ -14,7 +14,8 @@ from dialogs.types import Choice, EndConversation, OutboundMessage, RecordConsen
 from i18n.catalog import catalog
 
 if TYPE_CHECKING:
-    from dialogs.engine import StepResult, _Step
+    from dialogs.engine import DialogInput, StepResult, _Step
+    from dialogs.state import DialogState
 
 COMMAND = "withdraw"
 USE, SHARE, CANCEL = "withdraw_use", "withdraw_share", "withdraw_cancel"
@@ -127,6 +128,16 @@ def answer(step: _Step) -> StepResult:
     if step.s.node is not None and not step.s.finished:
         step.ask(step.node())  # the intake goes on where it was
     return step.result()
+
+
+def may_reach(state: DialogState, inp: DialogInput) -> bool:
+    """Whether a step on this input can reach the withdrawal: `handle`'s own test, loosened to
+    every language the step may answer in. Only then does the inbound step read the ledger's
+    consents for it (`DialogContext.granted`; a read on every message otherwise, issue 19)."""
+    if state.withdrawing:
+        return True
+    languages = {state.language, inp.language_hint, inp.detected_language, inp.guessed_language}
+    return any(is_command(inp.text, inp.choice, language) for language in languages)
 
 
 def handle(step: _Step) -> StepResult | None:

@@ -76,3 +76,52 @@ def test_the_command_is_a_whole_message_and_not_a_problem_told_at_a_free_text_qu
     assert is_command("同意を取り消す", None, "ja", words_too=False)  # the control's own words
     assert not is_command("同意します", None, "ja")
     assert not is_command("同意を取り消したいけれど、その前に家賃の相談の続きを聞いてほしいです。お願いします。", None, "ja")
+
+
+async def test_a_resident_whose_intake_ended_earlier_can_withdraw_from_a_new_conversation(running) -> None:
+    """The ledger's consents reach the step only when the message can be a withdrawal
+    (dialogs.withdrawal.may_reach): a later conversation starts with none of the dialog's own
+    answers, so what is offered comes from the ledger alone."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from casecore.models import Conversation
+    from handoff.events import InboundEvent
+    from tests.test_perf_inbound import Sink
+
+    running.ctx.senders.register(Sink())
+
+    def said(text: str) -> InboundEvent:
+        return InboundEvent(channel="line", channel_event_id=uuid.uuid4().hex, external_user_id="U-earlier",
+                            profile_id="minato-tokyo", text=text, reply_context={"reply_token": uuid.uuid4().hex})
+
+    first = await running.ctx.router.process(said("家賃が払えなくて困っています"))
+    async with transaction(running.ctx.sessions) as s:
+        conv = await s.get(Conversation, first.conversation_id)
+        for kind in ("use", "share_agencies"):  # given in that earlier intake
+            s.add(ConsentRecord(contact_point_id=conv.contact_point_id, conversation_id=conv.id, kind=kind,
+                                decision="granted", wording_version="2026.1", wording_hash="0" * 64,
+                                language="ja", channel="line"))
+        await s.execute(update(Conversation).where(Conversation.id == conv.id).values(status="closed"))
+    asked = await running.ctx.router.process(said("同意を取り消したい"))
+    assert asked.conversation_id != first.conversation_id
+    assert [c.id for c in asked.messages[-1].choices] == ["withdraw_use", "withdraw_share", "withdraw_cancel"]
+    plain = await running.ctx.router.process(said("家賃の相談の続きです"))
+    assert not any(c.id.startswith("withdraw") for m in plain.messages for c in m.choices)
+
+
+def test_the_ledger_is_read_for_every_input_that_can_reach_the_withdrawal() -> None:
+    from dialogs.engine import DialogInput
+    from dialogs.state import DialogState
+    from dialogs.withdrawal import may_reach
+
+    plain = DialogState(node="problem", language="ja")
+    assert may_reach(plain, DialogInput(text="同意を取り消したい"))
+    assert may_reach(plain, DialogInput(text=None, choice="withdraw"))
+    assert may_reach(plain, DialogInput(text="Withdraw", detected_language="en"))
+    assert may_reach(DialogState(node=None), DialogInput(text="동의 철회", guessed_language="ko"))
+    assert may_reach(DialogState(node="problem", language="vi"), DialogInput(text="/withdraw"))
+    assert may_reach(DialogState(node="problem", withdrawing=True), DialogInput(text="1"))
+    assert not may_reach(plain, DialogInput(text="家賃が払えなくて困っています"))
+    assert not may_reach(plain, DialogInput(text=None, choice="agree"))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casecore import audit, store
 from casecore import consent as ledger
 from casecore.models import Case, ContactPoint, Conversation, Message
+from dialogs import withdrawal
 from dialogs.engine import DialogContext, DialogInput, step
 from dialogs.profile import Profile
 from dialogs.state import DialogState
@@ -220,7 +221,8 @@ async def _dialog_step(
         translations=(*await _translations_for_risk(router, text, conv.language), *_beyond_cut(event, cut)),
         resumed=resumed, secure=secure.via_page(event), media=_media_input(event, stored),
     )
-    granted = await _granted(s, contact, new_contact)
+    # The ledger's consents matter only to a withdrawal (dialogs.withdrawal): read for it alone.
+    granted = await _granted(s, contact, new_contact) if withdrawal.may_reach(state, inp) else ()
     if secure.refuses_in_chat(router, event, profile, state):
         return await _secure_refused(router, s, conv, contact, profile, inbound, event, state, now)
     # Off the loop: the risk screen inside the step can take tens of ms (handoff.offload).
