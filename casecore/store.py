@@ -3,10 +3,11 @@ is one transaction; only handoff.actions imports this module (an import-linter c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select, text, update
+from sqlalchemy import Integer, and_, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -36,6 +37,21 @@ _OPEN_CONVERSATION = (
 # On the table's columns: no ORM compile step for a one-column look-up run on every event.
 _EVENT_SEEN = select(Message.__table__.c.id).where(
     Message.__table__.c.channel == bindparam("channel"), Message.__table__.c.channel_event_id == bindparam("event_id")
+)
+# What every inbound event reads first, as one statement (it was three: issue 19): the contact
+# point, its latest open conversation, and whether this event is stored already. An event can
+# be stored only in a conversation of its contact point, so no contact point means not seen.
+_RESIDENT = (
+    select(ContactPoint, Conversation, _EVENT_SEEN.limit(1).scalar_subquery().label("seen"))
+    .outerjoin(Conversation, and_(Conversation.contact_point_id == ContactPoint.id, Conversation.status != "closed"))
+    .options(lazyload(Conversation.contact_point))  # it is the row's own contact point
+    .where(
+        ContactPoint.profile_id == bindparam("profile_id"),
+        ContactPoint.channel == bindparam("channel"),
+        ContactPoint.external_id_index == bindparam("index"),
+    )
+    .order_by(Conversation.id.desc())
+    .limit(1)
 )
 
 
@@ -76,10 +92,43 @@ async def find_or_create_contact(
     """The contact point, and whether this call created it (then the resident has no
     conversation and no consent yet: the inbound step skips those look-ups)."""
     index = crypto.cipher().blind_index(f"{channel}:{external_id}")
-    where = {"profile_id": profile_id, "channel": channel, "index": index}
-    found = await session.scalar(_CONTACT, where)
+    found = await session.scalar(_CONTACT, {"profile_id": profile_id, "channel": channel, "index": index})
     if found is not None:
         return found, False
+    return await _create_contact(session, profile_id, channel, external_id, index)
+
+
+@dataclass(frozen=True)
+class Resident:
+    """What `resident_of` found: the contact point (None: a first message), its latest open
+    conversation, and whether the event is stored already (a redelivery)."""
+
+    contact: ContactPoint | None
+    conversation: Conversation | None
+    seen: bool
+
+
+async def resident_of(session: AsyncSession, profile_id: str, channel: str, external_id: str,
+                      channel_event_id: str) -> Resident:
+    """The inbound step's first read, in one statement (see _RESIDENT)."""
+    index = crypto.cipher().blind_index(f"{channel}:{external_id}")
+    row = (await session.execute(_RESIDENT, {"profile_id": profile_id, "channel": channel, "index": index,
+                                             "event_id": channel_event_id})).first()
+    if row is None:
+        return Resident(None, None, False)
+    return Resident(row[0], row[1], row[2] is not None)
+
+
+async def create_contact(session: AsyncSession, profile_id: str, channel: str, external_id: str) -> tuple[ContactPoint, bool]:
+    """A first message's contact point (`resident_of` found none); race-safe as
+    `find_or_create_contact`: (the row, whether this call made it)."""
+    index = crypto.cipher().blind_index(f"{channel}:{external_id}")
+    return await _create_contact(session, profile_id, channel, external_id, index)
+
+
+async def _create_contact(session: AsyncSession, profile_id: str, channel: str, external_id: str,
+                          index: str) -> tuple[ContactPoint, bool]:
+    where = {"profile_id": profile_id, "channel": channel, "index": index}
     ring = keys.ring()
     kid = ring.create(profile_id) if ring is not None else None  # this resident's own data key
     values = {

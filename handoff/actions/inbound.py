@@ -66,19 +66,28 @@ async def process(router: Router, event: InboundEvent) -> ProcessResult:
 
 
 async def _step_in(router: Router, s: AsyncSession, after: OnCommit, event: InboundEvent) -> ProcessResult:
-    if await store.event_seen(s, event.channel, event.channel_event_id):
+    profile = router.profiles.get(event.profile_id)
+    # One statement: the contact point, its open conversation, and whether this is a redelivery.
+    found = await store.resident_of(s, profile.id, event.channel, event.external_user_id, event.channel_event_id)
+    if found.seen:
         return await _duplicate_result(s, event)
     now = router.clock()
-    profile = router.profiles.get(event.profile_id)
-    contact, new_contact = await store.find_or_create_contact(s, profile.id, event.channel, event.external_user_id)
+    if found.contact is not None:
+        contact, new_contact, open_conv = found.contact, False, found.conversation
+    else:
+        contact, new_contact = await store.create_contact(s, profile.id, event.channel, event.external_user_id)
+        # (a racing first message made it: its conversation is looked up below)
+        open_conv = None
     refused = await _contact_refused(s, contact, event, now)
     if refused is not None:
         return refused
+    looked_up = found.contact is not None
     if contact.survey_state is not None:  # answering the survey of a chat that ended?
         took = await _survey_answer(router, s, after, event, contact, now)
         if took is not None:
             return took
-    conv = await _open_or_new_conversation(s, contact, new_contact)
+        looked_up = False  # the survey's step may have touched conversations: read again
+    conv = await _open_or_new_conversation(s, contact, new_contact, open_conv if looked_up else None, looked_up)
     text, cut = _clip(event.text, router.max_chars)
     inbound = Message(
         conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
@@ -262,10 +271,12 @@ async def _dialog_step(
     )
 
 
-async def _open_or_new_conversation(s: AsyncSession, contact: ContactPoint, new_contact: bool) -> Conversation:
-    """The resident's open conversation, or a new one (a contact point made by this event has
-    none: no look-up)."""
-    found = None if new_contact else await store.open_conversation(s, contact)
+async def _open_or_new_conversation(s: AsyncSession, contact: ContactPoint, new_contact: bool,
+                                    found: Conversation | None, looked_up: bool) -> Conversation:
+    """The resident's open conversation (`found`, when `looked_up` with the contact point), or a
+    new one (a contact point made by this event has none: no look-up)."""
+    if not looked_up and not new_contact:
+        found = await store.open_conversation(s, contact)
     return found or await store.new_conversation(s, contact, contact.language)
 
 
