@@ -103,6 +103,9 @@ def test_export_then_destroy_with_a_certificate_whose_counts_match(env, tmp_path
     listed = {m[0]: int(m[1]) for m in re.findall(r"^  (\w+): (\d+)$", cert, re.M) if m[0] != "total"}
     assert listed == counts  # what went is what was there
     assert "Residents: 2" in cert and "Data keys destroyed: 2" in cert, cert
+    # the spares made ahead for new residents went too, counted apart: they sealed nothing
+    spares = re.search(r"Unused spare keys destroyed: (\d+)", cert)
+    assert spares and 1 <= int(spares.group(1)) < keys.SPARE_BATCH, cert
 
     async def after(running) -> None:
         async with transaction(running.ctx.sessions) as s:

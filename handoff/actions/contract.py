@@ -49,6 +49,9 @@ async def destroy_profile(ctx: HandoffContext, profile_id: str, *, performed_by:
         in_use = set((await s.scalars(select(ContactPoint.data_key_id).where(ContactPoint.data_key_id.is_not(None)))).all())
     ring = keys.ring()
     spare = set(ring.kids(profile_id)) - in_use if ring is not None else set()
-    destroyed = erasure.destroy_keys(result.key_ids | spare)
+    destroyed = erasure.destroy_keys(set(result.key_ids))
+    # spares made ahead for new residents (casecore.keys.SPARE_BATCH) sealed nothing: counted apart
+    unused = erasure.destroy_keys(spare - set(result.key_ids))
     await destroy_keys_now(set(), ctx.engine)  # SQLite: empty the WAL
-    return {"rows": result.rows, "audit_rows": audit_rows, "residents": result.contact_points, "keys": destroyed}
+    return {"rows": result.rows, "audit_rows": audit_rows, "residents": result.contact_points, "keys": destroyed,
+            "unused_keys": unused}

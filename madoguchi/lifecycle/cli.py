@@ -127,6 +127,8 @@ def certificate(profile: Profile, result: dict[str, Any], performed_by: str, at:
         "",
         f"対象者（連絡先）/ Residents: {result['residents']}",
         f"消去した暗号鍵 / Data keys destroyed: {result['keys']}",
+        *([f"未使用の暗号鍵（何も暗号化していない予備）/ Unused spare keys destroyed: {result['unused_keys']}"]
+          if result.get("unused_keys") else []),
         f"監査記録 / Audit rows: {result['audit_rows']}",
         "消去した行 / Rows deleted, per table:",
         *[f"  {table}: {n}" for table, n in sorted(rows.items())],
