@@ -87,6 +87,9 @@ class Router:
         # Once processed (or failed) the id is forgotten, so a redelivery after a failure is
         # processed again; the database's unique key stays the guard across processes.
         self._recent: OrderedDict[str, None] = OrderedDict()
+        # Each conversation's language as its last step left it (a hint: the inbound step
+        # translates ahead of SQLite's writer turn with it; the step itself stays the truth).
+        self._languages: OrderedDict[str, str] = OrderedDict()
         self._delivery_statuses = _DeliveryStatuses(self)
 
     async def start(self) -> None:
@@ -136,9 +139,18 @@ class Router:
             finally:
                 if slow is not None:
                     slow.cancel()
+        if result.language:
+            self._languages[event.conversation_key] = result.language
+            self._languages.move_to_end(event.conversation_key)
+            if len(self._languages) > RECENT_IDS:
+                self._languages.popitem(last=False)
         STEP_SECONDS.labels(event.channel).observe(time.perf_counter() - started)
         EVENTS.labels(event.channel, "duplicate" if result.duplicate else "processed").inc()
         return result
+
+    def known_language(self, conversation_key: str) -> str | None:
+        """The conversation's language after its last step in this process, if any."""
+        return self._languages.get(conversation_key)
 
     async def deliver(self, target: DeliveryTarget, messages: Sequence[OutboundMessage], message_ids: Sequence[int] = ()) -> bool:
         sender = self.senders.get(target.channel)

@@ -265,3 +265,47 @@ async def test_a_resident_from_before_per_resident_keys_gets_one_for_the_bots_re
     raw = await _raw_texts(running, result.conversation_id)
     assert kid and [d for d, _ in raw].count("out") >= 1
     assert all(t.startswith(f"v2.{kid}.") for _, t in raw), raw
+
+
+async def test_a_message_being_translated_holds_no_one_elses_step(running_sqlite: Running) -> None:
+    """Translation (100-300 ms) runs before the SQLite writer turn, in the conversation's
+    language as its last step left it: another resident's message is answered meanwhile; the
+    translated one is stored with its translation once the translator answers."""
+    from casecore.models import Message
+    from i18n.translation.translator import TranslationResult
+
+    running = running_sqlite
+    running.ctx.senders.register(Sink())  # type: ignore[arg-type]
+    router = running.ctx.router
+    gate, asked = asyncio.Event(), asyncio.Event()
+
+    class SlowTranslator:
+        slow = False
+
+        async def translate(self, text: str, source: str, target: str, *, on_confidence: Any = None) -> Any:
+            if self.slow and not gate.is_set():
+                asked.set()
+                await gate.wait()
+            return TranslationResult(f"[{target}] {text}", source, target, "translated", confidence=0.9)
+
+    translator = SlowTranslator()
+    previous, router.translator = router.translator, translator
+    try:
+        first = InboundEvent(channel="line", channel_event_id=uuid.uuid4().hex, external_user_id="U-vi",
+                             profile_id="minato-tokyo", text="Tôi cần giúp đỡ về tiền thuê nhà", language_hint="vi",
+                             reply_context={"reply_token": uuid.uuid4().hex})
+        assert (await router.process(first)).language == "vi"
+        translator.slow = True
+        later = first.model_copy(update={"channel_event_id": uuid.uuid4().hex, "text": "Tôi mất việc rồi",
+                                         "reply_context": {"reply_token": uuid.uuid4().hex}})
+        translated = asyncio.create_task(router.process(later))
+        await asyncio.wait_for(asked.wait(), 10)
+        other = await asyncio.wait_for(router.process(_event("U-ja-meanwhile")), 10)
+        assert other.messages and not translated.done()
+        gate.set()
+        done = await asyncio.wait_for(translated, 10)
+    finally:
+        router.translator = previous
+    async with transaction(running.ctx.sessions) as s:
+        row = await s.get(Message, done.message_ids[0])
+    assert row is not None and row.text == "Tôi mất việc rồi" and row.translation == "[ja] Tôi mất việc rồi"

@@ -6,6 +6,7 @@ channel delivery run after the commit. A redelivery racing this one fails the un
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -56,13 +57,33 @@ class ProcessResult:
     page_messages: list[OutboundMessage] | None = None
     channel_silent: bool = False
     secure_done: bool = False
+    language: str | None = None  # the conversation's, after the step (Router.known_language)
 
 
 async def process(router: Router, event: InboundEvent) -> ProcessResult:
     """The action. The caller holds the conversation's lock. On SQLite the step shares the
     writer's transaction with the steps waiting beside it (handoff.actions.base.grouped): it
     changes rows only, and runs again alone if the group is rolled back."""
+    await _translate_ahead(router, event)
     return await grouped(router, lambda s, after: _step_in(router, s, after, event))
+
+
+async def _translate_ahead(router: Router, event: InboundEvent) -> None:
+    """Translation takes 100–300 ms a message. Done here, before the writer turn, in the
+    conversation's language as last seen (Router.known_language), the step's own calls come
+    from the translator's cache: a translated message used to hold SQLite's one writer while
+    every other resident's step waited (issue 19). A language first known, or changed, in this
+    step is translated in the step, as before."""
+    language = router.known_language(event.conversation_key)
+    if router.translator is None or language is None or not event.text:
+        return
+    text, _ = _clip(event.text, router.max_chars)
+    ahead = []
+    if _screened_in_english(language):
+        ahead.append(router.translator.translate(text, language, "en", on_confidence=_confidence_not_needed))
+    if _shown_in_japanese(language):
+        ahead.append(router.translator.translate(text, language, "ja"))
+    await asyncio.gather(*ahead)
 
 
 async def _step_in(router: Router, s: AsyncSession, after: OnCommit, event: InboundEvent) -> ProcessResult:
@@ -120,6 +141,7 @@ async def _step_in(router: Router, s: AsyncSession, after: OnCommit, event: Inbo
                                     stored, new_contact=new_contact)
         target = _delivery_target(profile, event, conv)  # after the step: it may change the language
     _after_commit(router, after, event, result, target)
+    result.language = conv.language
     return result
 
 
@@ -434,8 +456,18 @@ async def _confidence_not_needed(_complete: object) -> None:
     Japanese summary): the round trip that scores it finishes, and is cached, after the reply."""
 
 
+def _shown_in_japanese(language: str) -> bool:
+    """A resident's message is translated for the counsellor (Japanese) unless it is Japanese."""
+    return not language.startswith("ja")
+
+
+def _screened_in_english(language: str) -> bool:
+    """The risk screen also reads an English translation, unless the text is Japanese or English."""
+    return language not in ("ja", "ja-easy", "en")
+
+
 async def _translate_inbound(router: Router, msg: Message, conv: Conversation) -> None:
-    if not msg.text or conv.language.startswith("ja") or router.translator is None:
+    if not msg.text or not _shown_in_japanese(conv.language) or router.translator is None:
         return
     res = await router.translator.translate(msg.text, conv.language, "ja")
     msg.translation_status = res.status
@@ -445,7 +477,7 @@ async def _translate_inbound(router: Router, msg: Message, conv: Conversation) -
 
 
 async def _translations_for_risk(router: Router, text: str | None, language: str) -> tuple[str, ...]:
-    if not text or router.translator is None or language in ("ja", "ja-easy", "en"):
+    if not text or router.translator is None or not _screened_in_english(language):
         return ()
     res = await router.translator.translate(text, language, "en", on_confidence=_confidence_not_needed)
     return (res.text,) if res.status == "translated" else ()
