@@ -6,7 +6,7 @@ and pool return: about 1 ms of a 7 ms event, twice per event. Here, a member tha
 while others wait for the turn leaves the transaction open for them, and one commit ends the
 group:
 
-    result, committed = await writer_groups(sessions).run(work)   # work(session) -> result
+    result, committed = await writer_groups(sessions).run(work, sessions)   # work(session) -> result
     await committed                      # then run what waits for the commit
 
 - Each member's work is flushed before the next one starts, so its own errors (a racing
@@ -14,7 +14,7 @@ group:
   the members before it, whose work went with it, get `GroupRolledBack`: they run again alone
   (`run(work, alone=True)`), so their work must be safe to repeat. It only changes rows in the
   session; what must wait for the commit waits for `committed`.
-- A group is closed by whichever comes first: no member waiting, `MAX_MEMBERS`, `MAX_AGE`
+- A group is closed by whichever comes first: no member waiting, `max_members`, `max_age`
   since it began, or the commit queued behind the members that were waiting when the first
   one finished (so a busy stream of writers cannot keep one transaction open).
 - Any other writer that takes the turn (`alone()`) commits an open group first: a transaction
@@ -56,7 +56,8 @@ class _Group:
 class WriterGroups:
     """The writer turn of one SQLite engine in one event loop, and its open group."""
 
-    sessions: async_sessionmaker[AsyncSession]
+    # (no session factory held: this object is the value of a table weakly keyed by the engine,
+    # which the factory holds; each member brings its own)
     loop: asyncio.AbstractEventLoop
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Bounds on one group: its members' events wait for the commit (their replies, their
@@ -68,10 +69,11 @@ class WriterGroups:
     _waiting: int = 0
     _closers: set[asyncio.Task[None]] = field(default_factory=set)  # held: the loop keeps only weak references
 
-    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, alone: bool = False) -> tuple[T, asyncio.Future[None]]:
-        """`work` in the writer's transaction; returns its result and a future that is done when
-        the transaction committed (or raises GroupRolledBack). Errors of `work` itself are raised
-        here, after the transaction was rolled back."""
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], sessions: async_sessionmaker[AsyncSession],
+                  *, alone: bool = False) -> tuple[T, asyncio.Future[None]]:
+        """`work` in the writer's transaction (a new group's session from `sessions`); returns its
+        result and a future that is done when the transaction committed (or raises
+        GroupRolledBack). Errors of `work` itself are raised here, after the roll-back."""
         self._waiting += 1
         try:
             await self.turn.acquire()
@@ -80,7 +82,7 @@ class WriterGroups:
         try:
             if alone:
                 await self._close_open()
-            group = self._open or _Group(self.sessions(), time.monotonic(), self.loop.create_future())
+            group = self._open or _Group(sessions(), time.monotonic(), self.loop.create_future())
             self._open = None
             try:
                 result = await work(group.session)
@@ -158,6 +160,6 @@ def writer_groups(sessions: async_sessionmaker[AsyncSession]) -> WriterGroups | 
     loop = asyncio.get_running_loop()
     groups = _groups.get(bind.sync_engine)
     if groups is None or groups.loop is not loop:
-        groups = WriterGroups(sessions, loop)
+        groups = WriterGroups(loop)
         _groups[bind.sync_engine] = groups
     return groups

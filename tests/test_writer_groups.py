@@ -67,37 +67,39 @@ async def test_writers_waiting_together_share_one_commit(engine: AsyncEngine) ->
     first_done: list[bool] = []
 
     async def first() -> str:
-        result, committed = await groups.run(_insert(None, "a"))
+        result, committed = await groups.run(_insert(None, "a"), sessions)
         first_done.append(committed.done())  # the others were waiting: the group stayed open
         await committed
         return result
 
-    results = await asyncio.gather(first(), *(_member(groups, label) for label in "bcdefgh"))
+    results = await asyncio.gather(first(), *(_member(groups, sessions, label) for label in "bcdefgh"))
     assert results == list("abcdefgh")
     assert first_done == [False]
     assert len(commits) == 1 and groups.commits == 1
     assert await _labels(engine) == list("abcdefgh")
 
 
-async def _member(groups: Any, label: str) -> str:
-    result, committed = await groups.run(_insert(None, label))
+async def _member(groups: Any, sessions: Any, label: str) -> str:
+    result, committed = await groups.run(_insert(None, label), sessions)
     await committed
     return result
 
 
 async def test_a_writer_with_no_one_waiting_commits_at_once(engine: AsyncEngine) -> None:
-    groups = writer_groups(make_sessionmaker(engine))
+    sessions = make_sessionmaker(engine)
+    groups = writer_groups(sessions)
     assert groups is not None
-    _, committed = await groups.run(_insert(None, "alone"))
+    _, committed = await groups.run(_insert(None, "alone"), sessions)
     assert committed.done() and committed.exception() is None
     assert await _labels(engine) == ["alone"]
 
 
 async def test_a_group_is_bounded_in_members(engine: AsyncEngine) -> None:
-    groups = writer_groups(make_sessionmaker(engine))
-    assert groups is not None
+    sessions = make_sessionmaker(engine)
+    groups = writer_groups(sessions)
+    assert groups is not None and writer_groups(make_sessionmaker(engine)) is groups  # one turn per engine
     groups.max_members = 3
-    await asyncio.gather(*(_member(groups, f"m{i}") for i in range(9)))
+    await asyncio.gather(*(_member(groups, sessions, f"m{i}") for i in range(9)))
     assert groups.commits == 3
     assert len(await _labels(engine)) == 9
 
@@ -164,11 +166,11 @@ async def test_a_writer_alone_commits_an_open_group_before_its_own_transaction(e
             order.append("solo")
 
     started = time.monotonic()
-    first = asyncio.create_task(_member(groups, "a"))
+    first = asyncio.create_task(_member(groups, sessions, "a"))
     await asyncio.sleep(0)  # "a" holds the turn
     alone = asyncio.create_task(solo())
     await asyncio.sleep(0)
-    later = asyncio.create_task(_member(groups, "b"))  # waiting when "a" finishes: "a" leaves the group open
+    later = asyncio.create_task(_member(groups, sessions, "b"))  # waiting when "a" finishes: "a" leaves the group open
     await asyncio.wait_for(asyncio.gather(first, alone, later), 10)
     # Without the open group's commit first, "solo" met its write lock and slept in the busy handler.
     assert time.monotonic() - started < 5
@@ -190,3 +192,17 @@ async def test_on_postgresql_there_are_no_groups_and_grouped_is_one_transaction(
         assert sorted(t for t in trace if t.startswith("after")) == ["after p", "after q"]
     finally:
         await eng.dispose()
+
+
+async def test_an_engine_is_not_kept_alive_by_its_writer_groups(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'gone.db'}")
+    sessions = make_sessionmaker(eng)
+    assert writer_groups(sessions) is not None
+    gone = weakref.ref(eng.sync_engine)
+    await eng.dispose()
+    del eng, sessions
+    gc.collect()
+    assert gone() is None

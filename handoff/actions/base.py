@@ -106,12 +106,12 @@ async def grouped(ctx: _Hosts, work: Callable[[AsyncSession, OnCommit], Awaitabl
             return await work(s, after)
     after = OnCommit()
     try:
-        result, committed = await groups.run(lambda s: work(s, after))
+        result, committed = await groups.run(lambda s: work(s, after), ctx.sessions)
         await committed
     except GroupRolledBack:
         log.info("write_group_rolled_back_running_alone")
         after = OnCommit()
-        result, committed = await groups.run(lambda s: work(s, after), alone=True)
+        result, committed = await groups.run(lambda s: work(s, after), ctx.sessions, alone=True)
         try:
             await committed
         except GroupRolledBack as failed:  # its own commit failed: the database's error
