@@ -118,10 +118,19 @@ class WriterGroups:
             await self._commit(group)
 
     async def _close_later(self, group: _Group) -> None:
-        async with self.turn:  # queued behind the members already waiting
+        try:
+            async with self.turn:  # queued behind the members already waiting
+                if self._open is group:
+                    self._open = None
+                    await self._commit(group)
+        except asyncio.CancelledError:
+            # The loop is stopping (its members were cancelled too, so their events stay in the
+            # inbox's journal and run again): rolled back, and its connection given back, not
+            # left holding SQLite's write lock until the garbage collector finds it.
             if self._open is group:
                 self._open = None
-                await self._commit(group)
+                await self._roll_back(group)
+            raise
 
     async def _commit(self, group: _Group) -> None:
         try:

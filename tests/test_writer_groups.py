@@ -206,3 +206,32 @@ async def test_an_engine_is_not_kept_alive_by_its_writer_groups(tmp_path: Path) 
     del eng, sessions
     gc.collect()
     assert gone() is None
+
+
+def test_an_open_group_is_rolled_back_when_its_loop_stops(tmp_path: Path) -> None:
+    """The loop stops with a group open and its commit still queued (its members cancelled):
+    the transaction is rolled back and its connection returned, so SQLite's write lock is not
+    held until garbage collection."""
+    import sqlite3
+
+    path = tmp_path / "stopping.db"
+    pools: list[Any] = []
+
+    async def main() -> None:
+        eng = make_engine(f"sqlite:///{path}")
+        pools.append(eng.sync_engine.pool)
+        async with eng.begin() as conn:
+            await conn.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, label TEXT NOT NULL)"))
+        sessions = make_sessionmaker(eng)
+        groups = writer_groups(sessions)
+        assert groups is not None
+        groups._waiting += 1  # as if a member waited: "a" leaves the group open, its commit queued
+        _, committed = await groups.run(_insert(None, "a"), sessions)
+        assert groups._closers and not committed.done()
+        await groups.turn.acquire()  # a writer holds the turn: the commit still waits when the loop stops
+
+    asyncio.run(main())
+    assert pools[0].checkedout() == 0
+    with sqlite3.connect(path, timeout=1) as db:  # no write lock left behind, and "a" rolled back
+        db.execute("INSERT INTO item (label) VALUES ('after')")
+        assert [r[0] for r in db.execute("SELECT label FROM item")] == ["after"]
