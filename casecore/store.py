@@ -95,7 +95,7 @@ async def find_or_create_contact(
     found = await session.scalar(_CONTACT, {"profile_id": profile_id, "channel": channel, "index": index})
     if found is not None:
         return found, False
-    return await _create_contact(session, profile_id, channel, external_id, index)
+    return await create_contact(session, profile_id, channel, external_id, index)
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ class Resident:
     contact: ContactPoint | None
     conversation: Conversation | None
     seen: bool
+    index: str  # the contact point's blind index (create_contact needs it when there is none)
 
 
 async def resident_of(session: AsyncSession, profile_id: str, channel: str, external_id: str,
@@ -115,19 +116,14 @@ async def resident_of(session: AsyncSession, profile_id: str, channel: str, exte
     row = (await session.execute(_RESIDENT, {"profile_id": profile_id, "channel": channel, "index": index,
                                              "event_id": channel_event_id})).first()
     if row is None:
-        return Resident(None, None, False)
-    return Resident(row[0], row[1], row[2] is not None)
+        return Resident(None, None, False, index)
+    return Resident(row[0], row[1], row[2] is not None, index)
 
 
-async def create_contact(session: AsyncSession, profile_id: str, channel: str, external_id: str) -> tuple[ContactPoint, bool]:
-    """A first message's contact point (`resident_of` found none); race-safe as
-    `find_or_create_contact`: (the row, whether this call made it)."""
-    index = crypto.cipher().blind_index(f"{channel}:{external_id}")
-    return await _create_contact(session, profile_id, channel, external_id, index)
-
-
-async def _create_contact(session: AsyncSession, profile_id: str, channel: str, external_id: str,
-                          index: str) -> tuple[ContactPoint, bool]:
+async def create_contact(session: AsyncSession, profile_id: str, channel: str, external_id: str,
+                         index: str) -> tuple[ContactPoint, bool]:
+    """A first message's contact point (`resident_of` found none; `index` is its blind index);
+    race-safe: (the row, whether this call made it: False when a racing first message did)."""
     where = {"profile_id": profile_id, "channel": channel, "index": index}
     ring = keys.ring()
     kid = ring.create(profile_id) if ring is not None else None  # this resident's own data key
@@ -169,8 +165,6 @@ async def new_conversation(session: AsyncSession, contact: ContactPoint, languag
     return conv
 
 
-async def event_seen(session: AsyncSession, channel: str, channel_event_id: str) -> bool:
-    return (await session.scalar(_EVENT_SEEN, {"channel": channel, "event_id": channel_event_id})) is not None
 
 
 async def next_case_number(session: AsyncSession, year: int) -> str:

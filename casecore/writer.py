@@ -136,12 +136,11 @@ class WriterGroups:
         try:
             await group.session.commit()
         except BaseException as exc:
-            await self._roll_back(group, exc)
+            await self._roll_back(group, exc)  # (closes the session)
             if not isinstance(exc, Exception):
                 raise
             return
-        finally:
-            await group.session.close()
+        await group.session.close()
         self.commits += 1
         if not group.committed.done():
             group.committed.set_result(None)

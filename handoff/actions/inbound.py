@@ -94,21 +94,21 @@ async def _step_in(router: Router, s: AsyncSession, after: OnCommit, event: Inbo
         return await _duplicate_result(s, event)
     now = router.clock()
     if found.contact is not None:
-        contact, new_contact, open_conv = found.contact, False, found.conversation
-    else:
-        contact, new_contact = await store.create_contact(s, profile.id, event.channel, event.external_user_id)
-        # (a racing first message made it: its conversation is looked up below)
-        open_conv = None
+        contact, new_contact = found.contact, False
+    else:  # (when a racing first message made it, its conversation is looked up below)
+        contact, new_contact = await store.create_contact(s, profile.id, event.channel, event.external_user_id,
+                                                          found.index)
     refused = await _contact_refused(s, contact, event, now)
     if refused is not None:
         return refused
-    looked_up = found.contact is not None
+    looked_up = found.contact is not None  # its open conversation came with it
     if contact.survey_state is not None:  # answering the survey of a chat that ended?
         took = await _survey_answer(router, s, after, event, contact, now)
         if took is not None:
             return took
         looked_up = False  # the survey's step may have touched conversations: read again
-    conv = await _open_or_new_conversation(s, contact, new_contact, open_conv if looked_up else None, looked_up)
+    conv = await _open_or_new_conversation(s, contact, new_contact, found.conversation if looked_up else None,
+                                           looked_up)
     text, cut = _clip(event.text, router.max_chars)
     inbound = Message(
         conversation_id=conv.id, direction="in", sender="resident", channel=event.channel,
